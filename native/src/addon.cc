@@ -1,0 +1,417 @@
+// sd-daemon-runtime's native addon: the few syscalls Node.js does not expose.
+//
+// Rules: every function performs syscalls and reports the outcome; none decides
+// anything. OS failures come back as a negative errno (never a JS exception);
+// the TypeScript layer (runtime/src/native.ts) turns them into Errors with
+// errno/code/syscall. Only wrong argument types throw, because those are bugs
+// in our own TypeScript, not conditions a caller can meet.
+
+#include <napi.h>
+#include <uv.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include <vector>
+
+namespace {
+
+// The kernel's limit on fds in one SCM_RIGHTS message (SCM_MAX_FD).
+constexpr size_t kMaxFds = 253;
+
+Napi::Value Errno(Napi::Env env, int err) { return Napi::Number::New(env, -err); }
+
+// Copies the exact sun_path bytes chosen by TypeScript (a path with its
+// trailing NUL, or an abstract name starting with NUL and no terminator) and
+// returns the address length to pass to the kernel, or 0 when it cannot fit.
+socklen_t FillUnixAddress(const Napi::Buffer<char>& path, sockaddr_un* sa) {
+  memset(sa, 0, sizeof(*sa));
+  sa->sun_family = AF_UNIX;
+  if (path.Length() == 0 || path.Length() > sizeof(sa->sun_path)) return 0;
+  memcpy(sa->sun_path, path.Data(), path.Length());
+  return static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.Length());
+}
+
+bool ReadFds(const Napi::Value& value, std::vector<int>* fds) {
+  if (value.IsNull() || value.IsUndefined()) return true;
+  if (!value.IsArray()) return false;
+  Napi::Array array = value.As<Napi::Array>();
+  for (uint32_t i = 0; i < array.Length(); i++) {
+    Napi::Value item = array.Get(i);
+    if (!item.IsNumber()) return false;
+    fds->push_back(item.As<Napi::Number>().Int32Value());
+  }
+  return true;
+}
+
+// sendmsg(sunPath: Buffer, data: Buffer, fds: number[] | null,
+//         ucred: [pid, uid, gid] | null): bytes sent | -errno
+// One fresh SOCK_DGRAM socket per call, as libsystemd does: nothing to keep
+// open, nothing inherited by children.
+Napi::Value SendMsg(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::vector<int> fds;
+  if (info.Length() < 4 || !info[0].IsBuffer() || !info[1].IsBuffer() || !ReadFds(info[2], &fds) ||
+      !(info[3].IsNull() || info[3].IsUndefined() || info[3].IsArray())) {
+    Napi::TypeError::New(env, "sendmsg(sunPath: Buffer, data: Buffer, fds, ucred)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (fds.size() > kMaxFds) return Errno(env, EINVAL);
+
+  sockaddr_un sa;
+  socklen_t salen = FillUnixAddress(info[0].As<Napi::Buffer<char>>(), &sa);
+  if (salen == 0) return Errno(env, EINVAL);
+
+  Napi::Buffer<char> data = info[1].As<Napi::Buffer<char>>();
+  iovec iov = {data.Data(), data.Length()};
+  msghdr mh = {};
+  mh.msg_name = &sa;
+  mh.msg_namelen = salen;
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+
+  bool send_ucred = info[3].IsArray();
+  size_t control_len = (send_ucred ? CMSG_SPACE(sizeof(ucred)) : 0) +
+                       (fds.empty() ? 0 : CMSG_SPACE(sizeof(int) * fds.size()));
+  std::vector<char> control(control_len, 0);
+  if (control_len > 0) {
+    mh.msg_control = control.data();
+    mh.msg_controllen = control_len;
+    cmsghdr* cmsg = CMSG_FIRSTHDR(&mh);
+    if (send_ucred) {
+      Napi::Array c = info[3].As<Napi::Array>();
+      ucred uc;
+      uc.pid = c.Get(0u).As<Napi::Number>().Int32Value();
+      uc.uid = c.Get(1u).As<Napi::Number>().Uint32Value();
+      uc.gid = c.Get(2u).As<Napi::Number>().Uint32Value();
+      cmsg->cmsg_level = SOL_SOCKET;
+      cmsg->cmsg_type = SCM_CREDENTIALS;
+      cmsg->cmsg_len = CMSG_LEN(sizeof(ucred));
+      memcpy(CMSG_DATA(cmsg), &uc, sizeof(uc));
+      cmsg = CMSG_NXTHDR(&mh, cmsg);
+    }
+    if (!fds.empty()) {
+      cmsg->cmsg_level = SOL_SOCKET;
+      cmsg->cmsg_type = SCM_RIGHTS;
+      cmsg->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+      memcpy(CMSG_DATA(cmsg), fds.data(), sizeof(int) * fds.size());
+    }
+  }
+
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Errno(env, errno);
+  ssize_t n = sendmsg(fd, &mh, MSG_NOSIGNAL);
+  int err = errno;
+  close(fd);
+  if (n < 0) return Errno(env, err);
+  return Napi::Number::New(env, static_cast<double>(n));
+}
+
+// bindDgram(sunPath: Buffer): fd | -errno
+// A non-blocking AF_UNIX datagram socket bound to sunPath that receives the
+// sender's credentials with every message (the fake service manager's end).
+Napi::Value BindDgram(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsBuffer()) {
+    Napi::TypeError::New(env, "bindDgram(sunPath: Buffer)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  sockaddr_un sa;
+  socklen_t salen = FillUnixAddress(info[0].As<Napi::Buffer<char>>(), &sa);
+  if (salen == 0) return Errno(env, EINVAL);
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return Errno(env, errno);
+  int one = 1;
+  if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0 ||
+      bind(fd, reinterpret_cast<sockaddr*>(&sa), salen) < 0) {
+    int err = errno;
+    close(fd);
+    return Errno(env, err);
+  }
+  return Napi::Number::New(env, fd);
+}
+
+// recvmsg(fd, maxBytes): { data, pid, uid, gid, fds, truncated } | -errno
+// Non-blocking; -EAGAIN when nothing is queued. Received fds are CLOEXEC.
+Napi::Value RecvMsg(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) {
+    Napi::TypeError::New(env, "recvmsg(fd: number, maxBytes: number)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  size_t max = info[1].As<Napi::Number>().Uint32Value();
+  std::vector<char> buffer(max > 0 ? max : 1);
+  std::vector<char> control(CMSG_SPACE(sizeof(ucred)) + CMSG_SPACE(sizeof(int) * kMaxFds));
+  iovec iov = {buffer.data(), buffer.size()};
+  msghdr mh = {};
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = control.data();
+  mh.msg_controllen = control.size();
+  ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC | MSG_TRUNC);
+  if (n < 0) return Errno(env, errno);
+
+  Napi::Object out = Napi::Object::New(env);
+  size_t kept = static_cast<size_t>(n) < buffer.size() ? static_cast<size_t>(n) : buffer.size();
+  out.Set("data", Napi::Buffer<char>::Copy(env, buffer.data(), kept));
+  out.Set("truncated", Napi::Boolean::New(env, (mh.msg_flags & MSG_TRUNC) != 0));
+  out.Set("controlTruncated", Napi::Boolean::New(env, (mh.msg_flags & MSG_CTRUNC) != 0));
+  Napi::Array fds = Napi::Array::New(env);
+  out.Set("pid", env.Null());
+  out.Set("uid", env.Null());
+  out.Set("gid", env.Null());
+  for (cmsghdr* c = CMSG_FIRSTHDR(&mh); c != nullptr; c = CMSG_NXTHDR(&mh, c)) {
+    if (c->cmsg_level != SOL_SOCKET) continue;
+    if (c->cmsg_type == SCM_CREDENTIALS && c->cmsg_len == CMSG_LEN(sizeof(ucred))) {
+      ucred uc;
+      memcpy(&uc, CMSG_DATA(c), sizeof(uc));
+      out.Set("pid", Napi::Number::New(env, uc.pid));
+      out.Set("uid", Napi::Number::New(env, uc.uid));
+      out.Set("gid", Napi::Number::New(env, uc.gid));
+    } else if (c->cmsg_type == SCM_RIGHTS) {
+      size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      for (size_t i = 0; i < count; i++) {
+        int received;
+        memcpy(&received, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+        fds.Set(fds.Length(), Napi::Number::New(env, received));
+      }
+    }
+  }
+  out.Set("fds", fds);
+  return out;
+}
+
+// socketInfo(fd): { type, domain, protocol, listening, family, address, port, path } | -errno
+// -ENOTSOCK for anything that is not a socket.
+Napi::Value SocketInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) {
+    Napi::TypeError::New(env, "socketInfo(fd: number)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  int type = 0, domain = 0, protocol = 0, listening = 0;
+  socklen_t len = sizeof(int);
+  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0) return Errno(env, errno);
+  len = sizeof(int);
+  if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0) return Errno(env, errno);
+  len = sizeof(int);
+  if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &protocol, &len) < 0) protocol = 0;
+  len = sizeof(int);
+  if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0) listening = 0;
+
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("type", Napi::Number::New(env, type));
+  out.Set("domain", Napi::Number::New(env, domain));
+  out.Set("protocol", Napi::Number::New(env, protocol));
+  out.Set("listening", Napi::Boolean::New(env, listening != 0));
+
+  sockaddr_storage ss;
+  socklen_t sslen = sizeof(ss);
+  memset(&ss, 0, sizeof(ss));
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &sslen) < 0) return out;
+  out.Set("family", Napi::Number::New(env, ss.ss_family));
+  char text[INET6_ADDRSTRLEN] = {0};
+  if (ss.ss_family == AF_INET) {
+    sockaddr_in* in = reinterpret_cast<sockaddr_in*>(&ss);
+    inet_ntop(AF_INET, &in->sin_addr, text, sizeof(text));
+    out.Set("address", Napi::String::New(env, text));
+    out.Set("port", Napi::Number::New(env, ntohs(in->sin_port)));
+  } else if (ss.ss_family == AF_INET6) {
+    sockaddr_in6* in6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof(text));
+    out.Set("address", Napi::String::New(env, text));
+    out.Set("port", Napi::Number::New(env, ntohs(in6->sin6_port)));
+  } else if (ss.ss_family == AF_UNIX) {
+    // Raw sun_path bytes; TypeScript decides how to render abstract names.
+    sockaddr_un* un = reinterpret_cast<sockaddr_un*>(&ss);
+    size_t n = sslen > offsetof(sockaddr_un, sun_path) ? sslen - offsetof(sockaddr_un, sun_path) : 0;
+    out.Set("path", Napi::Buffer<char>::Copy(env, un->sun_path, n));
+  }
+  return out;
+}
+
+// fsType(fd): statfs f_type of the filesystem behind fd (e.g. mqueue, pidfs) | -errno
+Napi::Value FsType(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) {
+    Napi::TypeError::New(env, "fsType(fd: number)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  struct statfs st;
+  if (fstatfs(info[0].As<Napi::Number>().Int32Value(), &st) < 0) return Errno(env, errno);
+  return Napi::Number::New(env, static_cast<double>(static_cast<unsigned long>(st.f_type)));
+}
+
+// setCloexec(fd, on): 0 | -errno
+Napi::Value SetCloexec(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsBoolean()) {
+    Napi::TypeError::New(env, "setCloexec(fd: number, on: boolean)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  int flags = fcntl(fd, F_GETFD);
+  if (flags < 0) return Errno(env, errno);
+  int wanted = info[1].As<Napi::Boolean>().Value() ? (flags | FD_CLOEXEC) : (flags & ~FD_CLOEXEC);
+  if (wanted != flags && fcntl(fd, F_SETFD, wanted) < 0) return Errno(env, errno);
+  return Napi::Number::New(env, 0);
+}
+
+// getCloexec(fd): 1 | 0 | -errno
+Napi::Value GetCloexec(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) {
+    Napi::TypeError::New(env, "getCloexec(fd: number)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int flags = fcntl(info[0].As<Napi::Number>().Int32Value(), F_GETFD);
+  if (flags < 0) return Errno(env, errno);
+  return Napi::Number::New(env, (flags & FD_CLOEXEC) ? 1 : 0);
+}
+
+// flock(fd, operation): 0 | -errno   (operation: LOCK_SH/LOCK_EX/LOCK_UN | LOCK_NB)
+Napi::Value Flock(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) {
+    Napi::TypeError::New(env, "flock(fd: number, operation: number)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int r;
+  do {
+    r = flock(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value());
+  } while (r < 0 && errno == EINTR);
+  if (r < 0) return Errno(env, errno);
+  return Napi::Number::New(env, 0);
+}
+
+// pipe(): [readFd, writeFd] | -errno   (both CLOEXEC)
+Napi::Value Pipe(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) < 0) return Errno(env, errno);
+  Napi::Array out = Napi::Array::New(env, 2);
+  out.Set(0u, Napi::Number::New(env, fds[0]));
+  out.Set(1u, Napi::Number::New(env, fds[1]));
+  return out;
+}
+
+// pidfdOpen(pid): fd | -errno   (-ENOSYS on kernels before 5.3)
+Napi::Value PidfdOpen(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) {
+    Napi::TypeError::New(env, "pidfdOpen(pid: number)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+#ifdef SYS_pidfd_open
+  long fd = syscall(SYS_pidfd_open, info[0].As<Napi::Number>().Int32Value(), 0);
+  if (fd < 0) return Errno(env, errno);
+  return Napi::Number::New(env, static_cast<double>(fd));
+#else
+  return Errno(env, ENOSYS);
+#endif
+}
+
+// A readability watch on an fd in the libuv loop, for sockets Node cannot wrap
+// (AF_UNIX datagram). new FdWatcher(fd, callback(status)); watcher.close().
+class FdWatcher : public Napi::ObjectWrap<FdWatcher> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "FdWatcher", {InstanceMethod("close", &FdWatcher::Close)});
+  }
+
+  explicit FdWatcher(const Napi::CallbackInfo& info) : Napi::ObjectWrap<FdWatcher>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsFunction()) {
+      Napi::TypeError::New(env, "new FdWatcher(fd: number, callback: Function)").ThrowAsJavaScriptException();
+      return;
+    }
+    callback_ = Napi::Persistent(info[1].As<Napi::Function>());
+    uv_loop_t* loop = nullptr;
+    napi_get_uv_event_loop(env, &loop);
+    handle_ = new uv_poll_t;
+    handle_->data = this;
+    int r = uv_poll_init(loop, handle_, info[0].As<Napi::Number>().Int32Value());
+    if (r == 0) r = uv_poll_start(handle_, UV_READABLE, &FdWatcher::OnEvent);
+    if (r != 0) {
+      delete handle_;
+      handle_ = nullptr;
+      Napi::Error error = Napi::Error::New(env, uv_strerror(r));
+      error.Set("errno", Napi::Number::New(env, r));
+      error.ThrowAsJavaScriptException();
+      return;
+    }
+    // Keep the JS object alive while the loop can call back into it.
+    Ref();
+  }
+
+  ~FdWatcher() override { Stop(); }
+
+ private:
+  static void OnEvent(uv_poll_t* handle, int status, int /*events*/) {
+    FdWatcher* self = static_cast<FdWatcher*>(handle->data);
+    if (self == nullptr) return;
+    Napi::Env env = self->callback_.Env();
+    Napi::HandleScope scope(env);
+    self->callback_.MakeCallback(env.Global(), {Napi::Number::New(env, status)});
+  }
+
+  void Stop() {
+    if (handle_ == nullptr) return;
+    handle_->data = nullptr;
+    uv_poll_stop(handle_);
+    uv_close(reinterpret_cast<uv_handle_t*>(handle_),
+             [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+    handle_ = nullptr;
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    if (handle_ != nullptr) {
+      Stop();
+      Unref();
+    }
+    return info.Env().Undefined();
+  }
+
+  Napi::FunctionReference callback_;
+  uv_poll_t* handle_ = nullptr;
+};
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("sendmsg", Napi::Function::New(env, SendMsg));
+  exports.Set("bindDgram", Napi::Function::New(env, BindDgram));
+  exports.Set("recvmsg", Napi::Function::New(env, RecvMsg));
+  exports.Set("socketInfo", Napi::Function::New(env, SocketInfo));
+  exports.Set("fsType", Napi::Function::New(env, FsType));
+  exports.Set("setCloexec", Napi::Function::New(env, SetCloexec));
+  exports.Set("getCloexec", Napi::Function::New(env, GetCloexec));
+  exports.Set("flock", Napi::Function::New(env, Flock));
+  exports.Set("pipe", Napi::Function::New(env, Pipe));
+  exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen));
+  exports.Set("FdWatcher", FdWatcher::Init(env));
+
+  Napi::Object constants = Napi::Object::New(env);
+  constants.Set("LOCK_SH", Napi::Number::New(env, LOCK_SH));
+  constants.Set("LOCK_EX", Napi::Number::New(env, LOCK_EX));
+  constants.Set("LOCK_UN", Napi::Number::New(env, LOCK_UN));
+  constants.Set("LOCK_NB", Napi::Number::New(env, LOCK_NB));
+  constants.Set("SUN_PATH_MAX", Napi::Number::New(env, sizeof(sockaddr_un::sun_path)));
+  exports.Set("constants", constants);
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(sd_daemon_native, Init)

@@ -1,0 +1,121 @@
+// Loads the N-API addon (native/src/addon.cc) and declares exactly what it
+// exports. Loading never throws: without the addon the runtime still imports,
+// capabilities() says why, and every mechanism that needs it degrades to its
+// documented no-op.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { getSystemErrorMap } from 'node:util';
+
+/** What `recvmsg` returns for one datagram. */
+export interface ReceivedMessage {
+  data: Buffer;
+  /** The sender's credentials (SO_PASSCRED); null when the kernel sent none. */
+  pid: number | null;
+  uid: number | null;
+  gid: number | null;
+  /** File descriptors that came with the message, already CLOEXEC. */
+  fds: number[];
+  /** The datagram was longer than the buffer. */
+  truncated: boolean;
+  /** Some control data (fds) did not fit and were closed by the kernel. */
+  controlTruncated: boolean;
+}
+
+/** What `socketInfo` returns; `family` and the address fields are absent when getsockname failed. */
+export interface RawSocketInfo {
+  type: number;
+  domain: number;
+  protocol: number;
+  listening: boolean;
+  family?: number;
+  address?: string;
+  port?: number;
+  /** Raw sun_path bytes (abstract names start with a NUL). */
+  path?: Buffer;
+}
+
+export interface FdWatcher {
+  close(): void;
+}
+
+/** The addon's exports. Every function returns a negative errno on OS failure. */
+export interface NativeBinding {
+  sendmsg(sunPath: Buffer, data: Buffer, fds: number[] | null, ucred: [number, number, number] | null): number;
+  bindDgram(sunPath: Buffer): number;
+  recvmsg(fd: number, maxBytes: number): ReceivedMessage | number;
+  socketInfo(fd: number): RawSocketInfo | number;
+  fsType(fd: number): number;
+  setCloexec(fd: number, on: boolean): number;
+  getCloexec(fd: number): number;
+  flock(fd: number, operation: number): number;
+  pipe(): [number, number] | number;
+  pidfdOpen(pid: number): number;
+  FdWatcher: new (fd: number, callback: (status: number) => void) => FdWatcher;
+  constants: { LOCK_SH: number; LOCK_EX: number; LOCK_UN: number; LOCK_NB: number; SUN_PATH_MAX: number };
+}
+
+const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+function load(): { binding: NativeBinding | null; error: Error | null } {
+  const require = createRequire(import.meta.url);
+  // The prebuild (what an installed package has), then a plain node-gyp build
+  // of ../native (what a developer has after `node-gyp rebuild` there).
+  const tried: string[] = [];
+  try {
+    const nodeGypBuild = require('node-gyp-build') as (dir: string) => NativeBinding;
+    return { binding: nodeGypBuild(packageRoot), error: null };
+  } catch (error) {
+    tried.push(`${join(packageRoot, 'prebuilds')} (${firstLine(error)})`);
+  }
+  const devBuild = join(packageRoot, '..', 'native', 'build', 'Release', 'sd_daemon_native.node');
+  if (existsSync(devBuild)) {
+    try {
+      return { binding: require(devBuild) as NativeBinding, error: null };
+    } catch (error) {
+      tried.push(`${devBuild} (${firstLine(error)})`);
+    }
+  } else {
+    tried.push(`${devBuild} (not built)`);
+  }
+  return { binding: null, error: new Error(`sd-daemon-runtime: native addon not loaded; tried:\n  ${tried.join('\n  ')}`) };
+}
+
+function firstLine(error: unknown): string {
+  return String(error instanceof Error ? error.message : error).split('\n')[0] ?? '';
+}
+
+const loaded = load();
+
+/** The addon, or null when it could not be loaded (see `nativeLoadError`). */
+export const native: NativeBinding | null = loaded.binding;
+/** Why the addon is missing, listing every location tried; null when loaded. */
+export const nativeLoadError: Error | null = loaded.error;
+
+/** A Node-style system error: `errno` negative, `code` such as 'ENOENT', `syscall`. */
+export interface SystemError extends Error {
+  errno: number;
+  code: string;
+  syscall: string;
+  path?: string;
+}
+
+const errorMap = getSystemErrorMap();
+
+/** Turns the addon's negative errno into an Error shaped like Node's own. */
+export function systemError(negativeErrno: number, syscall: string, detail?: string, path?: string): SystemError {
+  const [code, description] = errorMap.get(negativeErrno) ?? [`E${-negativeErrno}`, `errno ${-negativeErrno}`];
+  const where = detail ? ` ${detail}` : '';
+  const error = new Error(`${syscall} ${code}${where}: ${description}`) as SystemError;
+  error.errno = negativeErrno;
+  error.code = code;
+  error.syscall = syscall;
+  if (path !== undefined) error.path = path;
+  return error;
+}
+
+/** True when an addon call failed (it returned a negative errno). */
+export function failed(result: unknown): result is number {
+  return typeof result === 'number' && result < 0;
+}

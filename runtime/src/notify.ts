@@ -1,0 +1,378 @@
+// sd_notify(3): tells the service manager about state changes by sending one
+// datagram of newline-separated KEY=VALUE fields to $NOTIFY_SOCKET, optionally
+// with a spoofed sender PID (SCM_CREDENTIALS) and file descriptors (SCM_RIGHTS).
+//
+// Results are tri-state, as in libsystemd: sent, not sent because no manager
+// asked for notifications ("disabled"), or not sent because something failed
+// (reported with an Error that names the socket). Only programmer errors throw.
+import { closeSync } from 'node:fs';
+import net from 'node:net';
+import { constants } from 'node:os';
+
+import { failed, native, nativeLoadError, systemError } from './native.js';
+import { parseUnixAddress } from './unix-address.js';
+
+/** systemd drops notification datagrams longer than this (NOTIFY_BUFFER_MAX). */
+export const NOTIFY_MAX_BYTES = 4096;
+/** The kernel's limit on fds in one message (SCM_MAX_FD). */
+export const NOTIFY_MAX_FDS = 253;
+/** systemd's limit on an FDNAME= / LISTEN_FDNAMES entry (FDNAME_MAX). */
+export const FDNAME_MAX = 255;
+
+type Flag = true | 1;
+type Usec = number | bigint;
+
+/**
+ * The notification vocabulary of sd_notify(3), spelled as on the wire. A
+ * field left undefined is not sent; `true` is sent as `1`.
+ */
+export interface NotifyFields {
+  READY?: Flag;
+  /** Always sent together with MONOTONIC_USEC (added when absent). */
+  RELOADING?: Flag;
+  STOPPING?: Flag;
+  STATUS?: string;
+  ERRNO?: number;
+  BUSERROR?: string;
+  MAINPID?: number;
+  /** Microseconds, relative to now. */
+  EXTEND_TIMEOUT_USEC?: Usec;
+  /** 1 keeps the watchdog alive; 'trigger' asks the manager to act as if it expired. */
+  WATCHDOG?: Flag | 'trigger';
+  WATCHDOG_USEC?: Usec;
+  /** CLOCK_MONOTONIC in microseconds; filled in from process.hrtime.bigint() for RELOADING. */
+  MONOTONIC_USEC?: Usec;
+  FDSTORE?: Flag;
+  FDSTOREREMOVE?: Flag;
+  FDNAME?: string;
+  /** 0 stops the manager from polling stored fds for errors/hangup. */
+  FDPOLL?: 0 | false;
+  NOTIFYACCESS?: 'none' | 'main' | 'exec' | 'all';
+  RESTART_RESET?: Flag;
+  BARRIER?: Flag;
+  EXIT_STATUS?: number;
+  /** Custom fields for your own tooling. */
+  [custom: `X_${string}`]: string | number | bigint | boolean | undefined;
+}
+
+/** Something that owns a file descriptor: a raw fd or a Node object with one. */
+export type FdSource =
+  | number
+  | { fd: number }
+  | net.Server
+  | net.Socket
+  | import('node:dgram').Socket
+  | import('node:fs/promises').FileHandle;
+
+export interface NotifyOptions {
+  /** Delete NOTIFY_SOCKET from the environment afterwards (whatever the outcome). */
+  unsetEnv?: boolean;
+  /** Send on behalf of this PID (sd_pid_notify); needs privileges, else sent as ourselves. */
+  pid?: number;
+  /** File descriptors to pass along (FDSTORE=1 or BARRIER=1). */
+  fds?: readonly FdSource[];
+  /** Environment to read NOTIFY_SOCKET from; defaults to process.env. */
+  env?: NodeJS.ProcessEnv;
+}
+
+export type NotifySkipReason =
+  /** NOTIFY_SOCKET is not set (or empty): no manager wants notifications. */
+  | 'disabled'
+  /** The native addon is not loaded, so no datagram can be sent. */
+  | 'no-native'
+  /** NOTIFY_SOCKET names a transport this runtime cannot use (vsock). */
+  | 'unsupported'
+  /** NOTIFY_SOCKET is set but is not a usable address. */
+  | 'invalid-address'
+  /** The kernel refused the send (no such socket, permission, wrong type...). */
+  | 'send-failed';
+
+export type NotifyResult =
+  | { sent: true; socket: string; bytes: number; withCredentials: boolean }
+  | { sent: false; reason: 'disabled' }
+  | { sent: false; reason: Exclude<NotifySkipReason, 'disabled'>; socket: string; error: Error };
+
+const DISABLED: NotifyResult = Object.freeze({ sent: false, reason: 'disabled' });
+const NUMERIC_FIELDS = new Set(['ERRNO', 'MAINPID', 'EXTEND_TIMEOUT_USEC', 'WATCHDOG_USEC', 'MONOTONIC_USEC', 'EXIT_STATUS']);
+const KEY_PATTERN = /^[A-Z][A-Z0-9_]*$/;
+
+/** CLOCK_MONOTONIC in microseconds, the clock systemd compares MONOTONIC_USEC with. */
+export function monotonicUsec(): bigint {
+  return process.hrtime.bigint() / 1000n;
+}
+
+function renderValue(key: string, value: string | number | bigint | boolean): string {
+  if (typeof value === 'boolean') return value ? '1' : '0';
+  if (typeof value === 'string') {
+    if (NUMERIC_FIELDS.has(key)) throw new TypeError(`notify: ${key} must be a number, got the string ${JSON.stringify(value)}`);
+    return value;
+  }
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value) || value < 0) {
+      throw new RangeError(`notify: ${key} must be a non-negative integer, got ${value}`);
+    }
+    if (key === 'MAINPID' && value === 0) throw new RangeError('notify: MAINPID must be a PID above 0');
+    return String(value);
+  }
+  if (typeof value === 'bigint') {
+    if (value < 0n) throw new RangeError(`notify: ${key} must be a non-negative integer, got ${value}`);
+    return value.toString();
+  }
+  throw new TypeError(`notify: ${key} has a value of type ${typeof value}`);
+}
+
+function checkLine(key: string, value: string): void {
+  if (value.includes('\n')) throw new TypeError(`notify: the value of ${key} contains a newline, which would start a new field`);
+  if (value.includes('\0')) throw new TypeError(`notify: the value of ${key} contains a NUL byte`);
+}
+
+/** True when `name` is acceptable as FDNAME= or in LISTEN_FDNAMES (systemd's fdname_is_valid). */
+export function isValidFdName(name: string): boolean {
+  if (name.length > FDNAME_MAX) return false;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c < 0x20 || c >= 0x7f || c === 0x3a /* ':' separates names in LISTEN_FDNAMES */) return false;
+  }
+  return true;
+}
+
+/**
+ * Joins fields into the exact datagram text, validating every value. RELOADING
+ * gets MONOTONIC_USEC in the same datagram, because systemd needs both at once.
+ */
+export function formatState(state: string | NotifyFields): string {
+  let text: string;
+  if (typeof state === 'string') {
+    if (state.length === 0) throw new TypeError('notify: the state is empty');
+    if (state.includes('\0')) throw new TypeError('notify: the state contains a NUL byte');
+    text = state;
+    if (/^RELOADING=1$/m.test(text) && !/^MONOTONIC_USEC=/m.test(text)) {
+      text += `${text.endsWith('\n') ? '' : '\n'}MONOTONIC_USEC=${monotonicUsec()}`;
+    }
+  } else if (state !== null && typeof state === 'object') {
+    const lines: string[] = [];
+    const fields = state as Record<string, string | number | bigint | boolean | undefined>;
+    for (const [key, value] of Object.entries(fields)) {
+      if (value === undefined) continue;
+      if (!KEY_PATTERN.test(key)) throw new TypeError(`notify: ${JSON.stringify(key)} is not a valid field name (A-Z, 0-9, _)`);
+      const rendered = renderValue(key, value);
+      checkLine(key, rendered);
+      if (key === 'FDNAME' && !isValidFdName(rendered)) {
+        throw new TypeError(`notify: FDNAME ${JSON.stringify(rendered)} is invalid (printable ASCII except ':', at most ${FDNAME_MAX} characters)`);
+      }
+      lines.push(`${key}=${rendered}`);
+    }
+    if (fields.RELOADING !== undefined && fields.MONOTONIC_USEC === undefined) {
+      lines.push(`MONOTONIC_USEC=${monotonicUsec()}`);
+    }
+    if (lines.length === 0) throw new TypeError('notify: the state has no fields');
+    text = lines.join('\n');
+  } else {
+    throw new TypeError(`notify: the state must be a string or an object of fields, got ${state === null ? 'null' : typeof state}`);
+  }
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > NOTIFY_MAX_BYTES) {
+    throw new RangeError(`notify: the message is ${bytes} bytes; systemd drops notifications over ${NOTIFY_MAX_BYTES} bytes`);
+  }
+  return text;
+}
+
+/** The fd behind a raw number or a Node object that owns one. */
+export function fdOf(source: FdSource): number {
+  if (typeof source === 'number') {
+    if (!Number.isInteger(source) || source < 0) throw new TypeError(`notify: ${source} is not a file descriptor`);
+    return source;
+  }
+  const candidate = source as unknown as Record<string | symbol, unknown>;
+  // FileHandle and plain { fd } objects.
+  if (typeof candidate.fd === 'number' && candidate.fd >= 0) return candidate.fd;
+  // net.Server and net.Socket keep their fd on the libuv handle.
+  const handle = candidate._handle as { fd?: number } | null | undefined;
+  if (handle && typeof handle.fd === 'number' && handle.fd >= 0) return handle.fd;
+  // dgram.Socket keeps its handle behind an internal state symbol.
+  const stateSymbol = Object.getOwnPropertySymbols(candidate).find((s) => s.description === 'state symbol');
+  const dgramHandle = stateSymbol ? (candidate[stateSymbol] as { handle?: { fd?: number } }).handle : undefined;
+  if (dgramHandle && typeof dgramHandle.fd === 'number' && dgramHandle.fd >= 0) return dgramHandle.fd;
+  throw new TypeError('notify: this object has no open file descriptor (is the server listening, the socket bound, the file open?)');
+}
+
+/**
+ * Sends `state` to the service manager. `state` is raw wire text
+ * ("READY=1\nSTATUS=...") or an object of fields ({ READY: 1, STATUS: '...' }).
+ *
+ * Never throws because of the environment: read the result. It is common to
+ * ignore it. Throws TypeError/RangeError for invalid input (a newline in a
+ * value, an invalid FDNAME, over 4096 bytes, over 253 fds).
+ */
+export function notify(state: string | NotifyFields, options: NotifyOptions = {}): NotifyResult {
+  const env = options.env ?? process.env;
+  try {
+    const text = formatState(state);
+    const fds = (options.fds ?? []).map(fdOf);
+    if (fds.length > NOTIFY_MAX_FDS) {
+      throw new RangeError(`notify: ${fds.length} file descriptors; one message carries at most ${NOTIFY_MAX_FDS}`);
+    }
+    if (options.pid !== undefined && (!Number.isSafeInteger(options.pid) || options.pid <= 0)) {
+      throw new RangeError(`notify: pid must be a positive integer, got ${options.pid}`);
+    }
+    return send(env.NOTIFY_SOCKET, Buffer.from(text, 'utf8'), fds, options.pid);
+  } finally {
+    if (options.unsetEnv) delete env.NOTIFY_SOCKET;
+  }
+}
+
+function send(socket: string | undefined, data: Buffer, fds: number[], pid: number | undefined): NotifyResult {
+  if (socket === undefined || socket === '') return DISABLED;
+  const address = parseUnixAddress(socket);
+  if (address.kind === 'vsock') {
+    return { sent: false, reason: 'unsupported', socket, error: new Error(`NOTIFY_SOCKET=${socket}: vsock notification sockets are not supported by sd-daemon-runtime`) };
+  }
+  if (address.kind === 'invalid') {
+    return { sent: false, reason: 'invalid-address', socket, error: new Error(`NOTIFY_SOCKET=${JSON.stringify(socket)} ${address.problem}`) };
+  }
+  if (!native) {
+    return { sent: false, reason: 'no-native', socket, error: new Error(`cannot notify ${socket}: ${nativeLoadError?.message ?? 'native addon missing'}`) };
+  }
+  // As libsystemd: credentials go along when we speak for another PID, or
+  // when our real and effective ids differ (the manager checks the real ones).
+  const spoof = pid !== undefined && pid !== process.pid;
+  const uid = process.getuid?.() ?? 0;
+  const gid = process.getgid?.() ?? 0;
+  const withCredentials = spoof || uid !== process.geteuid?.() || gid !== process.getegid?.();
+  let n = native.sendmsg(address.sunPath, data, fds.length ? fds : null, withCredentials ? [pid ?? process.pid, uid, gid] : null);
+  if (failed(n) && withCredentials) {
+    // The kernel refuses foreign credentials without CAP_SYS_ADMIN: send as ourselves.
+    n = native.sendmsg(address.sunPath, data, fds.length ? fds : null, null);
+    if (!failed(n)) return { sent: true, socket, bytes: n, withCredentials: false };
+  }
+  if (failed(n)) {
+    return { sent: false, reason: 'send-failed', socket, error: systemError(n, 'sendmsg', `to NOTIFY_SOCKET=${socket}`, socket) };
+  }
+  return { sent: true, socket, bytes: n, withCredentials };
+}
+
+// Typed doors onto notify(), one per common message.
+
+export interface StatusOptions extends NotifyOptions {
+  status?: string;
+}
+
+/** READY=1 (with STATUS= when given): startup finished, or a reload completed. */
+export function ready(options: StatusOptions = {}): NotifyResult {
+  return notify({ READY: 1, STATUS: options.status }, options);
+}
+
+/** RELOADING=1 + MONOTONIC_USEC in one datagram; send ready() when the reload is done. */
+export function reloading(options: StatusOptions = {}): NotifyResult {
+  return notify({ RELOADING: 1, MONOTONIC_USEC: monotonicUsec(), STATUS: options.status }, options);
+}
+
+/** STOPPING=1: shutdown has begun. */
+export function stopping(options: StatusOptions = {}): NotifyResult {
+  return notify({ STOPPING: 1, STATUS: options.status }, options);
+}
+
+/** STATUS=<text>: one line shown by `systemctl status`. */
+export function status(text: string, options: NotifyOptions = {}): NotifyResult {
+  return notify({ STATUS: text }, options);
+}
+
+/** ERRNO=<n> with an optional STATUS=: why the service failed. */
+export function errno(code: number, options: StatusOptions = {}): NotifyResult {
+  return notify({ STATUS: options.status, ERRNO: code }, options);
+}
+
+/** MAINPID=<pid>: another process is now the service's main process. */
+export function mainPid(pid: number, options: NotifyOptions = {}): NotifyResult {
+  return notify({ MAINPID: pid }, options);
+}
+
+/** EXTEND_TIMEOUT_USEC: asks for `ms` more milliseconds to start, reload or stop. */
+export function extendTimeout(ms: number, options: NotifyOptions = {}): NotifyResult {
+  if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`extendTimeout: ${ms} is not a duration in milliseconds`);
+  return notify({ EXTEND_TIMEOUT_USEC: BigInt(Math.round(ms * 1000)) }, options);
+}
+
+/** WATCHDOG=1: the keep-alive ping. */
+export function watchdogPing(options: NotifyOptions = {}): NotifyResult {
+  return notify('WATCHDOG=1', options);
+}
+
+/** WATCHDOG=trigger: asks the manager to act as if the watchdog expired. */
+export function watchdogTrigger(options: NotifyOptions = {}): NotifyResult {
+  return notify('WATCHDOG=trigger', options);
+}
+
+/** WATCHDOG_USEC=<usec>: changes the watchdog timeout at run time. */
+export function setWatchdogUsec(usec: Usec, options: NotifyOptions = {}): NotifyResult {
+  return notify({ WATCHDOG_USEC: usec }, options);
+}
+
+export interface FdStoreOptions extends NotifyOptions {
+  /** false sends FDPOLL=0: the manager keeps the fds even if they signal EPOLLHUP/EPOLLERR. */
+  poll?: boolean;
+}
+
+/** FDSTORE=1 + FDNAME=<name>: hands fds to the manager to keep across restarts. */
+export function storeFds(name: string, sources: readonly FdSource[], options: FdStoreOptions = {}): NotifyResult {
+  if (sources.length === 0) throw new TypeError('storeFds: no file descriptors given');
+  return notify({ FDSTORE: 1, FDNAME: name, FDPOLL: options.poll === false ? 0 : undefined }, { ...options, fds: sources });
+}
+
+/** FDSTOREREMOVE=1 + FDNAME=<name>: the manager closes the stored fds of that name. */
+export function removeStoredFds(name: string, options: NotifyOptions = {}): NotifyResult {
+  return notify({ FDSTOREREMOVE: 1, FDNAME: name }, options);
+}
+
+export interface BarrierOptions extends NotifyOptions {
+  /** How long to wait for the manager, in milliseconds (default 5000). */
+  timeoutMs?: number;
+}
+
+/**
+ * sd_notify_barrier(3): resolves once the manager has processed every message
+ * sent before it. Sends BARRIER=1 with the write end of a pipe, closes ours,
+ * and waits for the read end to hang up, which happens when the manager
+ * closes its copy. Resolves with the send result (a no-op result when
+ * disabled); rejects with ETIMEDOUT when the manager does not answer in time.
+ */
+export async function barrier(options: BarrierOptions = {}): Promise<NotifyResult> {
+  const timeoutMs = options.timeoutMs ?? 5000;
+  if (!Number.isFinite(timeoutMs) || timeoutMs < 0) throw new RangeError(`barrier: timeoutMs must be a duration, got ${timeoutMs}`);
+  const env = options.env ?? process.env;
+  if (!native || !env.NOTIFY_SOCKET) return notify('BARRIER=1', options);
+  const pipe = native.pipe();
+  if (failed(pipe)) {
+    const socket = env.NOTIFY_SOCKET;
+    if (options.unsetEnv) delete env.NOTIFY_SOCKET;
+    return { sent: false, reason: 'send-failed', socket, error: systemError(pipe, 'pipe', `for a barrier on NOTIFY_SOCKET=${socket}`) };
+  }
+  const [readEnd, writeEnd] = pipe;
+  let result: NotifyResult;
+  try {
+    result = notify('BARRIER=1', { ...options, fds: [writeEnd] });
+  } finally {
+    closeSync(writeEnd);
+  }
+  if (!result.sent) {
+    closeSync(readEnd);
+    return result;
+  }
+  const socket = result.socket;
+  return new Promise<NotifyResult>((resolve, reject) => {
+    const reader = new net.Socket({ fd: readEnd, readable: true, writable: false });
+    const timer = setTimeout(() => {
+      reader.destroy();
+      reject(systemError(-constants.errno.ETIMEDOUT, 'barrier', `after ${timeoutMs} ms: NOTIFY_SOCKET=${socket} did not close the barrier fd`));
+    }, timeoutMs);
+    const done = (): void => {
+      clearTimeout(timer);
+      reader.destroy();
+      resolve(result);
+    };
+    reader.on('end', done);
+    reader.on('close', done);
+    reader.on('error', done);
+    reader.resume();
+  });
+}
