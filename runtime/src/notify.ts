@@ -186,13 +186,14 @@ export function fdOf(source: FdSource): number {
   const candidate = source as unknown as Record<string | symbol, unknown>;
   // FileHandle and plain { fd } objects.
   if (typeof candidate.fd === 'number' && candidate.fd >= 0) return candidate.fd;
-  // net.Server and net.Socket keep their fd on the libuv handle.
-  const handle = candidate._handle as { fd?: number } | null | undefined;
-  if (handle && typeof handle.fd === 'number' && handle.fd >= 0) return handle.fd;
-  // dgram.Socket keeps its handle behind an internal state symbol.
+  // dgram.Socket keeps its handle behind an internal state symbol (checked
+  // first: its deprecated _handle getter prints DEP0112).
   const stateSymbol = Object.getOwnPropertySymbols(candidate).find((s) => s.description === 'state symbol');
   const dgramHandle = stateSymbol ? (candidate[stateSymbol] as { handle?: { fd?: number } }).handle : undefined;
   if (dgramHandle && typeof dgramHandle.fd === 'number' && dgramHandle.fd >= 0) return dgramHandle.fd;
+  // net.Server and net.Socket keep their fd on the libuv handle.
+  const handle = candidate._handle as { fd?: number } | null | undefined;
+  if (handle && typeof handle.fd === 'number' && handle.fd >= 0) return handle.fd;
   throw new TypeError('notify: this object has no open file descriptor (is the server listening, the socket bound, the file open?)');
 }
 
