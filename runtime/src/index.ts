@@ -3,3 +3,10 @@
 export * from './capabilities.js';
 export * from './notify.js';
 export type { SystemError } from './native.js';
+export * from './watchdog.js';
+export * from './lifecycle.js';
+export * from './log.js';
+export * from './exit-codes.js';
+export * from './listen-fds.js';
+export * from './adopt.js';
+export * from './testing.js';
