@@ -210,6 +210,9 @@ export function notify(state: string | NotifyFields, options: NotifyOptions = {}
   try {
     const text = formatState(state);
     const fds = (options.fds ?? []).map(fdOf);
+    if (typeof state === 'object' && state !== null && state.FDSTORE !== undefined && fds.length === 0) {
+      throw new TypeError('notify: FDSTORE=1 without file descriptors (pass them in options.fds)');
+    }
     if (fds.length > NOTIFY_MAX_FDS) {
       throw new RangeError(`notify: ${fds.length} file descriptors; one message carries at most ${NOTIFY_MAX_FDS}`);
     }
@@ -290,8 +293,8 @@ export function mainPid(pid: number, options: NotifyOptions = {}): NotifyResult 
 
 /** EXTEND_TIMEOUT_USEC: asks for `ms` more milliseconds to start, reload or stop. */
 export function extendTimeout(ms: number, options: NotifyOptions = {}): NotifyResult {
-  if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`extendTimeout: ${ms} is not a duration in milliseconds`);
-  return notify({ EXTEND_TIMEOUT_USEC: BigInt(Math.round(ms * 1000)) }, options);
+  // notify() rejects a negative or non-finite value (after its unsetEnv cleanup).
+  return notify({ EXTEND_TIMEOUT_USEC: Math.round(ms * 1000) }, options);
 }
 
 /** WATCHDOG=1: the keep-alive ping. */
@@ -316,7 +319,6 @@ export interface FdStoreOptions extends NotifyOptions {
 
 /** FDSTORE=1 + FDNAME=<name>: hands fds to the manager to keep across restarts. */
 export function storeFds(name: string, sources: readonly FdSource[], options: FdStoreOptions = {}): NotifyResult {
-  if (sources.length === 0) throw new TypeError('storeFds: no file descriptors given');
   return notify({ FDSTORE: 1, FDNAME: name, FDPOLL: options.poll === false ? 0 : undefined }, { ...options, fds: sources });
 }
 
@@ -339,8 +341,11 @@ export interface BarrierOptions extends NotifyOptions {
  */
 export async function barrier(options: BarrierOptions = {}): Promise<NotifyResult> {
   const timeoutMs = options.timeoutMs ?? 5000;
-  if (!Number.isFinite(timeoutMs) || timeoutMs < 0) throw new RangeError(`barrier: timeoutMs must be a duration, got ${timeoutMs}`);
   const env = options.env ?? process.env;
+  if (!Number.isFinite(timeoutMs) || timeoutMs < 0) {
+    if (options.unsetEnv) delete env.NOTIFY_SOCKET;
+    throw new RangeError(`barrier: timeoutMs must be a duration, got ${timeoutMs}`);
+  }
   if (!native || !env.NOTIFY_SOCKET) return notify('BARRIER=1', options);
   const pipe = native.pipe();
   if (failed(pipe)) {
