@@ -1,0 +1,160 @@
+// The lifecycle helpers (watchdog keep-alive, signals, crash handler, slow
+// start) driven by the fake service manager: a real child process, real
+// notify socket, real signals.
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+
+import { FakeServiceManager, type FakeService } from 'sd-daemon-runtime/testing';
+
+const fixture = fileURLToPath(new URL('./fixtures/lifecycle-daemon.mjs', import.meta.url));
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('lifecycle under the fake service manager', function () {
+  let manager: FakeServiceManager;
+
+  beforeEach(async function () {
+    manager = await FakeServiceManager.create();
+  });
+
+  afterEach(async function () {
+    await manager.close();
+  });
+
+  function start(scenario: string, options: { watchdogUsec?: number; extra?: string[] } = {}): Promise<FakeService> {
+    return manager.spawn({
+      command: process.execPath,
+      args: [fixture, scenario, ...(options.extra ?? [])],
+      watchdogUsec: options.watchdogUsec,
+      enforceWatchdog: options.watchdogUsec !== undefined,
+    });
+  }
+
+  describe('watchdog keep-alive', function () {
+    it('keeps a 400 ms watchdog fed for 2 s', async function () {
+      const service = await start('watchdog', { watchdogUsec: 400_000 });
+      await service.waitFor('READY=1');
+      await sleep(2000);
+      assert.equal(service.exitInfo, null, `still running (stderr: ${service.stderr})`);
+      assert.equal(service.watchdog.missed, 0);
+      // One ping at start, then every 200 ms.
+      assert.ok(service.watchdog.pings >= 8, `pings: ${service.watchdog.pings}`);
+    });
+
+    it('stops pinging when the event loop is blocked, and the manager kills it', async function () {
+      const service = await start('watchdog-block', { watchdogUsec: 400_000 });
+      await service.waitFor('READY=1');
+      await sleep(500);
+      service.kill('SIGUSR2');
+      const exit = await service.exited;
+      assert.equal(exit.result, 'watchdog');
+      assert.equal(exit.signal, 'SIGABRT');
+    });
+
+    it('skips pings while the health check fails', async function () {
+      const service = await start('watchdog-unhealthy', { watchdogUsec: 400_000 });
+      await service.waitFor('READY=1');
+      await sleep(500);
+      const pingsWhileHealthy = service.watchdog.pings;
+      assert.ok(pingsWhileHealthy >= 2, `pings: ${pingsWhileHealthy}`);
+      service.kill('SIGUSR2');
+      const exit = await service.exited;
+      assert.equal(exit.result, 'watchdog');
+      assert.ok(service.watchdog.pings <= pingsWhileHealthy + 1);
+    });
+
+    it('is idempotent and changes its timeout at run time with WATCHDOG_USEC=', async function () {
+      const service = await start('watchdog-set-timeout', { watchdogUsec: 400_000 });
+      await service.waitFor('READY=1');
+      await service.waitFor('WATCHDOG_USEC');
+      assert.equal(service.status, 'timeout 1500');
+      assert.equal(service.watchdog.usec, 1_500_000n);
+      assert.deepEqual(JSON.parse(service.stdout.split('\n')[0]!), { same: true, running: true, timeoutMs: 400 });
+    });
+
+    it('does nothing without WATCHDOG_USEC', async function () {
+      const service = await start('watchdog');
+      await service.waitFor('READY=1');
+      await sleep(300);
+      assert.equal(service.watchdog.pings, 0);
+    });
+  });
+
+  describe('signals', function () {
+    it('SIGTERM: STOPPING=1, the stop hook runs, exit 0', async function () {
+      const service = await start('stop', { watchdogUsec: 1_000_000 });
+      await service.waitFor('READY=1');
+      const exit = await service.stop();
+      assert.equal(exit.code, 0);
+      assert.equal(exit.result, 'success');
+      assert.ok(service.messages.some((m) => m.lines.includes('STOPPING=1')));
+      assert.match(service.stdout, /drained/);
+    });
+
+    it('a stop hook that overruns its deadline ends in the force exit code', async function () {
+      const service = await start('stop-hangs');
+      await service.waitFor('READY=1');
+      const exit = await service.stop({ timeoutMs: 5000 });
+      assert.equal(exit.code, 3);
+      assert.match(service.stderr, /stop did not finish within 300 ms/);
+    });
+
+    it('SIGHUP: RELOADING=1 with MONOTONIC_USEC, then READY=1; a failed reload reports STATUS= and ERRNO=', async function () {
+      const service = await start('reload');
+      await service.waitFor('READY=1');
+      const first = await service.reload();
+      assert.ok(first.reloading.fields.MONOTONIC_USEC);
+      assert.equal(first.ready.fields.STATUS, 'Reloaded');
+      const second = await service.reload();
+      assert.equal(second.ready.fields.STATUS, 'Reload failed: Error: config has a typo');
+      assert.equal(second.ready.fields.ERRNO, '22');
+      assert.equal(service.exitInfo, null, 'a failed reload keeps the service up');
+      assert.match(service.stdout, /reloaded 1/);
+    });
+  });
+
+  describe('crash handler', function () {
+    it('an uncaught exception is logged with its stack, reported, and exits 70', async function () {
+      const service = await start('crash-exception');
+      const exit = await service.exited;
+      assert.equal(exit.code, 70);
+      assert.match(service.stderr, /uncaught exception: Error: disk on fire/);
+      assert.match(service.stderr, /at Timeout\._onTimeout/);
+      const report = service.messages.find((m) => m.fields.STATUS?.startsWith('crashed'));
+      assert.ok(report, 'STATUS= sent');
+      assert.equal(report.fields.STATUS, 'crashed: Error: disk on fire second line');
+      assert.equal(report.fields.ERRNO, '5');
+    });
+
+    it('an unhandled rejection exits with the chosen non-zero code', async function () {
+      const service = await start('crash-rejection');
+      const exit = await service.exited;
+      assert.equal(exit.code, 75);
+      assert.match(service.stderr, /unhandled rejection: TypeError: nobody caught me/);
+    });
+  });
+
+  describe('withExtendedTimeout', function () {
+    it('keeps EXTEND_TIMEOUT_USEC going during a slow start', async function () {
+      const service = await start('slow-start', { extra: ['100', '60000', '450'] });
+      await service.waitFor('READY=1');
+      const extensions = service.messages.filter((m) => m.fields.EXTEND_TIMEOUT_USEC);
+      assert.ok(extensions.length >= 4, `extensions: ${extensions.length}`);
+      assert.equal(extensions[0]!.fields.EXTEND_TIMEOUT_USEC, '300000');
+    });
+
+    it('stops asking once the cap is reached, so a hung start still times out', async function () {
+      const service = await start('slow-start', { extra: ['100', '250', '800'] });
+      await service.waitFor('READY=1');
+      const extensions = service.messages.filter((m) => m.fields.EXTEND_TIMEOUT_USEC);
+      assert.ok(extensions.length >= 2 && extensions.length <= 4, `extensions: ${extensions.length}`);
+      // The last request never reaches past the cap.
+      const asked = extensions.map((m) => Number(m.fields.EXTEND_TIMEOUT_USEC));
+      assert.ok(asked.every((usec) => usec <= 300_000));
+    });
+  });
+
+  it('installCrashHandler refuses exit code 0', async function () {
+    const { installCrashHandler } = await import('sd-daemon-runtime');
+    assert.throws(() => installCrashHandler({ exitCode: 0 }), RangeError);
+  });
+});
