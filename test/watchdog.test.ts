@@ -10,9 +10,9 @@ describe('watchdogEnabled()', function () {
   const table: Array<[string, NodeJS.ProcessEnv, Partial<WatchdogStatus> & { enabled: boolean }]> = [
     ['unset', {}, { enabled: false, reason: 'disabled' }],
     ['empty', { WATCHDOG_USEC: '' }, { enabled: false, reason: 'disabled' }],
-    ['2 s, no WATCHDOG_PID', { WATCHDOG_USEC: '2000000' }, { enabled: true, usec: 2000000n, intervalMs: 2000 }],
-    ['2 s for our pid', { WATCHDOG_USEC: '2000000', WATCHDOG_PID: me }, { enabled: true, usec: 2000000n, intervalMs: 2000 }],
-    ['1 us (the smallest)', { WATCHDOG_USEC: '1' }, { enabled: true, usec: 1n, intervalMs: 0.001 }],
+    ['2 s, no WATCHDOG_PID', { WATCHDOG_USEC: '2000000' }, { enabled: true, usec: 2000000n, timeoutMs: 2000 }],
+    ['2 s for our pid', { WATCHDOG_USEC: '2000000', WATCHDOG_PID: me }, { enabled: true, usec: 2000000n, timeoutMs: 2000 }],
+    ['1 us (the smallest)', { WATCHDOG_USEC: '1' }, { enabled: true, usec: 1n, timeoutMs: 0.001 }],
     ['for another process', { WATCHDOG_USEC: '2000000', WATCHDOG_PID: '1' }, { enabled: false, reason: 'other-process' }],
     ['zero', { WATCHDOG_USEC: '0' }, { enabled: false, reason: 'invalid' }],
     ['infinity', { WATCHDOG_USEC: '18446744073709551615' }, { enabled: false, reason: 'invalid' }],
@@ -55,7 +55,7 @@ describe('watchdogEnabled()', function () {
     try {
       process.env.WATCHDOG_USEC = '3000000';
       process.env.WATCHDOG_PID = me;
-      assert.deepEqual(watchdogEnabled(), { enabled: true, usec: 3000000n, intervalMs: 3000 });
+      assert.deepEqual(watchdogEnabled(), { enabled: true, usec: 3000000n, timeoutMs: 3000 });
       assert.equal(process.env.WATCHDOG_USEC, '3000000');
     } finally {
       if (saved.usec === undefined) delete process.env.WATCHDOG_USEC;

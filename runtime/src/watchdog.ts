@@ -15,7 +15,8 @@ export interface WatchdogEnv {
 }
 
 export type WatchdogStatus =
-  | { enabled: true; usec: bigint; intervalMs: number }
+  /** timeoutMs is the whole timeout (WATCHDOG_USEC / 1000): ping well within it. */
+  | { enabled: true; usec: bigint; timeoutMs: number }
   /**
    * disabled: WATCHDOG_USEC unset (or empty); other-process: WATCHDOG_PID names
    * another process (the variables were inherited, not meant for us);
@@ -45,7 +46,7 @@ export function watchdogEnabled(options: WatchdogEnv = {}): WatchdogStatus {
       // Is this for us? A child that inherited the variables must not ping.
       if (Number(pidText) !== process.pid) return { enabled: false, reason: 'other-process' };
     }
-    return { enabled: true, usec, intervalMs: Number(usec) / 1000 };
+    return { enabled: true, usec, timeoutMs: Number(usec) / 1000 };
   } finally {
     if (options.unsetEnv) {
       delete env.WATCHDOG_USEC;
@@ -124,7 +125,7 @@ class KeepAlive implements Watchdog {
     private readonly options: KeepAliveOptions,
   ) {
     this.#notifyOptions = options.env ? { env: options.env } : {};
-    if (status.enabled) this.#schedule(status.intervalMs);
+    if (status.enabled) this.#schedule(status.timeoutMs);
   }
 
   get running(): boolean {
@@ -151,7 +152,7 @@ class KeepAlive implements Watchdog {
     const result = notify({ WATCHDOG_USEC: usec }, this.#notifyOptions);
     // The manager only knows about the new timeout if the message arrived.
     if (result.sent) {
-      this.status = { enabled: true, usec, intervalMs: ms };
+      this.status = { enabled: true, usec, timeoutMs: ms };
       this.#schedule(ms);
     }
     return result;

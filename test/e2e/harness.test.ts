@@ -3,75 +3,10 @@
 // starts it, and reads the manager's view with `systemctl --user show`; the
 // fixtures also print what they sent, to per-test log files.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { readFileSync, realpathSync } from 'node:fs';
-import fs from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 
+import { events, fixture, nodeService, service, skipUnlessPrerequisites, stageForAnyUser } from './units.js';
 import { UserManager } from './user-manager.js';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repo = path.resolve(here, '..', '..');
-const fixture = (name: string): string => path.join(here, 'fixtures', name);
-
-/** One ExecStart= argument, quoted for systemd (C escapes, %-specifiers, $-expansion). */
-function arg(value: string): string {
-  return `"${value.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('%', '%%').replaceAll('$', '$$$$')}"`;
-}
-
-function service(description: string, lines: string[]): string {
-  return `[Unit]\nDescription=${description}\n\n[Service]\n${lines.join('\n')}\n`;
-}
-
-/** `node <fixture>` with its output appended to `log`. */
-function nodeService(script: string, log: string): string[] {
-  return [`ExecStart=${arg(process.execPath)} ${arg(script)}`, `StandardOutput=append:${log}`, `StandardError=append:${log}`];
-}
-
-interface Event {
-  event: string;
-  monotonicUsec?: string;
-  uid?: number;
-  sent?: boolean;
-  reason?: string;
-  error?: string;
-}
-
-function events(log: string): Event[] {
-  return log
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as Event);
-}
-
-/**
- * Copies a fixture and the runtime package (its published files and its
- * dependencies) under the manager's shared dir. A DynamicUser= service runs as
- * a uid that owns nothing: a checkout under /home or /root is hidden by
- * ProtectHome=, one under /tmp by PrivateTmp=, and any 0700 directory on the
- * way is closed to it, so it runs from a world-readable copy.
- */
-async function stageForAnyUser(manager: UserManager, script: string): Promise<string> {
-  const app = path.join(manager.shareDir, 'app');
-  const runtime = realpathSync(path.join(repo, 'node_modules', 'sd-daemon-runtime'));
-  const pkg = JSON.parse(readFileSync(path.join(runtime, 'package.json'), 'utf8')) as { files?: string[]; dependencies?: Record<string, string> };
-  const dest = path.join(app, 'node_modules', 'sd-daemon-runtime');
-  for (const entry of ['package.json', ...(pkg.files ?? [])]) {
-    const source = path.join(runtime, entry);
-    if (await fs.stat(source).catch(() => null)) await fs.cp(source, path.join(dest, entry), { recursive: true });
-  }
-  const require = createRequire(path.join(runtime, 'package.json'));
-  for (const dependency of Object.keys(pkg.dependencies ?? {})) {
-    const dir = path.dirname(require.resolve(`${dependency}/package.json`));
-    await fs.cp(dir, path.join(app, 'node_modules', dependency), { recursive: true });
-  }
-  const copy = path.join(app, path.basename(script));
-  await fs.copyFile(script, copy);
-  spawnSync('chmod', ['-R', 'a+rX', app]);
-  return copy;
-}
 
 describe('e2e: sd-daemon-runtime under a real systemd user manager', function () {
   this.timeout(30_000);
@@ -80,12 +15,7 @@ describe('e2e: sd-daemon-runtime under a real systemd user manager', function ()
 
   before(async function () {
     this.timeout(60_000);
-    const reason = UserManager.prerequisites();
-    if (reason) {
-      if (process.env.CI === 'true') throw new Error(`CI=true and the e2e prerequisites are missing: ${reason}`);
-      console.warn(`\n  !!! SKIPPING the end-to-end tests under a real systemd user manager: ${reason}\n`);
-      this.skip();
-    }
+    skipUnlessPrerequisites(this);
     cgroupBefore = readFileSync('/proc/self/cgroup', 'utf8');
     manager = await UserManager.start();
   });

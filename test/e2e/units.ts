@@ -1,0 +1,86 @@
+// What the e2e tests share: the prerequisite rule, unit text builders, fixture
+// paths and staging, and reading what fixtures printed.
+import { spawnSync } from 'node:child_process';
+import { readFileSync, realpathSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { UserManager } from './user-manager.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, '..', '..');
+
+/** A script under test/e2e/fixtures/. */
+export const fixture = (name: string): string => path.join(here, 'fixtures', name);
+
+/**
+ * For a suite's before(): skips it with a loud reason when a manager cannot be
+ * booted here, except under CI=true, where a missing prerequisite is a failure.
+ */
+export function skipUnlessPrerequisites(context: Mocha.Context): void {
+  const reason = UserManager.prerequisites();
+  if (!reason) return;
+  if (process.env.CI === 'true') throw new Error(`CI=true and the e2e prerequisites are missing: ${reason}`);
+  console.warn(`\n  !!! SKIPPING the end-to-end tests under a real systemd user manager: ${reason}\n`);
+  context.skip();
+}
+
+/** One ExecStart= argument, quoted for systemd (C escapes, %-specifiers, $-expansion). */
+export function arg(value: string): string {
+  return `"${value.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('%', '%%').replaceAll('$', '$$$$')}"`;
+}
+
+export function service(description: string, lines: string[]): string {
+  return `[Unit]\nDescription=${description}\n\n[Service]\n${lines.join('\n')}\n`;
+}
+
+/** `node <fixture>` with its output appended to `log`. */
+export function nodeService(script: string, log: string): string[] {
+  return [`ExecStart=${arg(process.execPath)} ${arg(script)}`, `StandardOutput=append:${log}`, `StandardError=append:${log}`];
+}
+
+export interface Event {
+  event: string;
+  monotonicUsec?: string;
+  uid?: number;
+  sent?: boolean;
+  reason?: string;
+  error?: string;
+}
+
+/** The JSON lines a fixture printed (other lines, such as stack traces, are skipped). */
+export function events<T extends object = Event>(log: string): T[] {
+  return log
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as T);
+}
+
+/**
+ * Copies a fixture and the runtime package (its published files and its
+ * dependencies) under the manager's shared dir. A DynamicUser= service runs as
+ * a uid that owns nothing: a checkout under /home or /root is hidden by
+ * ProtectHome=, one under /tmp by PrivateTmp=, and any 0700 directory on the
+ * way is closed to it, so it runs from a world-readable copy.
+ */
+export async function stageForAnyUser(manager: UserManager, script: string): Promise<string> {
+  const app = path.join(manager.shareDir, 'app');
+  const runtime = realpathSync(path.join(repo, 'node_modules', 'sd-daemon-runtime'));
+  const pkg = JSON.parse(readFileSync(path.join(runtime, 'package.json'), 'utf8')) as { files?: string[]; dependencies?: Record<string, string> };
+  const dest = path.join(app, 'node_modules', 'sd-daemon-runtime');
+  for (const entry of ['package.json', ...(pkg.files ?? [])]) {
+    const source = path.join(runtime, entry);
+    if (await fs.stat(source).catch(() => null)) await fs.cp(source, path.join(dest, entry), { recursive: true });
+  }
+  const require = createRequire(path.join(runtime, 'package.json'));
+  for (const dependency of Object.keys(pkg.dependencies ?? {})) {
+    const dir = path.dirname(require.resolve(`${dependency}/package.json`));
+    await fs.cp(dir, path.join(app, 'node_modules', dependency), { recursive: true });
+  }
+  const copy = path.join(app, path.basename(script));
+  await fs.copyFile(script, copy);
+  spawnSync('chmod', ['-R', 'a+rX', app]);
+  return copy;
+}
