@@ -6,6 +6,7 @@
 // a throw; a documented result naming the socket).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import dgram from 'node:dgram';
 import { once } from 'node:events';
 import { closeSync, fstatSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -165,6 +166,59 @@ for (const variant of ['path', 'abstract'] as const) {
         closeSync(fd);
         await handle.close();
       }
+    });
+
+    it('passes the fds behind net.Server, net.Socket and dgram.Socket objects', async () => {
+      const server = net.createServer();
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+      await once(client, 'connect');
+      const udp = dgram.createSocket('udp4');
+      await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
+      try {
+        assert.equal(storeFds('objects', [server, client, udp], { env: receiver.env }).sent, true);
+        const received = receiver.receive();
+        assert.equal(received.fds.length, 3);
+        // Each received fd is the same socket: same local port as its source.
+        const ports = received.fds.map((fd) => {
+          const info = native!.socketInfo(fd);
+          closeSync(fd);
+          return typeof info === 'number' ? info : info.port;
+        });
+        assert.deepEqual(ports, [
+          (server.address() as net.AddressInfo).port,
+          client.localPort,
+          udp.address().port,
+        ]);
+      } finally {
+        client.destroy();
+        server.close();
+        udp.close();
+      }
+    });
+
+    it('refuses an object that owns no fd yet, before sending anything', () => {
+      assert.throws(() => storeFds('idle', [net.createServer()], { env: receiver.env }), /no open file descriptor/);
+      receiver.assertEmpty();
+    });
+
+    // Abstract only: an unprivileged euid could not open the path socket in our 0700 temp dir.
+    if (variant === 'abstract') it('attaches credentials when the real and effective uid differ, as libsystemd does', async function () {
+      // Only root can drop its euid alone.
+      if (process.getuid!() !== 0) this.skip();
+      // A child that keeps uid 0 but drops its euid: the manager checks real ids.
+      const script = `
+        import { notify } from 'sd-daemon-runtime';
+        process.seteuid(65534);
+        const result = notify('READY=1', { env: { NOTIFY_SOCKET: ${JSON.stringify(receiver.address)} } });
+        console.log(JSON.stringify({ sent: result.sent, withCredentials: result.withCredentials }));`;
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (chunk) => (out += chunk));
+      await once(child, 'exit');
+      assert.deepEqual(JSON.parse(out), { sent: true, withCredentials: true });
+      const received = receiver.receive();
+      assert.deepEqual([received.pid, received.uid], [child.pid, 0]);
     });
 
     it('passes 253 fds (SCM_MAX_FD) in one message', () => {
