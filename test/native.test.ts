@@ -1,0 +1,93 @@
+// The addon's own contract: syscalls only, OS failures as negative errno (never
+// a throw), turned into Node-shaped errors by systemError(). flock is used by
+// the daemonizer's PID file; proven here across two real processes.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { failed, native, systemError } from '../runtime/dist/native.js';
+
+describe('native addon', function () {
+  let dir: string;
+  before(() => (dir = mkdtempSync(join(tmpdir(), 'sd-native-'))));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('is loaded here', function () {
+    assert.ok(native, 'the prebuilt addon loads in this repository');
+  });
+
+  it('flock: an exclusive lock held here makes another process fail with EWOULDBLOCK, and is released on unlock', function () {
+    const { LOCK_EX, LOCK_NB, LOCK_UN } = native!.constants;
+    const file = join(dir, 'pid');
+    const fd = openSync(file, 'w');
+    const tryFromChild = (): number => {
+      const script = `
+        import { native } from ${JSON.stringify(new URL('../runtime/dist/native.js', import.meta.url).href)};
+        import { openSync } from 'node:fs';
+        process.stdout.write(String(native.flock(openSync(${JSON.stringify(file)}, 'r'), ${LOCK_EX | LOCK_NB})));`;
+      return Number(spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }).stdout);
+    };
+    try {
+      assert.equal(native!.flock(fd, LOCK_EX | LOCK_NB), 0);
+      const busy = tryFromChild();
+      assert.equal(busy, -11, 'EWOULDBLOCK (EAGAIN on Linux)');
+      assert.equal(systemError(busy, 'flock').code, 'EAGAIN');
+      assert.equal(native!.flock(fd, LOCK_UN), 0);
+      assert.equal(tryFromChild(), 0);
+    } finally {
+      closeSync(fd);
+    }
+  });
+
+  it('returns -EBADF for a closed fd from every fd call, and systemError shapes it like Node', function () {
+    const fd = openSync(join(dir, 'closed'), 'w');
+    closeSync(fd);
+    for (const [name, result] of [
+      ['flock', native!.flock(fd, native!.constants.LOCK_SH)],
+      ['setCloexec', native!.setCloexec(fd, true)],
+      ['getCloexec', native!.getCloexec(fd)],
+      ['fsType', native!.fsType(fd)],
+      ['socketInfo', native!.socketInfo(fd)],
+      ['recvmsg', native!.recvmsg(fd, 16)],
+    ] as const) {
+      assert.ok(failed(result), `${name} returned ${String(result)}`);
+      assert.equal(result, -9, name);
+    }
+    const error = systemError(-9, 'fcntl', 'on fd 99');
+    assert.equal(error.code, 'EBADF');
+    assert.equal(error.errno, -9);
+    assert.equal(error.syscall, 'fcntl');
+    assert.match(error.message, /^fcntl EBADF on fd 99: bad file descriptor$/i);
+  });
+
+  it('socketInfo on a non-socket is -ENOTSOCK', function () {
+    const fd = openSync(join(dir, 'file'), 'w');
+    try {
+      assert.equal(native!.socketInfo(fd), -88);
+    } finally {
+      closeSync(fd);
+    }
+  });
+
+  it('sendmsg refuses an address that does not fit sun_path, and more than 253 fds, with -EINVAL', function () {
+    assert.equal(native!.sendmsg(Buffer.alloc(109, 0x61), Buffer.from('X=1'), null, null), -22);
+    assert.equal(native!.sendmsg(Buffer.from('/tmp/x\0'), Buffer.from('X=1'), Array(254).fill(0), null), -22);
+  });
+
+  it('pipe returns two CLOEXEC fds', function () {
+    const pipe = native!.pipe();
+    assert.ok(Array.isArray(pipe));
+    try {
+      for (const fd of pipe) assert.equal(native!.getCloexec(fd), 1);
+    } finally {
+      for (const fd of pipe) closeSync(fd);
+    }
+  });
+
+  it('wrong argument types are our own bugs, so they throw TypeError', function () {
+    assert.throws(() => (native!.flock as unknown as (x: string) => number)('3'), TypeError);
+    assert.throws(() => (native!.sendmsg as unknown as () => number)(), TypeError);
+  });
+});
