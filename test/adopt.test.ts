@@ -16,6 +16,7 @@ import type { AdoptionError, ListenFdsResult } from 'sd-daemon-runtime';
 import { native } from '../runtime/dist/native.js';
 
 import { fixtures, killAll, spawnChild, spawnFixture } from './helpers/activation.js';
+import { requireOrSkip } from './helpers/prerequisites.js';
 
 const SOCKET_ACTIVATE = '/usr/bin/systemd-socket-activate';
 
@@ -72,14 +73,6 @@ async function freePort(kind: 'tcp' | 'udp'): Promise<number> {
   const port = portOf(socket);
   await new Promise<void>((resolve) => socket.close(resolve));
   return port;
-}
-
-/** For prerequisites a machine may lack: skip loudly, but fail under CI=true. */
-function requireOrSkip(this: Mocha.Context, ok: boolean, why: string): void {
-  if (ok) return;
-  if (process.env.CI === 'true') throw new Error(`prerequisite missing under CI: ${why}`);
-  console.warn(`      SKIPPED: ${why}`);
-  this.skip();
 }
 
 describe('adoption in activated children', function () {
@@ -231,7 +224,7 @@ describe('adoption in activated children', function () {
 
 describe('adoption under systemd-socket-activate', function () {
   before(function () {
-    requireOrSkip.call(this, existsSync(SOCKET_ACTIVATE), `${SOCKET_ACTIVATE} is not installed (package systemd)`);
+    requireOrSkip(this, existsSync(SOCKET_ACTIVATE), `${SOCKET_ACTIVATE} is not installed (package systemd)`);
   });
 
   afterEach(function () {
@@ -306,7 +299,7 @@ describe('adoption under systemd-socket-activate', function () {
   it('passes a SOCK_SEQPACKET socket, described as unix-seqpacket (--seqpacket)', async function () {
     // Node cannot connect a seqpacket socket to wake the tool; python3 can.
     const python = spawnSync('python3', ['-c', 'import socket; socket.SOCK_SEQPACKET']);
-    requireOrSkip.call(this, python.status === 0, 'python3 is needed to connect to a SOCK_SEQPACKET socket');
+    requireOrSkip(this, python.status === 0, 'python3 is needed to connect to a SOCK_SEQPACKET socket');
     const dir = mkdtempSync('/tmp/sdad-');
     try {
       const path = join(dir, 'seq.sock');

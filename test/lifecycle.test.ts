@@ -68,7 +68,8 @@ describe('lifecycle under the fake service manager', function () {
       await service.waitFor('WATCHDOG_USEC');
       assert.equal(service.status, 'timeout 1500');
       assert.equal(service.watchdog.usec, 1_500_000n);
-      assert.deepEqual(JSON.parse(service.stdout.split('\n')[0]!), { same: true, running: true, timeoutMs: 400 });
+      const stdout = await service.waitForOutput('\n');
+      assert.deepEqual(JSON.parse(stdout.split('\n')[0]!), { same: true, running: true, timeoutMs: 400 });
     });
 
     it('does nothing without WATCHDOG_USEC', async function () {
@@ -108,7 +109,7 @@ describe('lifecycle under the fake service manager', function () {
       assert.equal(second.ready.fields.STATUS, 'Reload failed: Error: config has a typo');
       assert.equal(second.ready.fields.ERRNO, '22');
       assert.equal(service.exitInfo, null, 'a failed reload keeps the service up');
-      assert.match(service.stdout, /reloaded 1/);
+      await service.waitForOutput('reloaded 1');
     });
   });
 

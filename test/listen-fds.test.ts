@@ -16,6 +16,7 @@ import type { ListenFdsResult } from 'sd-daemon-runtime';
 import { native } from '../runtime/dist/native.js';
 
 import { fixtures, killAll, spawnChild, spawnFixture } from './helpers/activation.js';
+import { requireOrSkip } from './helpers/prerequisites.js';
 
 const require = createRequire(import.meta.url);
 const PIDFS_MAGIC = 0x50494446;
@@ -43,14 +44,6 @@ function pidfdId(pid: number): bigint | null {
   } finally {
     closeSync(pidfd);
   }
-}
-
-/** For prerequisites a machine may lack: skip loudly, but fail under CI=true. */
-function requireOrSkip(this: Mocha.Context, ok: boolean, why: string): void {
-  if (ok) return;
-  if (process.env.CI === 'true') throw new Error(`prerequisite missing under CI: ${why}`);
-  console.warn(`      SKIPPED: ${why}`);
-  this.skip();
 }
 
 describe('listenFds(): children started with real fds at 3..', function () {
@@ -139,7 +132,7 @@ describe('listenFds(): children started with real fds at 3..', function () {
     // Node cannot mq_open(); a shell can open(O_CREAT) a queue on an mqueue
     // filesystem, mounted here in a private mount namespace.
     const probe = spawnSync('unshare', ['--mount', '--propagation', 'private', 'true']);
-    requireOrSkip.call(this, probe.status === 0, `cannot make a mount namespace to mount mqueue (unshare: ${probe.error?.message ?? probe.stderr})`);
+    requireOrSkip(this, probe.status === 0, `cannot make a mount namespace to mount mqueue (unshare: ${probe.error?.message ?? probe.stderr})`);
     const script =
       'mount -t mqueue mqueue "$1" || exit 97; exec 3<>"$1/queue"; LISTEN_PID=$$; export LISTEN_PID; shift; exec "$@"';
     const result = spawnSync(
@@ -147,7 +140,7 @@ describe('listenFds(): children started with real fds at 3..', function () {
       ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', dir, process.execPath, join(fixtures, 'listen-fds.mjs'), '{"checkFds":1}'],
       { env: { PATH: process.env.PATH, LISTEN_FDS: '1', LISTEN_FDNAMES: 'queue' }, encoding: 'utf8' },
     );
-    requireOrSkip.call(this, result.status !== 97, `cannot mount an mqueue filesystem: ${result.stderr}`);
+    requireOrSkip(this, result.status !== 97, `cannot mount an mqueue filesystem: ${result.stderr}`);
     assert.equal(result.status, 0, result.stderr);
     const out = JSON.parse(result.stdout);
     assert.equal(out.result.status, 'activated');
@@ -227,13 +220,13 @@ describe('listenFds(): children started with real fds at 3..', function () {
 
     it('takes the fds when it matches our pidfd', async function () {
       const { own, out } = await withPidfdId((id) => String(id));
-      requireOrSkip.call(this, own !== null, 'no pidfs on this kernel (Linux 6.9+), LISTEN_PIDFDID cannot be checked');
+      requireOrSkip(this, own !== null, 'no pidfs on this kernel (Linux 6.9+), LISTEN_PIDFDID cannot be checked');
       assert.equal(out.result.status, 'activated');
     });
 
     it('is not activated when it names another process that had our pid', async function () {
       const { own, out } = await withPidfdId((id) => String(id + 1n));
-      requireOrSkip.call(this, own !== null, 'no pidfs on this kernel (Linux 6.9+), LISTEN_PIDFDID cannot be checked');
+      requireOrSkip(this, own !== null, 'no pidfs on this kernel (Linux 6.9+), LISTEN_PIDFDID cannot be checked');
       assert.deepEqual(out.result, { status: 'not-activated', reason: 'other-pidfd', fds: [] });
     });
   });

@@ -538,9 +538,20 @@ export class FakeService extends EventEmitter {
     // Waiters come and go; a busy test can have many at once.
     this.setMaxListeners(0);
 
-    init.child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (this.#stdout = keepTail(this.#stdout + chunk)));
-    init.child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (this.#stderr = keepTail(this.#stderr + chunk)));
-    init.child.on('exit', (code, signal) => this.#onChildExit(code, signal));
+    init.child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+      this.#stdout = keepTail(this.#stdout + chunk);
+      this.emit('change');
+    });
+    init.child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+      this.#stderr = keepTail(this.#stderr + chunk);
+      this.emit('change');
+    });
+    // The exit is recorded once the output pipes are read to their end, so a
+    // test that awaits `exited` sees everything the daemon printed; a leftover
+    // process still holding the pipes delays it by 500 ms at most.
+    init.child.on('exit', (code, signal) => {
+      void Promise.race([this.#outputClosed, delay(500)]).then(() => this.#onChildExit(code, signal));
+    });
     // After a successful spawn, ChildProcess only reports failures of child.kill(),
     // which is never used (signals go through process.kill); an unheard 'error' would throw.
     init.child.on('error', () => {});
@@ -627,6 +638,20 @@ export class FakeService extends EventEmitter {
         if ((message.accepted || options.includeRejected) && test(message)) return message;
       }
       return undefined;
+    });
+  }
+
+  /**
+   * Resolves with the captured output once it matches `pattern` (stdio 'pipe'
+   * only). Output and notifications travel on different channels, so a line
+   * printed before READY=1 may still be in the pipe when READY=1 arrives.
+   */
+  waitForOutput(pattern: string | RegExp, options: { stream?: 'stdout' | 'stderr'; timeoutMs?: number } = {}): Promise<string> {
+    const stream = options.stream ?? 'stdout';
+    const matches = (text: string): boolean => (typeof pattern === 'string' ? text.includes(pattern) : pattern.test(text));
+    return this.#until(`${stream} matching ${String(pattern)}`, options.timeoutMs, () => {
+      const text = stream === 'stdout' ? this.#stdout : this.#stderr;
+      return matches(text) ? text : undefined;
     });
   }
 

@@ -5,38 +5,13 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 
-import { events, fixture, nodeService, service, skipUnlessPrerequisites, stageForAnyUser } from './units.js';
-import { UserManager } from './user-manager.js';
+import { events, fixture, nodeService, service, stageForAnyUser, useUserManager } from './units.js';
 
 describe('e2e: sd-daemon-runtime under a real systemd user manager', function () {
   this.timeout(30_000);
-  let manager: UserManager | undefined;
-  let cgroupBefore = '';
-
-  before(async function () {
-    this.timeout(60_000);
-    skipUnlessPrerequisites(this);
-    cgroupBefore = readFileSync('/proc/self/cgroup', 'utf8');
-    manager = await UserManager.start();
-  });
-
-  afterEach(async function () {
-    if (!manager) return;
-    if (this.currentTest?.state === 'failed') {
-      console.error(`--- systemd --user output (last 8 KiB) ---\n${manager.managerOutput().slice(-8192)}`);
-    }
-    await manager.stopUnits();
-  });
-
-  after(async function () {
-    this.timeout(60_000);
-    await manager?.stop();
-  });
-
-  const m = (): UserManager => {
-    assert.ok(manager, 'the manager did not start');
-    return manager;
-  };
+  // Read before the manager boots (useUserManager's before hook runs after this).
+  const cgroupBefore = readFileSync('/proc/self/cgroup', 'utf8');
+  const m = useUserManager();
 
   it('boots a manager that answers systemctl, without moving this process out of its cgroup', async function () {
     const state = await m().systemctl('show', '--property=SystemState', '--value');

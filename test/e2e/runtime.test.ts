@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 
-import { events, fixture, nodeService, service, skipUnlessPrerequisites } from './units.js';
-import { UserManager, type UnitProperties } from './user-manager.js';
+import { events, fixture, nodeService, service, useUserManager } from './units.js';
+import type { UnitProperties } from './user-manager.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -59,29 +59,7 @@ const WATCHDOG_UNIT = ['Type=notify', 'NotifyAccess=main', 'WatchdogSec=2', 'Res
 
 describe('e2e: runtime mechanisms under a real systemd user manager', function () {
   this.timeout(60_000);
-  let manager: UserManager | undefined;
-
-  before(async function () {
-    skipUnlessPrerequisites(this);
-    manager = await UserManager.start();
-  });
-
-  afterEach(async function () {
-    if (!manager) return;
-    if (this.currentTest?.state === 'failed') {
-      console.error(`--- systemd --user output (last 8 KiB) ---\n${manager.managerOutput().slice(-8192)}`);
-    }
-    await manager.stopUnits();
-  });
-
-  after(async function () {
-    await manager?.stop();
-  });
-
-  const m = (): UserManager => {
-    assert.ok(manager, 'the manager did not start');
-    return manager;
-  };
+  const m = useUserManager();
 
   /** The service's log and the manager's recent output, for assertion messages. */
   const context = async (log: string): Promise<string> =>

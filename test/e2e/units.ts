@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { UserManager } from './user-manager.js';
+import { requireOrSkip } from '../helpers/prerequisites.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..', '..');
@@ -21,10 +22,37 @@ export const fixture = (name: string): string => path.join(here, 'fixtures', nam
  */
 export function skipUnlessPrerequisites(context: Mocha.Context): void {
   const reason = UserManager.prerequisites();
-  if (!reason) return;
-  if (process.env.CI === 'true') throw new Error(`CI=true and the e2e prerequisites are missing: ${reason}`);
-  console.warn(`\n  !!! SKIPPING the end-to-end tests under a real systemd user manager: ${reason}\n`);
-  context.skip();
+  requireOrSkip(context, reason === null, `the end-to-end tests need a real systemd user manager: ${reason}`);
+}
+
+/**
+ * Registers the hooks every e2e suite needs: boot a manager before the tests
+ * (or skip by the rule above), stop the test's units after each (printing the
+ * manager's output when it failed), and stop the manager at the end. Returns
+ * a getter for the running manager.
+ */
+export function useUserManager(): () => UserManager {
+  let manager: UserManager | undefined;
+  before(async function () {
+    this.timeout(60_000);
+    skipUnlessPrerequisites(this);
+    manager = await UserManager.start();
+  });
+  afterEach(async function () {
+    if (!manager) return;
+    if (this.currentTest?.state === 'failed') {
+      console.error(`--- systemd --user output (last 8 KiB) ---\n${manager.managerOutput().slice(-8192)}`);
+    }
+    await manager.stopUnits();
+  });
+  after(async function () {
+    this.timeout(60_000);
+    await manager?.stop();
+  });
+  return () => {
+    if (!manager) throw new Error('the user manager did not start');
+    return manager;
+  };
 }
 
 /** One ExecStart= argument, quoted for systemd (C escapes, %-specifiers, $-expansion). */
