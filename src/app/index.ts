@@ -1,0 +1,74 @@
+// `yo sd-daemon [name]`: a TypeScript (or JavaScript) daemon project wired to
+// sd-daemon-runtime, with hardened systemd units and its own tests.
+import path from 'node:path';
+
+import Generator from 'yeoman-generator';
+
+import { nodeUnderVersionManager, OPTIONS, parseName, type Answers } from '../lib/answers.js';
+import { InputError } from '../lib/escape.js';
+import { writeProject } from '../lib/project.js';
+import { TEMPLATES } from '../lib/render.js';
+import { resolveAnswers, storeAnswers } from '../lib/resolve.js';
+
+export default class SdDaemonGenerator extends Generator {
+  answers!: Answers;
+
+  constructor(args: string[], options: Generator['options']) {
+    super(args, options);
+    this.argument('name', { type: String, required: false, description: 'Package and unit name (or --name)' });
+    for (const spec of OPTIONS) {
+      if (spec.key === 'name') continue;
+      const shown = spec.key === 'description' ? '"<name>, a Node.js daemon"' : spec.key === 'installPath' ? '/opt/<name>' : spec.key === 'nodePath' ? 'this node' : spec.key === 'systemdVersion' ? 'the installed one' : JSON.stringify(spec.default({}));
+      this.option(spec.flag, { type: spec.type === 'boolean' ? Boolean : String, description: `${spec.description} [default: ${shown}]` });
+    }
+    this.option('yes', { type: Boolean, alias: 'y', description: 'Take the default for everything not given; ask nothing' });
+    this.option('interactive', { type: Boolean, description: 'Ask even when stdin is not a terminal' });
+    this.sourceRoot(TEMPLATES);
+  }
+
+  initializing(): void {
+    // `yo sd-daemon my-daemon` works in ./my-daemon unless we are in it
+    // already; the name is checked first, so no directory is made for a bad one.
+    const given = (this.options as Record<string, unknown>).name as string | undefined;
+    if (given === undefined) return;
+    try {
+      parseName(given);
+    } catch (error) {
+      throw new Error(`yo sd-daemon: ${(error as Error).message}`);
+    }
+    if (path.basename(this.destinationRoot()) !== given) this.destinationRoot(this.destinationPath(given));
+  }
+
+  async prompting(): Promise<void> {
+    const options = this.options as Record<string, unknown>;
+    const interactive = options.yes !== true && (options.interactive === true || process.stdin.isTTY === true);
+    try {
+      this.answers = await resolveAnswers(this, { interactive });
+    } catch (error) {
+      if (error instanceof InputError) throw new Error(`yo sd-daemon: ${error.message}`);
+      throw error;
+    }
+  }
+
+  configuring(): void {
+    storeAnswers(this, this.answers);
+  }
+
+  writing(): void {
+    writeProject(this, this.answers);
+  }
+
+  end(): void {
+    const a = this.answers;
+    if (nodeUnderVersionManager(a.nodePath)) {
+      this.log(
+        `\nWarning: ExecStart= runs ${a.nodePath}, a node installed by a version manager. It moves on upgrades, and ProtectHome= hides it from system services. Pass --node /usr/bin/node (or another system-wide node).`,
+      );
+    }
+    const unit = a.template ? `${a.name}@main` : a.name;
+    this.log(`\n${a.name} is ready in ${this.destinationRoot()}:`);
+    this.log(`  npm start                 run it in the foreground (port fallback, no systemd needed)`);
+    this.log(`  npm test                  its lifecycle under sd-daemon-runtime's fake service manager`);
+    this.log(`  npm run install-units     install systemd/${unit}.* for ${a.scope} scope`);
+  }
+}

@@ -1,0 +1,246 @@
+// Answers -> the context templates render. Every string here is already
+// escaped for the syntax it lands in (unit files, JSON, JavaScript source,
+// shell), and every decision is made here: templates only test booleans and
+// loop over lists.
+import { hardeningDirectives } from './hardening.js';
+import { execArg, jsString, jsonString, shellWord, unitPath, unitText } from './escape.js';
+import type { Answers, SocketSpec } from './answers.js';
+
+/** sysexits' EX_CONFIG: the daemon exits with it on a configuration error; restarting cannot help. */
+const EX_CONFIG = 78;
+
+export interface Directive {
+  key: string;
+  value: string;
+  comment: string;
+}
+
+export interface SocketContext {
+  /** ListenStream or ListenDatagram. */
+  key: string;
+  /** The Listen*= value, escaped for a unit file. */
+  value: string;
+  tcp: boolean;
+  udp: boolean;
+  unix: boolean;
+  /** Stream sockets serve HTTP; datagram sockets echo. */
+  stream: boolean;
+  /** The fallback when not socket-activated, as JavaScript literals: port and host, or path. */
+  fallbackJs: string;
+  /** Human-readable, for README and comments: tcp:127.0.0.1:8080. */
+  display: string;
+}
+
+export interface ProjectContext {
+  /** Package and unit base name: [a-z0-9._-] only, safe everywhere as is. */
+  name: string;
+  /** The description as written, for Markdown (README). */
+  description: string;
+  /** ...as a JSON string literal, quotes included. */
+  descriptionJson: string;
+  /** ...as a JavaScript string literal, quotes included. */
+  descriptionJs: string;
+  typescript: boolean;
+  /** 'ts' or 'js': the source extension. */
+  ext: string;
+  /** The entry point node runs, relative to the project: dist/main.js or src/main.js. */
+  entry: string;
+  /** Type= as chosen (notify, notify-reload, simple, exec). */
+  type: string;
+  /** The daemon reports READY=1/RELOADING=1 (notify, notify-reload). */
+  notify: boolean;
+  sockets: SocketContext[];
+  hasSockets: boolean;
+  /** The FileDescriptorName= the daemon adopts by, as a JavaScript string literal. */
+  socketNameJs: string;
+  socketName: string;
+  watchdog: boolean;
+  watchdogSec: number;
+  fdStore: boolean;
+  fdStoreMax: number;
+  template: boolean;
+  userScope: boolean;
+  systemScope: boolean;
+  /** Unit file names: my-daemon.service or my-daemon@.service; my-daemon.socket. */
+  serviceFile: string;
+  socketFile: string;
+  /** What `systemctl` is given to start it: my-daemon.service, or my-daemon@main.service for a template. */
+  startUnit: string;
+  /** ...and its socket: my-daemon.socket, or my-daemon@main.socket. */
+  startSocket: string;
+  /** System scope: the install directory, as a shell word and as JSON. */
+  installPathShell: string;
+  installPathJson: string;
+  installPath: string;
+  /** The runtime dependency spec, as a JSON string literal. */
+  runtimeSpecJson: string;
+  /** How `systemctl --user` / `systemctl` is spelled for this scope. */
+  systemctl: string;
+  /** Stop timeout the daemon keeps under (ms): below the unit's TimeoutStopSec=. */
+  stopTimeoutMs: number;
+  exConfig: number;
+}
+
+export interface UnitContext {
+  /** Description=, escaped. */
+  description: string;
+  /** Type= as emitted: notify-reload becomes notify + ExecReload= before systemd 253. */
+  type: string;
+  typeComment: string;
+  /** ExecReload=/bin/kill -s HUP $MAINPID, for notify services where systemd does not send SIGHUP itself. */
+  execReload: boolean;
+  notifyAccess: boolean;
+  /** The whole ExecStart= value, each argument quoted for systemd. */
+  execStart: string;
+  workingDirectory: string;
+  watchdogSec: number;
+  restart: string;
+  restartPreventExitStatus: number;
+  timeoutStopSec: number;
+  dynamicUser: boolean;
+  /** User= when a named user was chosen, else empty. */
+  user: string;
+  fdStoreMax: number;
+  hardening: Directive[];
+  wantedBy: string;
+  /** The socket unit: Listen*= lines, FileDescriptorName=. */
+  sockets: SocketContext[];
+  hasSockets: boolean;
+  socketName: string;
+  /** The service file name (name.service, or name@.service for a template, whose socket is name@.socket: instance by instance). */
+  serviceFile: string;
+  socketFile: string;
+  socketWantedBy: string;
+  /** network.target exists only for the system manager. */
+  systemScope: boolean;
+}
+
+const STOP_TIMEOUT_SEC = 15;
+
+function socketContext(socket: SocketSpec): SocketContext {
+  const stream = socket.kind !== 'udp';
+  const key = stream ? 'ListenStream' : 'ListenDatagram';
+  if (socket.kind === 'unix') {
+    return {
+      key,
+      value: unitPath('sockets', socket.path),
+      tcp: false,
+      udp: false,
+      unix: true,
+      stream,
+      fallbackJs: `{ path: ${jsString(socket.path)} }`,
+      display: `unix:${socket.path}`,
+    };
+  }
+  const host = socket.host;
+  const address = host ? `${host}:${socket.port}` : String(socket.port);
+  const jsHost = host.replace(/^\[(.*)\]$/, '$1');
+  return {
+    key,
+    value: address,
+    tcp: socket.kind === 'tcp',
+    udp: socket.kind === 'udp',
+    unix: false,
+    stream,
+    fallbackJs: host ? `{ port: ${socket.port}, host: ${jsString(jsHost)} }` : `{ port: ${socket.port} }`,
+    display: `${socket.kind}:${address}`,
+  };
+}
+
+function entryOf(answers: Answers): string {
+  return answers.language === 'ts' ? 'dist/main.js' : 'src/main.js';
+}
+
+export function projectContext(answers: Answers, runtimeSpec: string): ProjectContext {
+  const unitBase = answers.template ? `${answers.name}@` : answers.name;
+  return {
+    name: answers.name,
+    description: answers.description,
+    descriptionJson: jsonString(answers.description),
+    descriptionJs: jsString(answers.description),
+    typescript: answers.language === 'ts',
+    ext: answers.language,
+    entry: entryOf(answers),
+    type: answers.type,
+    notify: answers.type === 'notify' || answers.type === 'notify-reload',
+    sockets: answers.sockets.map(socketContext),
+    hasSockets: answers.sockets.length > 0,
+    socketNameJs: jsString(answers.socketName),
+    socketName: answers.socketName,
+    watchdog: answers.watchdogSec > 0,
+    watchdogSec: answers.watchdogSec,
+    fdStore: answers.fdStore > 0,
+    fdStoreMax: answers.fdStore,
+    template: answers.template,
+    userScope: answers.scope === 'user',
+    systemScope: answers.scope === 'system',
+    serviceFile: `${unitBase}.service`,
+    socketFile: `${unitBase}.socket`,
+    startUnit: answers.template ? `${answers.name}@main.service` : `${answers.name}.service`,
+    startSocket: answers.template ? `${answers.name}@main.socket` : `${answers.name}.socket`,
+    installPathShell: shellWord(answers.installPath),
+    installPathJson: jsonString(answers.installPath),
+    installPath: answers.installPath,
+    runtimeSpecJson: jsonString(runtimeSpec),
+    systemctl: answers.scope === 'user' ? 'systemctl --user' : 'systemctl',
+    stopTimeoutMs: (STOP_TIMEOUT_SEC - 5) * 1000,
+    exConfig: EX_CONFIG,
+  };
+}
+
+/**
+ * The unit files' context. `projectDir` is where ExecStart= finds the
+ * project: the install path for system scope, the project itself for user
+ * scope (its install script re-points it if the project moves).
+ */
+export function unitContext(answers: Answers, projectDir: string): UnitContext {
+  const notify = answers.type === 'notify' || answers.type === 'notify-reload';
+  const nativeReload = answers.type === 'notify-reload' && answers.systemdVersion >= 253;
+  const type = answers.type === 'notify-reload' && !nativeReload ? 'notify' : answers.type;
+  const args = [execArg('node', answers.nodePath), execArg('install-path', `${projectDir}/${entryOf(answers)}`)];
+  // A template instance gets its instance name as an argument (the specifier is meant: not escaped).
+  if (answers.template) args.push('%i');
+  const dynamicUser = answers.scope === 'system' && answers.runAs === 'dynamic';
+  const onlySocketActivated = answers.sockets.length > 0;
+  return {
+    description: unitText('description', answers.description),
+    type,
+    typeComment:
+      answers.type === 'notify-reload' && !nativeReload
+        ? `Type=notify-reload needs systemd 253; on ${answers.systemdVersion}, notify plus ExecReload= does the same.`
+        : typeComments[answers.type]!,
+    execReload: notify && !nativeReload,
+    notifyAccess: notify || answers.watchdogSec > 0,
+    execStart: args.join(' '),
+    workingDirectory: unitPath('install-path', projectDir),
+    watchdogSec: answers.watchdogSec,
+    restart: answers.restart,
+    restartPreventExitStatus: EX_CONFIG,
+    timeoutStopSec: STOP_TIMEOUT_SEC,
+    dynamicUser,
+    user: answers.scope === 'system' && answers.runAs !== 'dynamic' ? answers.runAs : '',
+    fdStoreMax: answers.fdStore,
+    hardening: hardeningDirectives({
+      level: answers.hardening,
+      scope: answers.scope,
+      dynamicUser,
+      socketKinds: answers.sockets.map((s) => s.kind),
+      onlySocketActivated,
+    }),
+    wantedBy: answers.scope === 'user' ? 'default.target' : 'multi-user.target',
+    sockets: answers.sockets.map(socketContext),
+    hasSockets: answers.sockets.length > 0,
+    socketName: answers.socketName,
+    serviceFile: `${answers.template ? `${answers.name}@` : answers.name}.service`,
+    socketFile: `${answers.template ? `${answers.name}@` : answers.name}.socket`,
+    socketWantedBy: 'sockets.target',
+    systemScope: answers.scope === 'system',
+  };
+}
+
+const typeComments: Record<string, string> = {
+  notify: 'Started once the daemon sends READY=1; it reports reloads and its stop the same way.',
+  'notify-reload': 'As notify; `systemctl reload` sends SIGHUP and waits for RELOADING=1 ... READY=1.',
+  simple: 'Started as soon as the process exists.',
+  exec: 'Started once node has been executed.',
+};

@@ -1,0 +1,92 @@
+// Escaping for each syntax the generator writes into. Templates never escape:
+// the context holds values already made safe for where they land. A value
+// that cannot be represented exactly is rejected here, with the field's name
+// and the offending character, rather than changed.
+
+/** An input the generator refuses, naming the field (the option) it came from. */
+export class InputError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(`--${field}: ${message}`);
+    this.name = 'InputError';
+  }
+}
+
+/** Describes a character for an error message: 'U+000A (newline)'. */
+export function describeChar(char: string): string {
+  const code = char.codePointAt(0)!;
+  const names: Record<number, string> = { 0: 'NUL', 9: 'tab', 10: 'newline', 13: 'carriage return', 0x7f: 'DEL' };
+  const hex = `U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
+  return names[code] ? `${hex} (${names[code]})` : char.length && code >= 0x20 && code !== 0x7f ? `'${char}' (${hex})` : hex;
+}
+
+/** Rejects control characters (C0, DEL, C1), which no line-based syntax here can carry. */
+export function rejectControl(field: string, value: string): void {
+  for (const char of value) {
+    const code = char.codePointAt(0)!;
+    if (code < 0x20 || code === 0x7f || (code >= 0x80 && code < 0xa0)) {
+      throw new InputError(field, `contains the control character ${describeChar(char)}`);
+    }
+  }
+}
+
+/**
+ * A free-text value for a unit file setting that takes specifiers but no C
+ * escapes (Description=, Documentation=): '%' doubled; control characters,
+ * surrounding whitespace (systemd strips it) and a trailing backslash (a line
+ * continuation) refused.
+ */
+export function unitText(field: string, value: string): string {
+  rejectControl(field, value);
+  if (value !== value.trim()) throw new InputError(field, 'starts or ends with whitespace, which systemd would drop');
+  if (value.endsWith('\\')) throw new InputError(field, "ends with '\\', which systemd reads as a line continuation");
+  return value.replaceAll('%', '%%');
+}
+
+/**
+ * An absolute, normalised path for a unit file setting (WorkingDirectory=,
+ * ListenStream=, ReadWritePaths=): no '..' or '.' segments, no doubled or
+ * trailing '/', no whitespace (list settings split on it), no quotes or
+ * backslashes (some settings unquote), '%' doubled.
+ */
+export function unitPath(field: string, value: string): string {
+  rejectControl(field, value);
+  if (!value.startsWith('/')) throw new InputError(field, `${JSON.stringify(value)} is not an absolute path`);
+  if (value.length > 1 && value.endsWith('/')) throw new InputError(field, `${JSON.stringify(value)} ends with '/'`);
+  for (const segment of value.split('/').slice(1)) {
+    if (segment === '..' || segment === '.' || (segment === '' && value !== '/')) {
+      throw new InputError(field, `${JSON.stringify(value)} is not normalised (it has an empty, '.' or '..' segment)`);
+    }
+  }
+  const bad = [...value].find((c) => /\s|["'\\]/u.test(c));
+  if (bad !== undefined) throw new InputError(field, `${JSON.stringify(value)} contains ${describeChar(bad)}, which is not allowed in paths here`);
+  return value.replaceAll('%', '%%');
+}
+
+/**
+ * One ExecStart= argument in systemd's own quoting: double quotes, with '\'
+ * and '"' backslash-escaped (systemd unescapes C escapes inside quotes), '%'
+ * doubled (specifiers) and '$' doubled (environment expansion).
+ */
+export function execArg(field: string, value: string): string {
+  rejectControl(field, value);
+  const escaped = value.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('%', '%%').replaceAll('$', '$$$$');
+  return `"${escaped}"`;
+}
+
+/** A word for a POSIX shell, in single quotes. */
+export function shellWord(value: string): string {
+  return `'${value.replaceAll("'", `'\\''`)}'`;
+}
+
+/** A JSON string literal (for package.json and the like). */
+export function jsonString(value: string): string {
+  return JSON.stringify(value);
+}
+
+/** A JavaScript string literal (single-quoted, for generated source code). */
+export function jsString(value: string): string {
+  return `'${JSON.stringify(value).slice(1, -1).replaceAll("\\\"", '"').replaceAll("'", "\\'")}'`;
+}

@@ -1,0 +1,52 @@
+// The one way files are written: a Handlebars template (strict: a missing
+// context field is an error; noEscape: no HTML escaping, the context is
+// already escaped for each file's syntax) rendered into this.fs, so Yeoman's
+// conflict detection sees every write.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import Handlebars from 'handlebars';
+
+/** templates/ at the package root (generators/lib/ is two levels below it). */
+export const TEMPLATES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'templates');
+
+const compiled = new Map<string, HandlebarsTemplateDelegate>();
+
+function template(name: string): HandlebarsTemplateDelegate {
+  let render = compiled.get(name);
+  if (!render) {
+    const file = path.join(TEMPLATES, `${name}.hbs`);
+    render = Handlebars.compile(readFileSync(file, 'utf8'), { strict: true, noEscape: true });
+    compiled.set(name, render);
+  }
+  return render;
+}
+
+/** Renders templates/<name>.hbs with `context` (no file involved: for tests and previews). */
+export function renderText(name: string, context: object): string {
+  return template(name)(context);
+}
+
+/** The part of a Yeoman generator render() needs. */
+export interface Writer {
+  destinationRoot(): string;
+  fs: { write(file: string, contents: string): void; exists(file: string): boolean };
+}
+
+/**
+ * Renders templates/<name>.hbs to <destination root>/<dest>. `once` files
+ * (scaffolded: src/main.ts, README) are left alone when they exist; the
+ * others are regenerated on every run. Refuses any destination outside the
+ * destination root.
+ */
+export function render(writer: Writer, name: string, dest: string, context: object, options: { once?: boolean } = {}): boolean {
+  const root = writer.destinationRoot();
+  const file = path.resolve(root, dest);
+  if (path.relative(root, file).startsWith('..') || path.isAbsolute(path.relative(root, file))) {
+    throw new Error(`refusing to write ${file}: outside the project at ${root}`);
+  }
+  if (options.once && writer.fs.exists(file)) return false;
+  writer.fs.write(file, template(name)(context));
+  return true;
+}

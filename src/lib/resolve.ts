@@ -1,0 +1,72 @@
+// Where each answer comes from, first hit wins: the command line, then
+// .yo-rc.json (a flagless re-run reproduces the last run), then a prompt
+// (only on a terminal, and never with --yes), then the default.
+import type Generator from 'yeoman-generator';
+
+import { OPTIONS, parseAnswers, storedAnswers, type Answers, type OptionSpec } from './answers.js';
+import { InputError } from './escape.js';
+
+type Raw = string | boolean | number | undefined;
+
+/** yeoman keeps `--fd-store` as options['fd-store'] and, for some versions, options.fdStore. */
+function fromCommandLine(options: Record<string, unknown>, spec: OptionSpec): Raw {
+  const camel = spec.flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+  const value = options[spec.flag] ?? options[camel];
+  return value === undefined || value === null ? undefined : (value as Raw);
+}
+
+export interface ResolveOptions {
+  /** Ask for what is neither on the command line nor stored. */
+  interactive: boolean;
+}
+
+export async function resolveAnswers(generator: Generator, { interactive }: ResolveOptions): Promise<Answers> {
+  const options = generator.options as Record<string, unknown>;
+  const stored = generator.config.getAll() as Record<string, Raw>;
+  const chosen = new Map<string, Raw>();
+  for (const spec of OPTIONS) {
+    let value = fromCommandLine(options, spec) ?? stored[spec.key];
+    if (value === undefined && interactive && spec.prompt) {
+      // Defaults may depend on earlier answers (the description on the name).
+      const earlier = parseAnswersSoFar(chosen);
+      const fallback = spec.default(earlier);
+      const validate = (input: string): string | true => {
+        try {
+          spec.parse(input, earlier);
+          return true;
+        } catch (error) {
+          return error instanceof InputError ? error.message : String(error);
+        }
+      };
+      const question = spec.prompt.choices
+        ? { type: 'select', name: 'value', message: spec.prompt.message, choices: spec.prompt.choices, default: fallback }
+        : { type: 'input', name: 'value', message: spec.prompt.message, default: fallback === undefined ? undefined : String(fallback), validate };
+      const answer = (await generator.prompt([question] as Parameters<Generator['prompt']>[0])) as { value: Raw };
+      value = answer.value as Raw;
+    }
+    if (value === undefined && spec.key === 'name') {
+      throw new InputError(
+        'name',
+        interactive ? 'is required' : 'is required: pass it as the first argument or with --name (there is no terminal to ask on)',
+      );
+    }
+    chosen.set(spec.key, value);
+  }
+  return parseAnswers({}, (spec) => chosen.get(spec.key));
+}
+
+/** The answers parsed so far (for defaults that depend on them); missing ones take their defaults. */
+function parseAnswersSoFar(chosen: Map<string, Raw>): Partial<Answers> {
+  const earlier: Partial<Answers> = {};
+  for (const spec of OPTIONS) {
+    if (!chosen.has(spec.key)) break;
+    const raw = chosen.get(spec.key);
+    (earlier as Record<string, unknown>)[spec.key] = spec.parse(raw === undefined ? spec.default(earlier) : raw, earlier);
+  }
+  return earlier;
+}
+
+/** Stores the answers in .yo-rc.json. */
+export function storeAnswers(generator: Generator, answers: Answers): void {
+  generator.config.set(storedAnswers(answers));
+}

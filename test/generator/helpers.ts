@@ -1,0 +1,100 @@
+// Runs the generators the way yo does (yeoman-test, real files in a temp dir)
+// and reads what they wrote, unit files parsed into their settings.
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import helpers from 'yeoman-test';
+
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const APP = path.join(REPO, 'generators', 'app', 'index.js');
+export const UNIT = path.join(REPO, 'generators', 'unit', 'index.js');
+
+/** A unit file: section -> [key, value] pairs in order, comments dropped. */
+export type UnitFile = Map<string, Array<[string, string]>>;
+
+export function parseUnit(text: string): UnitFile {
+  const sections: UnitFile = new Map();
+  let current: Array<[string, string]> | undefined;
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#') || line.startsWith(';')) continue;
+    const header = /^\[(.+)\]$/.exec(line);
+    if (header) {
+      current = [];
+      sections.set(header[1]!, current);
+      continue;
+    }
+    const eq = line.indexOf('=');
+    if (!current || eq < 1) throw new Error(`not a unit file line: ${JSON.stringify(line)}`);
+    current.push([line.slice(0, eq), line.slice(eq + 1)]);
+  }
+  return sections;
+}
+
+/** Every value of `key` in `section`. */
+export function values(unit: UnitFile, section: string, key: string): string[] {
+  return (unit.get(section) ?? []).filter(([k]) => k === key).map(([, v]) => v);
+}
+
+/** The one value of `key` in `section`, or undefined; throws when set twice. */
+export function value(unit: UnitFile, section: string, key: string): string | undefined {
+  const all = values(unit, section, key);
+  if (all.length > 1) throw new Error(`${key}= is set ${all.length} times in [${section}]`);
+  return all[0];
+}
+
+export interface Generated {
+  /** The project directory. */
+  dir: string;
+  /** The directory yo ran in. */
+  cwd: string;
+  read(file: string): string;
+  exists(file: string): boolean;
+  unit(file: string): UnitFile;
+  json(file: string): Record<string, any>;
+}
+
+export function project(dir: string, cwd = path.dirname(dir)): Generated {
+  return {
+    dir,
+    cwd,
+    read: (file) => readFileSync(path.join(dir, file), 'utf8'),
+    exists: (file) => existsSync(path.join(dir, file)),
+    unit: (file) => parseUnit(readFileSync(path.join(dir, file), 'utf8')),
+    json: (file) => JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as Record<string, any>,
+  };
+}
+
+/**
+ * `yo sd-daemon <name> --yes ...options` in a fresh temp dir: yeoman-test's
+ * own (removed by its next run), or `dir` when given (kept, for re-runs).
+ */
+export async function generate(options: Record<string, unknown> = {}, name = 'my-daemon', dir?: string): Promise<Generated> {
+  const context = helpers.run(APP);
+  if (dir) context.inDir(dir);
+  try {
+    const result = await context.withArguments(name === '' ? [] : [name]).withOptions(cli({ yes: true, skipInstall: true, ...options }));
+    return project(path.join(result.cwd, name), result.cwd);
+  } finally {
+    leaveRunDir();
+  }
+}
+
+/**
+ * yeoman-test leaves the process in the run's directory, which its next run
+ * deletes; later children would then start in a directory that is gone.
+ */
+export function leaveRunDir(): void {
+  process.chdir(REPO);
+}
+
+/** Our options as yeoman-test takes them: its type knows only Yeoman's built-in ones. */
+export function cli(options: Record<string, unknown>): Parameters<ReturnType<typeof helpers.run>['withOptions']>[0] {
+  return options as Parameters<ReturnType<typeof helpers.run>['withOptions']>[0];
+}
+
+/** A temp dir of our own, which yeoman-test does not clean up between runs. */
+export function keptDir(): string {
+  return mkdtempSync(path.join(tmpdir(), 'sd-gen-'));
+}

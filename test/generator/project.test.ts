@@ -1,0 +1,38 @@
+// A generated project is a working project: it installs offline (the runtime
+// is the tarball bundled with the generator; the rest is in npm's cache),
+// builds, and passes its own tests, which run the daemon's lifecycle under
+// the runtime's fake service manager.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+
+import { generate, keptDir, type Generated } from './helpers.js';
+
+function run(p: Generated, command: string, args: string[]): string {
+  const result = spawnSync(command, args, { cwd: p.dir, encoding: 'utf8', env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false' } });
+  const output = `${result.stdout}${result.stderr}`;
+  assert.equal(result.status, 0, `${command} ${args.join(' ')} failed in ${p.dir}:\n${output.slice(-4000)}`);
+  return output;
+}
+
+describe('a generated project installs, builds and passes its own tests', function () {
+  this.timeout(240_000);
+  const dirs: string[] = [];
+  after(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
+  const variants: Array<[string, Record<string, unknown>, RegExp]> = [
+    ['the default project (TypeScript, notify, tcp socket, watchdog, system scope)', {}, /# pass [1-9]/],
+    ['JavaScript, user scope, tcp + unix + udp sockets, fd store', { language: 'js', scope: 'user', sockets: 'tcp:127.0.0.1:8080,unix:/run/gp/http.sock,udp:127.0.0.1:9001', fdStore: '4' }, /# pass [1-9]/],
+  ];
+  for (const [title, options, passed] of variants) {
+    it(title, async function () {
+      const dir = keptDir();
+      dirs.push(dir);
+      const p = await generate(options, 'gp', dir);
+      run(p, 'npm', ['install', '--offline']);
+      const output = run(p, 'npm', ['test']);
+      assert.match(output, passed);
+      assert.match(output, /# fail 0/);
+    });
+  }
+});
