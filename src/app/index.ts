@@ -4,11 +4,10 @@ import path from 'node:path';
 
 import Generator from 'yeoman-generator';
 
-import { nodeUnderVersionManager, OPTIONS, parseName, type Answers } from '../lib/answers.js';
-import { InputError } from '../lib/escape.js';
+import { nodeUnderVersionManager, parseName, type Answers } from '../lib/answers.js';
 import { writeProject } from '../lib/project.js';
 import { TEMPLATES } from '../lib/render.js';
-import { resolveAnswers, storeAnswers } from '../lib/resolve.js';
+import { answersFor, registerOptions, storeAnswers } from '../lib/resolve.js';
 
 export default class SdDaemonGenerator extends Generator {
   answers!: Answers;
@@ -16,13 +15,7 @@ export default class SdDaemonGenerator extends Generator {
   constructor(args: string[], options: Generator['options']) {
     super(args, options);
     this.argument('name', { type: String, required: false, description: 'Package and unit name (or --name)' });
-    for (const spec of OPTIONS) {
-      if (spec.key === 'name') continue;
-      const shown = spec.key === 'description' ? '"<name>, a Node.js daemon"' : spec.key === 'installPath' ? '/opt/<name>' : spec.key === 'nodePath' ? 'this node' : spec.key === 'systemdVersion' ? 'the installed one' : JSON.stringify(spec.default({}));
-      this.option(spec.flag, { type: spec.type === 'boolean' ? Boolean : String, description: `${spec.description} [default: ${shown}]` });
-    }
-    this.option('yes', { type: Boolean, alias: 'y', description: 'Take the default for everything not given; ask nothing' });
-    this.option('interactive', { type: Boolean, description: 'Ask even when stdin is not a terminal' });
+    registerOptions(this);
     this.sourceRoot(TEMPLATES);
   }
 
@@ -40,14 +33,7 @@ export default class SdDaemonGenerator extends Generator {
   }
 
   async prompting(): Promise<void> {
-    const options = this.options as Record<string, unknown>;
-    const interactive = options.yes !== true && (options.interactive === true || process.stdin.isTTY === true);
-    try {
-      this.answers = await resolveAnswers(this, { interactive });
-    } catch (error) {
-      if (error instanceof InputError) throw new Error(`yo sd-daemon: ${error.message}`);
-      throw error;
-    }
+    this.answers = await answersFor(this, 'yo sd-daemon');
   }
 
   configuring(): void {

@@ -70,3 +70,36 @@ function parseAnswersSoFar(chosen: Map<string, Raw>): Partial<Answers> {
 export function storeAnswers(generator: Generator, answers: Answers): void {
   generator.config.set(storedAnswers(answers));
 }
+
+/** Registers every answer's option (their help text shows the default), plus --yes and --interactive. */
+export function registerOptions(generator: Generator, skip: ReadonlyArray<keyof Answers> = []): void {
+  const shownDefault: Partial<Record<keyof Answers, string>> = {
+    name: 'none: required',
+    description: '"<name>, a Node.js daemon"',
+    installPath: '/opt/<name>',
+    nodePath: 'the node running yo',
+    systemdVersion: 'the installed one',
+  };
+  for (const spec of OPTIONS) {
+    if (skip.includes(spec.key)) continue;
+    const shown = shownDefault[spec.key] ?? JSON.stringify(spec.default({}));
+    generator.option(spec.flag, { type: spec.type === 'boolean' ? Boolean : String, description: `${spec.description} [default: ${shown}]` });
+  }
+  generator.option('yes', { type: Boolean, alias: 'y', description: 'Take the default for everything not given; ask nothing' });
+  generator.option('interactive', { type: Boolean, description: 'Ask even when stdin is not a terminal' });
+}
+
+/**
+ * Resolves the answers, asking only on a terminal (or with --interactive) and
+ * never with --yes; an invalid value fails the run with a message naming its option.
+ */
+export async function answersFor(generator: Generator, command: string): Promise<Answers> {
+  const options = generator.options as Record<string, unknown>;
+  const interactive = options.yes !== true && (options.interactive === true || process.stdin.isTTY === true);
+  try {
+    return await resolveAnswers(generator, { interactive });
+  } catch (error) {
+    if (error instanceof InputError) throw new Error(`${command}: ${error.message}`);
+    throw error;
+  }
+}

@@ -6,41 +6,11 @@
 // `baseline`; the measurements of what breaks node are in UNIT_HARDENING_FACTS.
 import assert from 'node:assert/strict';
 import { readFileSync, readlinkSync } from 'node:fs';
-import http from 'node:http';
-import net from 'node:net';
 
 import { hardeningDirectives, type Directive, type HardeningOptions } from '../../src/lib/hardening.js';
-import { arg, events, fixture, service, stageForAnyUser, useUserManager } from './units.js';
+import { arg, events, fixture, freePort, get, service, sleep, stageForAnyUser, useUserManager } from './units.js';
 import type { UnitProperties } from './user-manager.js';
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** A port nothing listens on right now (the kernel's pick), for a ListenStream= line. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen({ host: '127.0.0.1', port: 0 }, () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** GET http://127.0.0.1:<port>/ on a fresh connection. */
-function get(port: number, timeoutMs = 10_000): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const request = http.get({ host: '127.0.0.1', port, path: '/', agent: false, timeout: timeoutMs }, (response) => {
-      let body = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => (body += chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
-      response.on('error', reject);
-    });
-    request.on('timeout', () => request.destroy(new Error(`GET http://127.0.0.1:${port}/: no answer within ${timeoutMs} ms`)));
-    request.on('error', reject);
-  });
-}
 
 /** As the generator renders them: the comment above each directive. */
 function render(directives: Directive[]): string[] {

@@ -5,40 +5,10 @@
 // from the checkout (root, no sandboxing: the manager's mount namespace sees it)
 // and print JSON lines to per-test logs.
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import net from 'node:net';
 
-import { events, fixture, nodeService, service, useUserManager } from './units.js';
+import { events, fixture, freePort, get, nodeService, service, sleep, useUserManager } from './units.js';
 import type { UnitProperties } from './user-manager.js';
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** A port nothing listens on right now (the kernel's pick), for a ListenStream= line. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen({ host: '127.0.0.1', port: 0 }, () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** GET http://127.0.0.1:<port>/ on a fresh connection (no keep-alive across restarts). */
-function get(port: number, timeoutMs = 10_000): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const request = http.get({ host: '127.0.0.1', port, path: '/', agent: false, timeout: timeoutMs }, (response) => {
-      let body = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => (body += chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
-      response.on('error', reject);
-    });
-    request.on('timeout', () => request.destroy(new Error(`GET http://127.0.0.1:${port}/: no answer within ${timeoutMs} ms`)));
-    request.on('error', reject);
-  });
-}
 
 /** What http-daemon.mjs answers. */
 interface Served {

@@ -1,6 +1,8 @@
 // What the e2e tests share: the prerequisite rule, unit text builders, fixture
 // paths and staging, and reading what fixtures printed.
 import { spawnSync } from 'node:child_process';
+import http from 'node:http';
+import net from 'node:net';
 import { readFileSync, realpathSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -111,4 +113,33 @@ export async function stageForAnyUser(manager: UserManager, script: string): Pro
   await fs.copyFile(script, copy);
   spawnSync('chmod', ['-R', 'a+rX', app]);
   return copy;
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A port nothing listens on right now (the kernel's pick), for a ListenStream= line. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen({ host: '127.0.0.1', port: 0 }, () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** GET http://127.0.0.1:<port><path> on a fresh connection (no keep-alive across restarts). */
+export function get(port: number, timeoutMs = 10_000, path = '/'): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const request = http.get({ host: '127.0.0.1', port, path, agent: false, timeout: timeoutMs }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+      response.on('error', reject);
+    });
+    request.on('timeout', () => request.destroy(new Error(`GET http://127.0.0.1:${port}${path}: no answer within ${timeoutMs} ms`)));
+    request.on('error', reject);
+  });
 }
