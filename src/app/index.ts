@@ -37,6 +37,12 @@ export default class SdDaemonGenerator extends Generator {
   }
 
   configuring(): void {
+    // A name answered at the prompt: a new project goes into ./<name> too
+    // (a re-run inside a project has its .yo-rc.json here and stays).
+    const name = this.answers.name;
+    if (path.basename(this.destinationRoot()) !== name && !this.fs.exists(this.destinationPath('.yo-rc.json'))) {
+      this.destinationRoot(this.destinationPath(name));
+    }
     storeAnswers(this, this.answers);
   }
 

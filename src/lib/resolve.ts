@@ -39,10 +39,10 @@ export async function resolveAnswers(generator: Generator, { interactive }: Reso
         }
       };
       const question = spec.prompt.choices
-        ? { type: 'select', name: 'value', message: spec.prompt.message, choices: spec.prompt.choices, default: fallback }
-        : { type: 'input', name: 'value', message: spec.prompt.message, default: fallback === undefined ? undefined : String(fallback), validate };
-      const answer = (await generator.prompt([question] as Parameters<Generator['prompt']>[0])) as { value: Raw };
-      value = answer.value as Raw;
+        ? { type: 'select', name: spec.key, message: spec.prompt.message, choices: spec.prompt.choices, default: fallback }
+        : { type: 'input', name: spec.key, message: spec.prompt.message, default: fallback === undefined ? undefined : String(fallback), validate };
+      const answer = (await generator.prompt([question] as Parameters<Generator['prompt']>[0])) as Record<string, Raw>;
+      value = answer[spec.key];
     }
     if (value === undefined && spec.key === 'name') {
       throw new InputError(

@@ -204,6 +204,29 @@ describe('yo sd-daemon', function () {
     });
   });
 
+  describe('prompts', function () {
+    it('asks for what is not given (with --interactive where there is no terminal), and options are never asked again', async function () {
+      const asked: string[] = [];
+      const result = await helpers
+        .run(APP)
+        .withOptions(cli({ interactive: true, skipInstall: true, scope: 'user' }))
+        .withAnswers({ name: 'asked', description: 'From the prompt', type: 'simple', sockets: 'none', watchdogSec: '0', hardening: 'baseline', language: 'js' }, {
+          callback: (answer: unknown, options: { question: { name: string } }) => {
+            asked.push(options.question.name);
+            return answer;
+          },
+        });
+      leaveRunDir();
+      const p = project(path.join(result.cwd, 'asked'), result.cwd);
+      const unit = p.unit('systemd/asked.service');
+      assert.equal(value(unit, 'Unit', 'Description'), 'From the prompt');
+      assert.equal(value(unit, 'Service', 'Type'), 'simple');
+      assert.ok(p.exists('src/main.js'));
+      assert.ok(!asked.includes('scope'), 'an option given on the command line is not asked');
+      assert.deepEqual(asked, ['name', 'description', 'type', 'sockets', 'watchdogSec', 'hardening', 'language']);
+    });
+  });
+
   describe('re-runs', function () {
     it('a flagless re-run reproduces every generated file, and leaves scaffolded ones alone', async function () {
       const first = await generate({ scope: 'user', watchdog: '20', sockets: 'tcp:127.0.0.1:9100', socketName: 'web' }, 'my-daemon', keptDir());

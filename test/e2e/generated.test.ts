@@ -1,0 +1,71 @@
+// The generated default project under a real systemd user manager, with its
+// strict sandbox in force: generated for user scope, installed offline and
+// built, its units installed by its own install script, then started through
+// its socket; it answers HTTP, shows its STATUS=, keeps its watchdog fed for
+// 10 s, reloads, and stops with exit status 0.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+
+import { generate, leaveRunDir } from '../generator/helpers.js';
+import { freePort, get, sleep, useUserManager } from './units.js';
+
+function run(cwd: string, command: string, args: string[]): void {
+  const result = spawnSync(command, args, { cwd, encoding: 'utf8', env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false' } });
+  assert.equal(result.status, 0, `${command} ${args.join(' ')}:\n${`${result.stdout}${result.stderr}`.slice(-3000)}`);
+}
+
+describe('e2e: a generated project under a real systemd user manager', function () {
+  this.timeout(180_000);
+  const m = useUserManager();
+
+  it('installs its units, starts through its socket, serves, survives the watchdog, reloads and stops cleanly', async function () {
+    const port = await freePort();
+    // Generated where services can see it (PrivateTmp= hides /tmp from them).
+    const p = await generate({ scope: 'user', sockets: `tcp:127.0.0.1:${port}`, description: 'e2e daemon' }, 'gen-e2e', m().shareDir);
+    leaveRunDir();
+    run(p.dir, 'npm', ['install', '--offline']);
+    run(p.dir, 'npm', ['run', 'build']);
+    run(p.dir, 'chmod', ['-R', 'a+rX', p.dir]);
+
+    // The project's own install script, run where the manager sees the project,
+    // so its drop-in points ExecStart= at the path services can reach.
+    const configHome = path.dirname(path.dirname(m().unitDir));
+    const script = m().inside(path.join(p.dir, 'scripts', 'install-units.mjs'));
+    const install = await m().inNamespace('env', `XDG_CONFIG_HOME=${configHome}`, process.execPath, script);
+    assert.equal(install.code, 0, `install-units:\n${install.stdout}${install.stderr}`);
+    const again = await m().inNamespace('env', `XDG_CONFIG_HOME=${configHome}`, process.execPath, script);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /unchanged/, 'a second install changes nothing');
+
+    const start = await m().systemctl('start', 'gen-e2e.socket');
+    assert.equal(start.code, 0, start.stderr);
+    const before = await m().show('gen-e2e.service', ['ActiveState']);
+    assert.equal(before.ActiveState, 'inactive', 'nothing runs before the first connection');
+
+    const response = await get(port, 20_000);
+    assert.equal(response.status, 200, response.body);
+    assert.match(response.body, /e2e daemon/);
+
+    const running = await m().show('gen-e2e.service', ['ActiveState', 'StatusText', 'MainPID', 'NRestarts', 'WatchdogUSec', 'ProtectSystem', 'PrivateNetwork']);
+    assert.equal(running.ActiveState, 'active');
+    assert.notEqual(running.StatusText, '', 'the daemon reports a STATUS=');
+    assert.equal(running.WatchdogUSec, '10s');
+    assert.equal(running.ProtectSystem, 'strict', 'the strict sandbox is in force');
+    assert.equal(running.PrivateNetwork, 'yes');
+
+    await sleep(10_000);
+    const after = await m().show('gen-e2e.service', ['ActiveState', 'MainPID', 'NRestarts']);
+    assert.deepEqual(after, { ActiveState: 'active', MainPID: running.MainPID, NRestarts: '0' });
+
+    const reload = await m().systemctl('reload', 'gen-e2e.service');
+    assert.equal(reload.code, 0, reload.stderr);
+    await m().waitFor('gen-e2e.service', (props) => props.ActiveState === 'active', 10_000);
+    assert.equal((await get(port)).status, 200, 'still serving after the reload');
+
+    const stop = await m().systemctl('stop', 'gen-e2e.service');
+    assert.equal(stop.code, 0, stop.stderr);
+    const stopped = await m().show('gen-e2e.service', ['ActiveState', 'Result', 'ExecMainStatus']);
+    assert.deepEqual(stopped, { ActiveState: 'inactive', Result: 'success', ExecMainStatus: '0' });
+  });
+});
