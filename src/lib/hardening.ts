@@ -167,6 +167,24 @@ function writable(paths: string[] | undefined): Directive[] {
   return [directive('ReadWritePaths', paths.join(' '), 'the paths the service may write to, despite the read-only file system')];
 }
 
+/** Directives strict and baseline share, word for word. */
+const SHARED = {
+  privateTmp: directive('PrivateTmp', 'yes', 'private /tmp and /var/tmp, removed when the service stops'),
+  privateDevices: directive('PrivateDevices', 'yes', 'a minimal /dev without physical devices'),
+  protectKernelTunables: directive('ProtectKernelTunables', 'yes', '/proc/sys, /sys and similar kernel settings are read-only'),
+  protectKernelModules: directive('ProtectKernelModules', 'yes', 'no loading or reading of kernel modules'),
+  protectKernelLogs: directive('ProtectKernelLogs', 'yes', 'no access to the kernel log ring buffer'),
+  protectControlGroups: directive('ProtectControlGroups', 'yes', 'the cgroup file system is read-only'),
+  protectClock: directive('ProtectClock', 'yes', 'the system and hardware clocks cannot be set'),
+  protectHostname: directive('ProtectHostname', 'yes', 'the host name cannot be changed'),
+  noNewPrivileges: directive('NoNewPrivileges', 'yes', 'no privileges gained through execve() (setuid binaries, file capabilities)'),
+  restrictRealtime: directive('RestrictRealtime', 'yes', 'no realtime scheduling'),
+  restrictSUIDSGID: directive('RestrictSUIDSGID', 'yes', 'no setuid or setgid files can be made'),
+  lockPersonality: directive('LockPersonality', 'yes', 'the execution domain (personality) is locked'),
+  systemCallArchitectures: directive('SystemCallArchitectures', 'native', 'system calls of the native ABI only'),
+  systemCallErrorNumber: directive('SystemCallErrorNumber', 'EPERM', 'a filtered call fails with EPERM instead of killing the process'),
+} as const;
+
 /** `strict`: the strongest set under which the daemon still does everything it must. */
 function strict(options: HardeningOptions): Directive[] {
   const system = options.scope === 'system';
@@ -180,8 +198,8 @@ function strict(options: HardeningOptions): Directive[] {
       ? directive('ProtectHome', 'yes', '/home, /root and /run/user are empty and inaccessible')
       : directive('ProtectHome', 'read-only', '/home, /root and /run/user are read-only (a user service runs from $HOME)'),
     ...writable(options.writablePaths),
-    directive('PrivateTmp', 'yes', 'private /tmp and /var/tmp, removed when the service stops'),
-    directive('PrivateDevices', 'yes', 'a minimal /dev without physical devices'),
+    SHARED.privateTmp,
+    SHARED.privateDevices,
   );
   if (system) lines.push(directive('DevicePolicy', 'closed', 'only the pseudo devices (null, zero, random, ...) may be opened'));
   lines.push(
@@ -195,14 +213,14 @@ function strict(options: HardeningOptions): Directive[] {
     if (system) lines.push(directive('IPAddressDeny', 'any', "no IP traffic on sockets the service opens itself (the socket unit's listeners are exempt)"));
   }
   lines.push(
-    directive('ProtectKernelTunables', 'yes', '/proc/sys, /sys and similar kernel settings are read-only'),
-    directive('ProtectKernelModules', 'yes', 'no loading or reading of kernel modules'),
-    directive('ProtectKernelLogs', 'yes', 'no access to the kernel log ring buffer'),
+    SHARED.protectKernelTunables,
+    SHARED.protectKernelModules,
+    SHARED.protectKernelLogs,
   );
-  if (system) lines.push(directive('ProtectControlGroups', 'yes', 'the cgroup file system is read-only'));
+  if (system) lines.push(SHARED.protectControlGroups);
   lines.push(
-    directive('ProtectClock', 'yes', 'the system and hardware clocks cannot be set'),
-    directive('ProtectHostname', 'yes', 'the host name cannot be changed'),
+    SHARED.protectClock,
+    SHARED.protectHostname,
   );
   if (system) {
     lines.push(
@@ -211,13 +229,13 @@ function strict(options: HardeningOptions): Directive[] {
     );
   }
   lines.push(
-    directive('NoNewPrivileges', 'yes', 'no privileges gained through execve() (setuid binaries, file capabilities)'),
+    SHARED.noNewPrivileges,
     directive('CapabilityBoundingSet', '', 'no capabilities at all'),
     directive('AmbientCapabilities', '', 'no ambient capabilities passed to the process'),
     directive('RestrictNamespaces', 'yes', 'no new namespaces of any kind'),
-    directive('RestrictRealtime', 'yes', 'no realtime scheduling'),
-    directive('RestrictSUIDSGID', 'yes', 'no setuid or setgid files can be made'),
-    directive('LockPersonality', 'yes', 'the execution domain (personality) is locked'),
+    SHARED.restrictRealtime,
+    SHARED.restrictSUIDSGID,
+    SHARED.lockPersonality,
     directive('KeyringMode', 'private', 'own kernel session keyring, shared with no other service'),
   );
   if (system) lines.push(directive('RemoveIPC', 'yes', "the IPC objects of the service's user go when it stops"));
@@ -226,10 +244,10 @@ function strict(options: HardeningOptions): Directive[] {
     options.onlySocketActivated
       ? directive('RestrictAddressFamilies', 'AF_UNIX', 'new sockets: AF_UNIX only, for sd_notify (the socket unit passes the listeners ready-made)')
       : directive('RestrictAddressFamilies', 'AF_UNIX AF_INET AF_INET6', 'new sockets: AF_UNIX (sd_notify) and IP; no netlink, so os.networkInterfaces() throws'),
-    directive('SystemCallArchitectures', 'native', 'system calls of the native ABI only'),
+    SHARED.systemCallArchitectures,
     directive('SystemCallFilter', '@system-service @pkey', 'allow the calls of an ordinary service, plus memory protection keys (V8 calls pkey_alloc)'),
     directive('SystemCallFilter', '~@privileged @resources', 'then take away the privileged and resource-control calls'),
-    directive('SystemCallErrorNumber', 'EPERM', 'a filtered call fails with EPERM instead of killing the process'),
+    SHARED.systemCallErrorNumber,
   );
   return lines;
 }
@@ -242,34 +260,34 @@ function baseline(options: HardeningOptions): Directive[] {
     lines.push(directive('PrivateUsers', 'yes', 'own user namespace: lets a user manager apply the namespacing below'));
   }
   lines.push(
-    directive('NoNewPrivileges', 'yes', 'no privileges gained through execve() (setuid binaries, file capabilities)'),
+    SHARED.noNewPrivileges,
     // DynamicUser=yes forces strict anyway; saying "full" there would misstate the unit.
     options.dynamicUser
       ? directive('ProtectSystem', 'strict', 'the whole file system is read-only, except the API file systems (DynamicUser= implies it)')
       : directive('ProtectSystem', 'full', '/usr, /boot, /efi and /etc are read-only'),
     directive('ProtectHome', 'read-only', '/home, /root and /run/user are read-only'),
     ...writable(options.writablePaths),
-    directive('PrivateTmp', 'yes', 'private /tmp and /var/tmp, removed when the service stops'),
-    directive('PrivateDevices', 'yes', 'a minimal /dev without physical devices'),
-    directive('ProtectKernelTunables', 'yes', '/proc/sys, /sys and similar kernel settings are read-only'),
-    directive('ProtectKernelModules', 'yes', 'no loading or reading of kernel modules'),
-    directive('ProtectKernelLogs', 'yes', 'no access to the kernel log ring buffer'),
+    SHARED.privateTmp,
+    SHARED.privateDevices,
+    SHARED.protectKernelTunables,
+    SHARED.protectKernelModules,
+    SHARED.protectKernelLogs,
   );
-  if (system) lines.push(directive('ProtectControlGroups', 'yes', 'the cgroup file system is read-only'));
+  if (system) lines.push(SHARED.protectControlGroups);
   lines.push(
-    directive('ProtectClock', 'yes', 'the system and hardware clocks cannot be set'),
-    directive('ProtectHostname', 'yes', 'the host name cannot be changed'),
-    directive('RestrictRealtime', 'yes', 'no realtime scheduling'),
-    directive('RestrictSUIDSGID', 'yes', 'no setuid or setgid files can be made'),
-    directive('LockPersonality', 'yes', 'the execution domain (personality) is locked'),
+    SHARED.protectClock,
+    SHARED.protectHostname,
+    SHARED.restrictRealtime,
+    SHARED.restrictSUIDSGID,
+    SHARED.lockPersonality,
     directive('RestrictAddressFamilies', 'AF_UNIX AF_INET AF_INET6 AF_NETLINK', 'new sockets: AF_UNIX (sd_notify), IP and netlink (os.networkInterfaces()) only'),
-    directive('SystemCallArchitectures', 'native', 'system calls of the native ABI only'),
+    SHARED.systemCallArchitectures,
     directive(
       'SystemCallFilter',
       '~@clock @cpu-emulation @debug @module @mount @obsolete @raw-io @reboot @swap',
       'deny the calls no service needs: clock setting, debugging, modules, mounts, raw I/O, reboot, swap',
     ),
-    directive('SystemCallErrorNumber', 'EPERM', 'a filtered call fails with EPERM instead of killing the process'),
+    SHARED.systemCallErrorNumber,
   );
   return lines;
 }

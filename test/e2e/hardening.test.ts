@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readlinkSync } from 'node:fs';
 
 import { hardeningDirectives, type Directive, type HardeningOptions } from '../../src/lib/hardening.js';
-import { arg, events, fixture, freePort, get, service, sleep, stageForAnyUser, useUserManager } from './units.js';
+import { arg, events, firstRequestThroughSocket, fixture, freePort, get, service, sleep, stageForAnyUser, useUserManager } from './units.js';
 import type { UnitProperties } from './user-manager.js';
 
 
@@ -123,19 +123,7 @@ describe('e2e: the generated hardening sets under a real systemd user manager', 
       const outputBefore = m().managerOutput().length;
       await m().daemonReload();
 
-      const start = await m().systemctl('start', socket);
-      assert.equal(start.code, 0, `systemctl start ${socket}: ${start.stderr}${await context(log)}`);
-      await m().waitFor(socket, { ActiveState: 'active', SubState: 'listening' });
-      assert.equal((await m().show(unit, ['ActiveState'])).ActiveState, 'inactive', 'the service started before any connection');
-
-      // The first connection starts the service; it waits in the listen queue meanwhile.
-      let reply: { status: number; body: string };
-      try {
-        reply = await get(port, 20_000);
-      } catch (error) {
-        assert.fail(`GET on the socket unit's port ${port}: ${(error as Error).message}${await context(log)}`);
-      }
-      assert.equal(reply.status, 200, `${reply.body}${await context(log)}`);
+      const reply = await firstRequestThroughSocket(m(), socket, unit, port, () => context(log));
       const served = JSON.parse(reply.body) as Served;
       assert.deepEqual(
         { activated: served.adoption.activated, name: served.adoption.name, kind: served.adoption.kind },

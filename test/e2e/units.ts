@@ -1,5 +1,6 @@
 // What the e2e tests share: the prerequisite rule, unit text builders, fixture
 // paths and staging, and reading what fixtures printed.
+import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
@@ -142,4 +143,31 @@ export function get(port: number, timeoutMs = 10_000, path = '/'): Promise<{ sta
     request.on('timeout', () => request.destroy(new Error(`GET http://127.0.0.1:${port}${path}: no answer within ${timeoutMs} ms`)));
     request.on('error', reject);
   });
+}
+
+/**
+ * Starts `socket`, checks that `service` is not running before any
+ * connection, then makes the first request, which starts it (the connection
+ * waits in the listen queue meanwhile). `explain` adds the service's log and
+ * the manager's output to failure messages.
+ */
+export async function firstRequestThroughSocket(
+  manager: UserManager,
+  socket: string,
+  service: string,
+  port: number,
+  explain: () => Promise<string>,
+): Promise<{ status: number; body: string }> {
+  const start = await manager.systemctl('start', socket);
+  assert.equal(start.code, 0, `systemctl start ${socket}: ${start.stderr}${await explain()}`);
+  await manager.waitFor(socket, { ActiveState: 'active', SubState: 'listening' });
+  assert.equal((await manager.show(service, ['ActiveState'])).ActiveState, 'inactive', 'the service started before any connection');
+  let reply: { status: number; body: string };
+  try {
+    reply = await get(port, 20_000);
+  } catch (error) {
+    assert.fail(`GET on the socket unit's port ${port}: ${(error as Error).message}${await explain()}`);
+  }
+  assert.equal(reply.status, 200, `${reply.body}${await explain()}`);
+  return reply;
 }
