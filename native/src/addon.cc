@@ -13,6 +13,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stddef.h>
 #include <string.h>
 #include <sys/file.h>
@@ -21,8 +23,10 @@
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/vfs.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <string>
 #include <vector>
 
 namespace {
@@ -324,6 +328,190 @@ Napi::Value PidfdOpen(const Napi::CallbackInfo& info) {
 #endif
 }
 
+// dup2(oldFd, newFd): newFd | -errno
+// Puts another open file at a fixed fd number, which Node cannot do: a
+// daemonized process hands its fds 1 and 2 over to /dev/null once it is
+// ready. The new fd is inherited across exec, as dup2 leaves it.
+Napi::Value Dup2(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) {
+    Napi::TypeError::New(env, "dup2(oldFd: number, newFd: number)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int r;
+  do {
+    r = dup2(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value());
+  } while (r < 0 && errno == EINTR);
+  if (r < 0) return Errno(env, errno);
+  return Napi::Number::New(env, r);
+}
+
+// What spawnDaemon's forked processes do, prepared before fork: the parent has
+// threads, so between fork and exec only syscalls are allowed (no malloc, no
+// locks), and every byte they touch must already exist.
+struct DaemonPlan {
+  const char* file;
+  char* const* argv;
+  char* const* envp;
+  const int* fds;  // fds[i] becomes fd i in the daemon; -1 leaves fd i closed
+  int* work;       // scratch, one slot per fd
+  int count;
+  int report;      // write end of the pipe the parent reads [kind, value] pairs from
+};
+
+enum : int { kReportPid = 1, kReportError = 2 };
+
+[[noreturn]] void ReportAndExit(int report, int kind, int value, int status) {
+  int message[2] = {kind, value};
+  ssize_t ignored = write(report, message, sizeof(message));
+  (void)ignored;
+  _exit(status);
+}
+
+// The daemon, between vfork and execve. It shares the suspended
+// intermediate's memory, so it writes only to plan.work and never returns.
+[[noreturn]] void ExecDaemon(const DaemonPlan& plan) {
+  // Move every source sitting inside the target range (and not already in
+  // place) above it first, so no dup2 below clobbers a source still needed.
+  for (int i = 0; i < plan.count; i++) {
+    int source = plan.fds[i];
+    if (source >= 0 && source < plan.count && source != i) {
+      source = fcntl(source, F_DUPFD_CLOEXEC, plan.count);
+      if (source < 0) ReportAndExit(plan.report, kReportError, errno, 127);
+    }
+    plan.work[i] = source;
+  }
+  for (int i = 0; i < plan.count; i++) {
+    int source = plan.work[i];
+    if (source < 0) {
+      close(i);
+    } else if (source == i) {
+      // Already in place: only switch inheritance on.
+      int flags = fcntl(i, F_GETFD);
+      if (flags < 0 || fcntl(i, F_SETFD, flags & ~FD_CLOEXEC) < 0) ReportAndExit(plan.report, kReportError, errno, 127);
+    } else if (dup2(source, i) < 0) {
+      ReportAndExit(plan.report, kReportError, errno, 127);
+    }
+  }
+  // The parent blocked every signal around fork; the daemon starts with none
+  // blocked (dispositions were reset to default in the intermediate).
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  execve(plan.file, plan.argv, plan.envp);
+  ReportAndExit(plan.report, kReportError, errno, 127);
+}
+
+// The intermediate: a forked copy of this Node process that only makes
+// syscalls. It starts a new session, forks the daemon (which is therefore in
+// that session but not its leader, so it can never acquire a controlling
+// terminal), reports the daemon's PID once it has exec'd, and exits.
+[[noreturn]] void RunIntermediate(DaemonPlan plan) {
+  // Node's signal handlers were copied too: put every disposition back to
+  // default while signals are still blocked, so none of them can run here.
+  struct sigaction dfl;
+  memset(&dfl, 0, sizeof(dfl));
+  dfl.sa_handler = SIG_DFL;
+  for (int s = 1; s < NSIG; s++) sigaction(s, &dfl, nullptr);  // EINVAL for KILL, STOP and libc's own: fine
+  if (setsid() < 0) ReportAndExit(plan.report, kReportError, errno, 1);
+  if (plan.report < plan.count) {
+    // The daemon's dup2s must not land on the report pipe.
+    int moved = fcntl(plan.report, F_DUPFD_CLOEXEC, plan.count);
+    if (moved < 0) ReportAndExit(plan.report, kReportError, errno, 1);
+    plan.report = moved;
+  }
+  // vfork: no atfork handlers run, and it returns only once the daemon has
+  // exec'd (or failed to), so the PID reported below is of a running program.
+  pid_t pid = vfork();
+  if (pid == 0) ExecDaemon(plan);
+  if (pid < 0) ReportAndExit(plan.report, kReportError, errno, 1);
+  ReportAndExit(plan.report, kReportPid, pid, 0);
+}
+
+// spawnDaemon(file: string, argv: string[], envp: string[], fds: number[]): pid | -errno
+// The double fork of daemon(7), which child_process cannot do (its detached
+// child calls setsid and is a session leader): fork, setsid, fork again, exec.
+// fds[i] becomes fd i of the daemon (-1: closed); every other fd follows its
+// CLOEXEC flag. Signal dispositions and the mask start at their defaults.
+// Returns the daemon's PID once it has exec'd; the intermediate is reaped
+// here, so the daemon's parent is the nearest subreaper or init. The first
+// fork is libc's fork(), as libuv's own spawn uses, so atfork handlers run in
+// the intermediate (libuv re-creates its signal pipe there, CLOEXEC).
+// Why not child_process with a tiny intermediate program: /bin/sh cannot set
+// argv[0], and a second Node start-up would cost tens of milliseconds.
+Napi::Value SpawnDaemon(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 4 || !info[0].IsString() || !info[1].IsArray() || !info[2].IsArray() || !info[3].IsArray()) {
+    Napi::TypeError::New(env, "spawnDaemon(file: string, argv: string[], envp: string[], fds: number[])").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  std::string file = info[0].As<Napi::String>().Utf8Value();
+  std::vector<std::string> strings[2];
+  std::vector<char*> pointers[2];
+  for (int k = 0; k < 2; k++) {
+    Napi::Array array = info[1 + k].As<Napi::Array>();
+    for (uint32_t i = 0; i < array.Length(); i++) {
+      Napi::Value item = array.Get(i);
+      if (!item.IsString()) {
+        Napi::TypeError::New(env, "spawnDaemon: argv and envp hold strings").ThrowAsJavaScriptException();
+        return env.Undefined();
+      }
+      strings[k].push_back(item.As<Napi::String>().Utf8Value());
+    }
+    for (std::string& s : strings[k]) pointers[k].push_back(&s[0]);
+    pointers[k].push_back(nullptr);
+  }
+  std::vector<int> fds;
+  if (!ReadFds(info[3], &fds)) {
+    Napi::TypeError::New(env, "spawnDaemon: fds holds numbers").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  std::vector<int> work(fds.size() + 1);
+
+  int report[2];
+  if (pipe2(report, O_CLOEXEC) < 0) return Errno(env, errno);
+  DaemonPlan plan = {file.c_str(), pointers[0].data(), pointers[1].data(), fds.data(), work.data(),
+                     static_cast<int>(fds.size()), report[1]};
+
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pid_t child = fork();
+  if (child == 0) RunIntermediate(plan);
+  int fork_errno = errno;
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  close(report[1]);
+  if (child < 0) {
+    close(report[0]);
+    return Errno(env, fork_errno);
+  }
+
+  // EOF comes when the intermediate has exited and the daemon has exec'd
+  // (its copy is CLOEXEC): at most two [kind, value] pairs arrive.
+  int messages[4] = {0, 0, 0, 0};
+  size_t got = 0;
+  while (got < sizeof(messages)) {
+    ssize_t n = read(report[0], reinterpret_cast<char*>(messages) + got, sizeof(messages) - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
+  }
+  close(report[0]);
+  int status;
+  while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+
+  pid_t daemon = 0;
+  int error = 0;
+  for (size_t i = 0; i + 1 < got / sizeof(int); i += 2) {
+    if (messages[i] == kReportPid) daemon = messages[i + 1];
+    else if (messages[i] == kReportError && error == 0) error = messages[i + 1];
+  }
+  if (error != 0) return Errno(env, error);
+  if (daemon <= 0) return Errno(env, ECHILD);  // the intermediate died without a word
+  return Napi::Number::New(env, daemon);
+}
+
 // A readability watch on an fd in the libuv loop, for sockets Node cannot wrap
 // (AF_UNIX datagram). new FdWatcher(fd, callback(status)); watcher.close().
 class FdWatcher : public Napi::ObjectWrap<FdWatcher> {
@@ -400,6 +588,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("flock", Napi::Function::New(env, Flock));
   exports.Set("pipe", Napi::Function::New(env, Pipe));
   exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen));
+  exports.Set("dup2", Napi::Function::New(env, Dup2));
+  exports.Set("spawnDaemon", Napi::Function::New(env, SpawnDaemon));
   exports.Set("FdWatcher", FdWatcher::Init(env));
 
   Napi::Object constants = Napi::Object::New(env);

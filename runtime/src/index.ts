@@ -10,3 +10,4 @@ export * from './exit-codes.js';
 export * from './listen-fds.js';
 export * from './adopt.js';
 export * from './testing.js';
+export { DAEMONIZE_EXIT, DaemonizeError, daemonize, stage, type Daemon, type DaemonizeExitName, type DaemonizeOptions, type DaemonStage } from './daemonize.js';

@@ -52,6 +52,10 @@ export interface NativeBinding {
   flock(fd: number, operation: number): number;
   pipe(): [number, number] | number;
   pidfdOpen(pid: number): number;
+  /** dup2(2): `newFd`, now referring to what `oldFd` does (not CLOEXEC). */
+  dup2(oldFd: number, newFd: number): number;
+  /** fork, setsid, fork, exec: the daemon's PID (in a new session, not its leader). fds[i] becomes its fd i. */
+  spawnDaemon(file: string, argv: string[], envp: string[], fds: number[]): number;
   FdWatcher: new (fd: number, callback: (status: number) => void) => FdWatcher;
   constants: { LOCK_SH: number; LOCK_EX: number; LOCK_UN: number; LOCK_NB: number; SUN_PATH_MAX: number };
 }

@@ -10,6 +10,7 @@ import net from 'node:net';
 import { constants } from 'node:os';
 
 import { failed, native, nativeLoadError, systemError } from './native.js';
+import { interceptor } from './notify-hook.js';
 import { parseUnixAddress } from './unix-address.js';
 
 /** systemd drops notification datagrams longer than this (NOTIFY_BUFFER_MAX). */
@@ -219,6 +220,7 @@ export function notify(state: string | NotifyFields, options: NotifyOptions = {}
     if (options.pid !== undefined && (!Number.isSafeInteger(options.pid) || options.pid <= 0)) {
       throw new RangeError(`notify: pid must be a positive integer, got ${options.pid}`);
     }
+    if (interceptor !== null) return interceptor(text, env, () => send(env.NOTIFY_SOCKET, Buffer.from(text, 'utf8'), fds, options.pid));
     return send(env.NOTIFY_SOCKET, Buffer.from(text, 'utf8'), fds, options.pid);
   } finally {
     if (options.unsetEnv) delete env.NOTIFY_SOCKET;
