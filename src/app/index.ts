@@ -61,6 +61,8 @@ export default class SdDaemonGenerator extends Generator {
     this.log(`\n${a.name} is ready in ${this.destinationRoot()}:`);
     this.log(`  npm start                 run it in the foreground (port fallback, no systemd needed)`);
     this.log(`  npm test                  its lifecycle under sd-daemon-runtime's fake service manager`);
-    this.log(`  npm run install-units     install systemd/${unit}.* for ${a.scope} scope`);
+    if (a.initSystems.includes('systemd')) this.log(`  npm run install-units     install systemd/${unit}.* for ${a.scope} scope`);
+    if (a.initSystems.includes('sysv')) this.log(`  init.d/${a.name}          an LSB init script (start-stop-daemon, --daemonize): see README`);
+    if (a.initSystems.includes('openrc')) this.log(`  openrc/${a.name}          an OpenRC runscript (--daemonize): see README`);
   }
 }

@@ -7,7 +7,8 @@ import { spawnSync } from 'node:child_process';
 
 import { InputError, rejectControl, unitPath, unitText } from './escape.js';
 
-export type UnitType = 'notify' | 'notify-reload' | 'simple' | 'exec';
+export type UnitType = 'notify' | 'notify-reload' | 'simple' | 'exec' | 'forking';
+export type InitSystem = 'systemd' | 'sysv' | 'openrc';
 export type Scope = 'system' | 'user';
 export type Hardening = 'strict' | 'baseline' | 'none';
 export type Restart = 'no' | 'on-success' | 'on-failure' | 'on-abnormal' | 'on-watchdog' | 'on-abort' | 'always';
@@ -36,7 +37,8 @@ export interface Answers {
   fdStore: number;
   /** Emit a template unit (name@.service), one instance per argument. */
   template: boolean;
-  initSystems: string[];
+  /** What to write files for: systemd units, an LSB init script (init.d/), an OpenRC runscript (openrc/). */
+  initSystems: InitSystem[];
   language: Language;
   /** Where a system-scope install puts the built project. */
   installPath: string;
@@ -74,7 +76,9 @@ const UNIT_TYPES: Choice[] = [
   { value: 'notify-reload', name: 'notify-reload: notify, and `systemctl reload` sends SIGHUP (systemd 253+)' },
   { value: 'simple', name: 'simple: ready as soon as it is started' },
   { value: 'exec', name: 'exec: ready once node has been executed' },
+  { value: 'forking', name: 'forking: node --daemonize detaches itself and writes a PID file (for setups that need it)' },
 ];
+const INIT_SYSTEMS: readonly InitSystem[] = ['systemd', 'sysv', 'openrc'];
 const RESTARTS: Restart[] = ['no', 'on-success', 'on-failure', 'on-abnormal', 'on-watchdog', 'on-abort', 'always'];
 
 function oneOf<T extends string>(field: string, raw: Raw, allowed: readonly T[]): T {
@@ -207,24 +211,26 @@ export const OPTIONS: OptionSpec[] = [
     key: 'type',
     flag: 'type',
     type: 'string',
-    description: 'Service type: notify, notify-reload, simple or exec',
+    description: 'Service type: notify, notify-reload, simple, exec or forking (node --daemonize, PIDFile=)',
     default: () => 'notify',
     prompt: { message: 'Service type', choices: UNIT_TYPES },
-    parse: (raw) => {
-      if (raw === 'forking') throw new InputError('type', 'forking needs the daemonizer, which is not in this version yet; use notify');
-      return oneOf('type', raw, ['notify', 'notify-reload', 'simple', 'exec'] as const);
-    },
+    parse: (raw) => oneOf('type', raw, ['notify', 'notify-reload', 'simple', 'exec', 'forking'] as const),
   }),
   option({
     key: 'sockets',
     flag: 'sockets',
     type: 'string',
     description: "Listening sockets, comma-separated: tcp:[host:]port, udp:[host:]port, unix:/path, or 'none'",
-    default: () => 'tcp:127.0.0.1:8080',
+    // A forking service has no socket unit: see parse.
+    default: (a) => (a.type === 'forking' ? 'none' : 'tcp:127.0.0.1:8080'),
     prompt: { message: 'Sockets systemd opens for the daemon (comma-separated, or none)' },
-    parse: (raw) => {
+    parse: (raw, earlier) => {
       const text = String(raw).trim();
       if (text === 'none' || text === '') return [];
+      if (earlier.type === 'forking') {
+        // LISTEN_PID names the process systemd started, which the daemonizer replaces.
+        throw new InputError('sockets', 'a forking service cannot take sockets from a socket unit (they are passed to the process systemd starts, which --daemonize leaves); use --sockets none (it then listens on PORT, default 8080) or --type notify');
+      }
       const sockets = text.split(',').map((part) => parseSocket(part.trim()));
       if (!sockets.some((s) => s.kind !== 'udp')) {
         throw new InputError('sockets', 'the daemon serves HTTP: give at least one tcp: or unix: socket (udp: ones come in addition)');
@@ -252,9 +258,15 @@ export const OPTIONS: OptionSpec[] = [
     flag: 'watchdog',
     type: 'string',
     description: 'WatchdogSec= in seconds, or 0 / off for no watchdog',
-    default: () => '10',
+    default: (a) => (a.type === 'forking' ? '0' : '10'),
     prompt: { message: 'Watchdog timeout in seconds (0 for none)' },
-    parse: (raw) => (String(raw) === 'off' ? 0 : integer('watchdog', raw, 0, 3600)),
+    parse: (raw, earlier) => {
+      const seconds = String(raw) === 'off' ? 0 : integer('watchdog', raw, 0, 3600);
+      if (seconds > 0 && earlier.type === 'forking') {
+        throw new InputError('watchdog', 'the watchdog needs notifications (WATCHDOG=1), which a forking service does not send; use --watchdog off or --type notify');
+      }
+      return seconds;
+    },
     show: (value) => String(value),
   }),
   option({
@@ -326,15 +338,24 @@ export const OPTIONS: OptionSpec[] = [
     key: 'initSystems',
     flag: 'init',
     type: 'string',
-    description: 'Init systems to write files for (comma-separated): systemd',
+    description: 'What to write service files for (comma-separated): systemd (units), sysv (an LSB init script for start-stop-daemon), openrc',
     default: () => 'systemd',
-    parse: (raw) => {
+    parse: (raw, earlier) => {
       const systems = String(raw).split(',').map((s) => s.trim());
       for (const system of systems) {
-        if (system === 'sysv' || system === 'openrc') throw new InputError('init', `${system} scripts need the daemonizer, which is not in this version yet`);
-        if (system !== 'systemd') throw new InputError('init', `${JSON.stringify(system)} is not a supported init system (systemd)`);
+        if (!(INIT_SYSTEMS as readonly string[]).includes(system)) {
+          throw new InputError('init', `${JSON.stringify(system)} is not a supported init system (${INIT_SYSTEMS.join(', ')})`);
+        }
       }
-      return [...new Set(systems)];
+      const chosen = INIT_SYSTEMS.filter((s) => systems.includes(s));
+      const scripts = chosen.filter((s) => s !== 'systemd');
+      if (scripts.length > 0 && earlier.scope === 'user') {
+        throw new InputError('init', `${scripts.join(' and ')} scripts belong to the system's init: use them with --scope system`);
+      }
+      if (scripts.length > 0 && earlier.template) {
+        throw new InputError('init', `template units are systemd's; ${scripts.join(' and ')} scripts run one instance: drop --template or ${scripts.join(', ')}`);
+      }
+      return chosen;
     },
     show: (value) => value.join(','),
   }),

@@ -3,7 +3,7 @@
 // shell), and every decision is made here: templates only test booleans and
 // loop over lists.
 import { hardeningDirectives } from './hardening.js';
-import { execArg, jsString, jsonString, shellWord, unitPath, unitText } from './escape.js';
+import { execArg, execArgSpecifiers, jsString, jsonString, shellList, shellWord, unitPath, unitText } from './escape.js';
 import type { Answers, SocketSpec } from './answers.js';
 
 /** sysexits' EX_CONFIG: the daemon exits with it on a configuration error; restarting cannot help. */
@@ -45,10 +45,31 @@ export interface ProjectContext {
   ext: string;
   /** The entry point node runs, relative to the project: dist/main.js or src/main.js. */
   entry: string;
-  /** Type= as chosen (notify, notify-reload, simple, exec). */
+  /** Type= as chosen (notify, notify-reload, simple, exec, forking). */
   type: string;
   /** The daemon reports READY=1/RELOADING=1 (notify, notify-reload). */
   notify: boolean;
+  /** Type=forking: the unit runs `node <entry> --daemonize --pid-file <pidFile>`. */
+  forking: boolean;
+  /** `systemctl reload` works: notify services answer it, forking ones get ExecReload=. */
+  systemdReloads: boolean;
+  /** Files written for each init system: systemd/ units (and the install script), init.d/<name>, openrc/<name>. */
+  systemd: boolean;
+  sysv: boolean;
+  openrc: boolean;
+  initScripts: boolean;
+  sysvFile: string;
+  openrcFile: string;
+  /** main supports --daemonize (sysv, openrc or forking chosen). */
+  daemonize: boolean;
+  /** Who runs --daemonize, in words: 'the init.d script and the Type=forking unit'. */
+  daemonizeUsers: string;
+  /** main calls ready(): for a notify unit, and for --daemonize, whose first process waits for it. */
+  sendsReady: boolean;
+  /** Where the init scripts' daemon writes its PID file (Markdown, comments). */
+  scriptPidFile: string;
+  /** What ExecStart= has after node and the entry point (` %i`, the --daemonize arguments), as a JavaScript string literal for the install script's drop-in. */
+  execStartTailJs: string;
   sockets: SocketContext[];
   hasSockets: boolean;
   /** The FileDescriptorName= the daemon adopts by, as a JavaScript string literal. */
@@ -87,8 +108,15 @@ export interface UnitContext {
   /** Type= as emitted: notify-reload becomes notify + ExecReload= before systemd 253. */
   type: string;
   typeComment: string;
-  /** ExecReload=/bin/kill -s HUP $MAINPID, for notify services where systemd does not send SIGHUP itself. */
+  /** Type=forking: PIDFile= and RuntimeDirectory= (its directory) are emitted. */
+  forking: boolean;
+  /** PIDFile=, the same path ExecStart= passes to --pid-file (its specifiers meant). */
+  pidFile: string;
+  /** RuntimeDirectory=, relative to /run (system) or $XDG_RUNTIME_DIR (user). */
+  runtimeDirectory: string;
+  /** ExecReload=/bin/kill -s HUP $MAINPID, where systemd does not send SIGHUP itself (notify before 253, forking). */
   execReload: boolean;
+  execReloadComment: string;
   notifyAccess: boolean;
   /** The whole ExecStart= value, each argument quoted for systemd. */
   execStart: string;
@@ -96,6 +124,8 @@ export interface UnitContext {
   watchdogSec: number;
   restart: string;
   restartPreventExitStatus: number;
+  /** The comment above RestartPreventExitStatus=, line by line. */
+  restartPreventComment: string[];
   timeoutStopSec: number;
   dynamicUser: boolean;
   /** User= when a named user was chosen, else empty. */
@@ -116,6 +146,62 @@ export interface UnitContext {
 }
 
 const STOP_TIMEOUT_SEC = 15;
+
+export interface InitScriptContext {
+  name: string;
+  /** For the LSB header (a comment line: the description holds no control characters). */
+  description: string;
+  /** The values the scripts use, each one POSIX shell word. */
+  descriptionShell: string;
+  daemonShell: string;
+  daemonDirShell: string;
+  /** The entry point relative to the project directory. */
+  entryShell: string;
+  pidFileShell: string;
+  /** The user the daemon runs as (--run-as), or none: then root, DynamicUser= having no equivalent outside systemd. */
+  hasUser: boolean;
+  userShell: string;
+  /** OpenRC's command_args: the words after node, for openrc-run to eval. */
+  commandArgsShell: string;
+  /** start-stop-daemon --retry: TERM, as long as TimeoutStopSec= allows, then KILL. */
+  stopRetryShell: string;
+  stopTimeoutSec: number;
+  typescript: boolean;
+}
+
+/**
+ * The PID file of the daemonize mode and the directory that holds it: a
+ * directory of its own (created for it: RuntimeDirectory= or the script),
+ * under /run, or under $XDG_RUNTIME_DIR (%t) for a user unit; a template's
+ * instances each have their own (%i).
+ */
+function pidFileOf(answers: Answers, root: '/run' | '%t'): { runtimeDirectory: string; file: string } {
+  const runtimeDirectory = answers.template ? `${answers.name}/%i` : answers.name;
+  return { runtimeDirectory, file: `${root}/${runtimeDirectory}/${answers.name}.pid` };
+}
+
+/** The init scripts' PID file (they run one instance, under the system's init). */
+function scriptPidFile(answers: Answers): string {
+  return pidFileOf(answers, '/run').file;
+}
+
+/** What ExecStart= runs after node and the entry point, each argument quoted for systemd. */
+function execStartTail(answers: Answers): string[] {
+  const args: string[] = [];
+  // A template instance gets its instance name as an argument (the specifier is meant: not escaped).
+  if (answers.template) args.push('%i');
+  if (answers.type === 'forking') {
+    const { file } = pidFileOf(answers, answers.scope === 'system' ? '/run' : '%t');
+    args.push(execArg('type', '--daemonize'), execArg('type', '--pid-file'), execArgSpecifiers('type', file));
+  }
+  return args;
+}
+
+/** 'a', 'a and b', 'a, b and c'. */
+const inWords = (items: string[]): string => (items.length < 2 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`);
+
+const daemonizes = (answers: Answers): boolean =>
+  answers.type === 'forking' || answers.initSystems.includes('sysv') || answers.initSystems.includes('openrc');
 
 function socketContext(socket: SocketSpec): SocketContext {
   const stream = socket.kind !== 'udp';
@@ -152,6 +238,7 @@ function entryOf(answers: Answers): string {
 }
 
 export function projectContext(answers: Answers, runtimeSpec: string): ProjectContext {
+  const notify = answers.type === 'notify' || answers.type === 'notify-reload';
   const unitBase = answers.template ? `${answers.name}@` : answers.name;
   return {
     name: answers.name,
@@ -162,7 +249,24 @@ export function projectContext(answers: Answers, runtimeSpec: string): ProjectCo
     ext: answers.language,
     entry: entryOf(answers),
     type: answers.type,
-    notify: answers.type === 'notify' || answers.type === 'notify-reload',
+    notify,
+    forking: answers.type === 'forking',
+    systemdReloads: notify || answers.type === 'forking',
+    systemd: answers.initSystems.includes('systemd'),
+    sysv: answers.initSystems.includes('sysv'),
+    openrc: answers.initSystems.includes('openrc'),
+    initScripts: answers.initSystems.some((s) => s !== 'systemd'),
+    sysvFile: `init.d/${answers.name}`,
+    openrcFile: `openrc/${answers.name}`,
+    daemonize: daemonizes(answers),
+    daemonizeUsers: inWords([
+      answers.initSystems.includes('sysv') ? 'the init.d script' : '',
+      answers.initSystems.includes('openrc') ? 'the OpenRC script' : '',
+      answers.type === 'forking' && answers.initSystems.includes('systemd') ? 'the Type=forking unit' : '',
+    ].filter(Boolean)),
+    sendsReady: notify || daemonizes(answers),
+    scriptPidFile: scriptPidFile(answers),
+    execStartTailJs: jsString(execStartTail(answers).map((arg) => ` ${arg}`).join('')),
     sockets: answers.sockets.map(socketContext),
     hasSockets: answers.sockets.length > 0,
     socketNameJs: jsString(answers.socketName),
@@ -197,9 +301,9 @@ export function unitContext(answers: Answers, projectDir: string): UnitContext {
   const notify = answers.type === 'notify' || answers.type === 'notify-reload';
   const nativeReload = answers.type === 'notify-reload' && answers.systemdVersion >= 253;
   const type = answers.type === 'notify-reload' && !nativeReload ? 'notify' : answers.type;
-  const args = [execArg('node', answers.nodePath), execArg('install-path', `${projectDir}/${entryOf(answers)}`)];
-  // A template instance gets its instance name as an argument (the specifier is meant: not escaped).
-  if (answers.template) args.push('%i');
+  const forking = answers.type === 'forking';
+  const args = [execArg('node', answers.nodePath), execArg('install-path', `${projectDir}/${entryOf(answers)}`), ...execStartTail(answers)];
+  const pid = pidFileOf(answers, answers.scope === 'system' ? '/run' : '%t');
   const dynamicUser = answers.scope === 'system' && answers.runAs === 'dynamic';
   const onlySocketActivated = answers.sockets.length > 0;
   return {
@@ -209,13 +313,28 @@ export function unitContext(answers: Answers, projectDir: string): UnitContext {
       answers.type === 'notify-reload' && !nativeReload
         ? `Type=notify-reload needs systemd 253; on ${answers.systemdVersion}, notify plus ExecReload= does the same.`
         : typeComments[answers.type]!,
-    execReload: notify && !nativeReload,
+    forking,
+    pidFile: pid.file,
+    runtimeDirectory: pid.runtimeDirectory,
+    execReload: (notify && !nativeReload) || forking,
+    execReloadComment: forking
+      ? '`systemctl reload`: SIGHUP to the PID in PIDFile=; the daemon re-reads its configuration.'
+      : '`systemctl reload`: the daemon answers SIGHUP with RELOADING=1 ... READY=1.',
     notifyAccess: notify || answers.watchdogSec > 0,
     execStart: args.join(' '),
     workingDirectory: unitPath('install-path', projectDir),
     watchdogSec: answers.watchdogSec,
     restart: answers.restart,
     restartPreventExitStatus: EX_CONFIG,
+    restartPreventComment: [
+      `Exit status ${EX_CONFIG} (EX_CONFIG) means a configuration error: restarting cannot help.`,
+      ...(forking
+        ? [
+            `Only the main process's status counts: the start command exiting with the daemon's ${EX_CONFIG}`,
+            'is retried until StartLimitBurst= stops it (systemd/systemd#19295).',
+          ]
+        : []),
+    ],
     timeoutStopSec: STOP_TIMEOUT_SEC,
     dynamicUser,
     user: answers.scope === 'system' && answers.runAs !== 'dynamic' ? answers.runAs : '',
@@ -243,4 +362,27 @@ const typeComments: Record<string, string> = {
   'notify-reload': 'As notify; `systemctl reload` sends SIGHUP and waits for RELOADING=1 ... READY=1.',
   simple: 'Started as soon as the process exists.',
   exec: 'Started once node has been executed.',
+  forking: 'node --daemonize detaches the daemon and exits once it is ready (or with its failure code); systemd then reads PIDFile=.',
 };
+
+/** The init scripts' context: every value a shell word. They run the project where a system unit would (the install path). */
+export function initScriptContext(answers: Answers, projectDir: string): InitScriptContext {
+  const pidFile = scriptPidFile(answers);
+  const entry = entryOf(answers);
+  const hasUser = answers.runAs !== 'dynamic';
+  return {
+    name: answers.name,
+    description: answers.description,
+    descriptionShell: shellWord(answers.description),
+    daemonShell: shellWord(answers.nodePath),
+    daemonDirShell: shellWord(projectDir),
+    entryShell: shellWord(entry),
+    pidFileShell: shellWord(pidFile),
+    hasUser,
+    userShell: hasUser ? shellWord(answers.runAs) : "''",
+    commandArgsShell: shellWord(shellList([`${projectDir}/${entry}`, '--daemonize', '--pid-file', pidFile])),
+    stopRetryShell: shellWord(`TERM/${STOP_TIMEOUT_SEC}/KILL/5`),
+    stopTimeoutSec: STOP_TIMEOUT_SEC,
+    typescript: answers.language === 'ts',
+  };
+}

@@ -76,9 +76,28 @@ export function execArg(field: string, value: string): string {
   return `"${escaped}"`;
 }
 
+/**
+ * One ExecStart= argument whose '%' specifiers are meant (%t, %i): quoted and
+ * escaped as execArg() does, except that '%' is left alone. Only for values
+ * the generator builds from checked parts; user input goes through execArg().
+ */
+export function execArgSpecifiers(field: string, value: string): string {
+  rejectControl(field, value);
+  return `"${value.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('$', '$$$$')}"`;
+}
+
 /** A word for a POSIX shell, in single quotes. */
 export function shellWord(value: string): string {
   return `'${value.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * Words for a shell to split again (a variable that is `eval`ed, such as
+ * OpenRC's command_args): each word bare when it holds only characters no
+ * shell treats specially, else single-quoted.
+ */
+export function shellList(words: readonly string[]): string {
+  return words.map((word) => (/^[\w./@%+=:,-]+$/.test(word) ? word : shellWord(word))).join(' ');
 }
 
 /** A JSON string literal (for package.json and the like). */

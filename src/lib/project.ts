@@ -1,5 +1,5 @@
-// What the generators write, file by file. Units and the install script are
-// generated (rewritten on every run); src/, test/ and README are scaffolded
+// What the generators write, file by file. Units, init scripts and the install
+// script are generated (rewritten on every run); src/, test/ and README are scaffolded
 // once (left alone when present); package.json is merged, the user's values
 // winning.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -8,7 +8,7 @@ import path from 'node:path';
 import type Generator from 'yeoman-generator';
 
 import type { Answers } from './answers.js';
-import { projectContext, unitContext } from './context.js';
+import { initScriptContext, projectContext, unitContext } from './context.js';
 import { render, TEMPLATES } from './render.js';
 
 /** The package root (templates/ and vendor/ live there). */
@@ -32,13 +32,24 @@ function projectDirOf(generator: Generator, answers: Answers): string {
   return answers.scope === 'system' ? answers.installPath : generator.destinationRoot();
 }
 
+/** The service manager files, for each init system chosen: systemd units, the LSB init script, the OpenRC runscript. */
 export function writeUnits(generator: Generator, answers: Answers): string[] {
-  const context = unitContext(answers, projectDirOf(generator, answers));
-  const written = [`systemd/${context.serviceFile}`];
-  render(generator, 'systemd/service', written[0]!, context);
-  if (context.hasSockets) {
-    written.push(`systemd/${context.socketFile}`);
-    render(generator, 'systemd/socket', written[1]!, context);
+  const projectDir = projectDirOf(generator, answers);
+  const written: string[] = [];
+  if (answers.initSystems.includes('systemd')) {
+    const context = unitContext(answers, projectDir);
+    written.push(`systemd/${context.serviceFile}`);
+    render(generator, 'systemd/service', `systemd/${context.serviceFile}`, context);
+    if (context.hasSockets) {
+      written.push(`systemd/${context.socketFile}`);
+      render(generator, 'systemd/socket', `systemd/${context.socketFile}`, context);
+    }
+  }
+  const scripts = initScriptContext(answers, projectDir);
+  for (const [system, dir] of [['sysv', 'init.d'], ['openrc', 'openrc']] as const) {
+    if (!answers.initSystems.includes(system)) continue;
+    written.push(`${dir}/${answers.name}`);
+    render(generator, `project/${dir}/service`, `${dir}/${answers.name}`, scripts, { mode: 0o755 });
   }
   return written;
 }
@@ -62,7 +73,7 @@ export function writeProject(generator: Generator, answers: Answers): void {
     render(generator, 'project/tsconfig.json', 'tsconfig.json', context, { once: true });
     render(generator, 'project/test/tsconfig.json', 'test/tsconfig.json', context, { once: true });
   }
-  render(generator, 'project/scripts/install-units.mjs', 'scripts/install-units.mjs', context);
+  if (context.systemd) render(generator, 'project/scripts/install-units.mjs', 'scripts/install-units.mjs', context);
   writeUnits(generator, answers);
 
   const ts = answers.language === 'ts';
@@ -79,7 +90,7 @@ export function writeProject(generator: Generator, answers: Answers): void {
       start: `node ${context.entry}`,
       // The shell expands the glob: node --test takes files on every Node version.
       test: ts ? 'npm run build && tsc -p test && node --test dist/test/*.test.js' : 'node --test test/*.test.js',
-      'install-units': 'node scripts/install-units.mjs',
+      ...(context.systemd ? { 'install-units': 'node scripts/install-units.mjs' } : {}),
     },
     dependencies: { 'sd-daemon-runtime': runtimeSpec },
     devDependencies: ts ? { typescript: versions.typescript!, '@types/node': versions['@types/node']! } : {},

@@ -2,7 +2,7 @@
 // context field is an error; noEscape: no HTML escaping, the context is
 // already escaped for each file's syntax) rendered into this.fs, so Yeoman's
 // conflict detection sees every write.
-import { readFileSync } from 'node:fs';
+import { constants as fsConstants, readFileSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -31,7 +31,14 @@ export function renderText(name: string, context: object): string {
 /** The part of a Yeoman generator render() needs. */
 export interface Writer {
   destinationRoot(): string;
-  fs: { write(file: string, contents: string): void; exists(file: string): boolean };
+  fs: { write(file: string, contents: string, options?: { stat?: Stats }): void; exists(file: string): boolean };
+}
+
+export interface RenderOptions {
+  /** Scaffolded once: left alone when it exists. */
+  once?: boolean;
+  /** Permission bits (0o755 for a script); the file's mode is set on commit. */
+  mode?: number;
 }
 
 /**
@@ -40,13 +47,16 @@ export interface Writer {
  * others are regenerated on every run. Refuses any destination outside the
  * destination root.
  */
-export function render(writer: Writer, name: string, dest: string, context: object, options: { once?: boolean } = {}): boolean {
+export function render(writer: Writer, name: string, dest: string, context: object, options: RenderOptions = {}): boolean {
   const root = writer.destinationRoot();
   const file = path.resolve(root, dest);
   if (path.relative(root, file).startsWith('..') || path.isAbsolute(path.relative(root, file))) {
     throw new Error(`refusing to write ${file}: outside the project at ${root}`);
   }
   if (options.once && writer.fs.exists(file)) return false;
-  writer.fs.write(file, template(name)(context));
+  // mem-fs-editor writes stat.mode on commit; Yeoman's conflicter compares it
+  // with the whole st_mode on disk, so the file type bits go in too.
+  const stat = options.mode === undefined ? undefined : ({ mode: fsConstants.S_IFREG | options.mode } as Stats);
+  writer.fs.write(file, template(name)(context), stat ? { stat } : undefined);
   return true;
 }

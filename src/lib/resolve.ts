@@ -76,6 +76,8 @@ export function registerOptions(generator: Generator, skip: ReadonlyArray<keyof 
   const shownDefault: Partial<Record<keyof Answers, string>> = {
     name: 'none: required',
     description: '"<name>, a Node.js daemon"',
+    sockets: '"tcp:127.0.0.1:8080"; "none" with --type forking',
+    watchdogSec: '"10"; "0" with --type forking',
     installPath: '/opt/<name>',
     nodePath: 'the node running yo',
     systemdVersion: 'the installed one',

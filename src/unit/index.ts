@@ -1,5 +1,5 @@
-// `yo sd-daemon:unit`: writes or refreshes the systemd units of an existing
-// project (one made by `yo sd-daemon`, or any project with a .yo-rc.json
+// `yo sd-daemon:unit`: writes or refreshes the systemd units (and init
+// scripts, with --init sysv/openrc) of an existing project (one made by `yo sd-daemon`, or any project with a .yo-rc.json
 // holding its answers), taking changed options on the command line, e.g.
 // `yo sd-daemon:unit --hardening baseline --watchdog 30`.
 import Generator from 'yeoman-generator';
@@ -28,6 +28,6 @@ export default class SdDaemonUnitGenerator extends Generator {
   }
 
   writing(): void {
-    for (const file of writeUnits(this, this.answers)) this.log(`unit: ${file}`);
+    for (const file of writeUnits(this, this.answers)) this.log(`generated: ${file}`);
   }
 }

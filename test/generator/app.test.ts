@@ -2,7 +2,7 @@
 // is refused, and how re-runs behave. Assertions read the emitted settings,
 // not snapshots of whole files.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import helpers from 'yeoman-test';
@@ -139,7 +139,60 @@ describe('yo sd-daemon', function () {
         assert.equal(p.json('package.json').dependencies['sd-daemon-runtime'], '^0.1.0');
         assert.equal(p.exists('vendor'), false);
       }],
-      ['--init systemd', { init: 'systemd' }, (p) => assert.ok(p.exists('systemd/my-daemon.service'))],
+      ['--init systemd', { init: 'systemd' }, (p) => {
+        assert.ok(p.exists('systemd/my-daemon.service'));
+        assert.equal(p.exists('init.d'), false);
+        assert.doesNotMatch(p.read('src/main.ts'), /daemonize/, 'no --daemonize without a use for it');
+      }],
+      ['--type forking', { type: 'forking' }, (p) => {
+        const unit = service(p);
+        assert.equal(value(unit, 'Service', 'Type'), 'forking');
+        assert.equal(value(unit, 'Service', 'PIDFile'), '/run/my-daemon/my-daemon.pid');
+        assert.equal(value(unit, 'Service', 'RuntimeDirectory'), 'my-daemon');
+        assert.equal(
+          value(unit, 'Service', 'ExecStart'),
+          `"${process.execPath}" "/opt/my-daemon/dist/main.js" "--daemonize" "--pid-file" "/run/my-daemon/my-daemon.pid"`,
+        );
+        assert.equal(value(unit, 'Service', 'ExecReload'), '/bin/kill -s HUP $MAINPID');
+        // The daemonizer takes READY=1; nothing notifies systemd, so neither NotifyAccess= nor the watchdog.
+        assert.equal(value(unit, 'Service', 'NotifyAccess'), undefined);
+        assert.equal(value(unit, 'Service', 'WatchdogSec'), undefined);
+        assert.equal(p.exists('systemd/my-daemon.socket'), false, 'no socket unit: the daemon listens by itself');
+        assert.match(p.read('src/main.ts'), /await daemonize\(\{ pidFile: flags\.pidFile, force: true, umask: null \}\)/);
+        assert.match(p.read('src/main.ts'), /^ready\(/m, 'the daemon reports ready to the first process');
+        assert.equal(p.json('.yo-rc.json')['generator-sd-daemon'].sockets, 'none');
+      }],
+      ['--type forking --scope user', { type: 'forking', scope: 'user' }, (p) => {
+        assert.equal(value(service(p), 'Service', 'PIDFile'), '%t/my-daemon/my-daemon.pid');
+        assert.match(value(service(p), 'Service', 'ExecStart')!, / "--pid-file" "%t\/my-daemon\/my-daemon\.pid"$/);
+        // The install script's drop-in repeats the arguments after the entry point.
+        assert.match(p.read('scripts/install-units.mjs'), /const EXEC_START_TAIL = ' "--daemonize" "--pid-file" "%t\/my-daemon\/my-daemon\.pid"';/);
+      }],
+      ['--type forking --template', { type: 'forking', template: true }, (p) => {
+        const unit = service(p, 'my-daemon@');
+        assert.equal(value(unit, 'Service', 'PIDFile'), '/run/my-daemon/%i/my-daemon.pid');
+        assert.equal(value(unit, 'Service', 'RuntimeDirectory'), 'my-daemon/%i');
+        assert.match(value(unit, 'Service', 'ExecStart')!, / %i "--daemonize" "--pid-file" "\/run\/my-daemon\/%i\/my-daemon\.pid"$/);
+      }],
+      ['--init systemd,sysv,openrc', { init: 'openrc,systemd,sysv', runAs: 'www-data' }, (p) => {
+        assert.ok(p.exists('systemd/my-daemon.service'));
+        for (const script of ['init.d/my-daemon', 'openrc/my-daemon']) {
+          assert.equal(statSync(path.join(p.dir, script)).mode & 0o777, 0o755, `${script} is executable`);
+        }
+        assert.match(p.read('init.d/my-daemon'), /^\[ -n "\$DAEMON_USER" \] \|\| DAEMON_USER='www-data'$/m);
+        assert.match(p.read('openrc/my-daemon'), /^\[ -n "\$\{command_user\}" \] \|\| command_user='www-data'$/m);
+        assert.match(p.read('src/main.ts'), /the init\.d script and the OpenRC script/);
+        assert.match(p.read('README.md'), /## Init scripts/);
+        assert.equal(p.json('.yo-rc.json')['generator-sd-daemon'].initSystems, 'systemd,sysv,openrc');
+      }],
+      ['--init sysv (no systemd)', { init: 'sysv', language: 'js' }, (p) => {
+        assert.ok(p.exists('init.d/my-daemon'));
+        assert.equal(p.exists('systemd'), false);
+        assert.equal(p.exists('scripts/install-units.mjs'), false);
+        assert.equal(p.json('package.json').scripts['install-units'], undefined);
+        assert.doesNotMatch(p.read('README.md'), /## Install the units|## What the unit says/);
+        assert.match(p.read('src/main.js'), /await daemonize\(/);
+      }],
     ];
     for (const [title, options, check] of table) {
       it(title, async function () {
@@ -153,7 +206,8 @@ describe('yo sd-daemon', function () {
       [{ description: 'two\nlines' }, /--description: contains the control character U\+000A \(newline\)/],
       [{ description: 'ends with \\' }, /--description: ends with '\\'/],
       [{ description: ' padded ' }, /--description: starts or ends with whitespace/],
-      [{ type: 'forking' }, /--type: forking needs the daemonizer/],
+      [{ type: 'forking', sockets: 'tcp:8080' }, /--sockets: a forking service cannot take sockets from a socket unit/],
+      [{ type: 'forking', watchdog: '10' }, /--watchdog: the watchdog needs notifications/],
       [{ type: 'oneshot' }, /--type: "oneshot" is not one of/],
       [{ sockets: 'tcp:99999' }, /--sockets: "99999" is not a whole number from 1 to 65535/],
       [{ sockets: 'sctp:80' }, /--sockets: "sctp:80" is not tcp:/],
@@ -172,7 +226,10 @@ describe('yo sd-daemon', function () {
       [{ installPath: 'opt/x' }, /--install-path: "opt\/x" is not an absolute path/],
       [{ installPath: '/opt/my daemon' }, /--install-path: .* contains ' ' \(U\+0020\)/],
       [{ node: '/usr/bin/node\nExecStartPre=/bin/true' }, /--node: contains the control character U\+000A/],
-      [{ init: 'sysv' }, /--init: sysv scripts need the daemonizer/],
+      [{ init: 'systemd,upstart' }, /--init: "upstart" is not a supported init system \(systemd, sysv, openrc\)/],
+      [{ init: '' }, /--init: "" is not a supported init system/],
+      [{ init: 'sysv', scope: 'user' }, /--init: sysv scripts belong to the system's init/],
+      [{ init: 'systemd,openrc', template: true }, /--init: template units are systemd's; openrc scripts run one instance/],
       [{ language: 'coffee' }, /--language: "coffee" is not one of ts, js/],
       [{ socketName: 'a:b' }, /--socket-name: "a:b"/],
     ];

@@ -63,6 +63,23 @@ describe('command line', function () {
     assert.match(unit, /^WantedBy=default\.target$/m);
   });
 
+  it('a second yo run with the same answers finds every file identical: no conflict to resolve', function () {
+    const project = path.join(dir, 'work', 'from-yo');
+    const rerun = spawnSync(YO, ['sd-daemon', '--skip-install'], {
+      cwd: project,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, HOME: path.join(dir, 'home'), NO_UPDATE_NOTIFIER: '1' },
+    });
+    const output = `${rerun.stdout}${rerun.stderr}`;
+    assert.equal(rerun.status, 0, output);
+    assert.match(output, /identical systemd\/from-yo\.service/);
+    assert.doesNotMatch(output, /conflict/, output);
+    // Yeoman always rewrites its own .yo-rc.json; every file we generate is identical.
+    const forced = output.split('\n').filter((line) => /^\s*force /.test(line) && !line.includes('.yo-rc.json'));
+    assert.deepEqual(forced, [], output);
+  });
+
   it('yo sd-daemon without a name and without a terminal fails, naming --name', function () {
     const { code, output } = yo(['sd-daemon', '--skip-install']);
     assert.notEqual(code, 0);

@@ -22,6 +22,7 @@ describe('a generated project installs, builds and passes its own tests', functi
 
   const variants: Array<[string, Record<string, unknown>, RegExp]> = [
     ['the default project (TypeScript, notify, tcp socket, watchdog, system scope)', {}, /# pass [1-9]/],
+    ['TypeScript, Type=forking with the init.d and OpenRC scripts (main has --daemonize)', { type: 'forking', init: 'systemd,sysv,openrc' }, /# pass [1-9]/],
     ['JavaScript, user scope, tcp + unix + udp sockets, fd store', { language: 'js', scope: 'user', sockets: 'tcp:127.0.0.1:8080,unix:/run/gp/http.sock,udp:127.0.0.1:9001', fdStore: '4' }, /# pass [1-9]/],
   ];
   for (const [title, options, passed] of variants) {

@@ -19,7 +19,11 @@ const HARDENING = ['strict', 'baseline', 'none'];
 const SOCKETS = ['tcp:127.0.0.1:8080', 'none', 'tcp:[::1]:9000,unix:/run/vt/http.sock,udp:9001', 'unix:/run/vt/api.sock'];
 const RESTARTS = ['on-failure', 'always', 'on-watchdog', 'no'];
 
-/** type x scope x hardening (24), with sockets, template, watchdog, fd store and restart cycling through them, plus named users. */
+/**
+ * type x scope x hardening (24), with sockets, template, watchdog, fd store
+ * and restart cycling through them, plus named users, plus Type=forking
+ * (no socket unit, no watchdog) for each scope and hardening level.
+ */
 function matrix(): Array<Record<string, string | boolean>> {
   const rows: Array<Record<string, string | boolean>> = [];
   let i = 0;
@@ -44,6 +48,13 @@ function matrix(): Array<Record<string, string | boolean>> {
   }
   for (const hardening of HARDENING) {
     for (const sockets of SOCKETS) rows.push({ hardening, sockets, runAs: 'www-data', template: sockets === 'none' });
+  }
+  i = 0;
+  for (const scope of SCOPES) {
+    for (const hardening of HARDENING) {
+      rows.push({ type: 'forking', scope, hardening, template: i % 2 === 1, restart: RESTARTS[i % RESTARTS.length]!, ...(scope === 'system' && i === 2 ? { runAs: 'www-data' } : {}) });
+      i++;
+    }
   }
   return rows;
 }
