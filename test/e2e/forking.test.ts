@@ -11,13 +11,9 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
-import { generate, leaveRunDir, type Generated } from '../generator/helpers.js';
+import { generate, leaveRunDir, runIn, type Generated } from '../generator/helpers.js';
 import { freePort, get, service, sleep, useUserManager } from './units.js';
 
-function run(cwd: string, command: string, args: string[]): void {
-  const result = spawnSync(command, args, { cwd, encoding: 'utf8', env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false' } });
-  assert.equal(result.status, 0, `${command} ${args.join(' ')}:\n${`${result.stdout}${result.stderr}`.slice(-3000)}`);
-}
 
 describe('e2e: Type=forking under a real systemd user manager', function () {
   this.timeout(180_000);
@@ -56,9 +52,9 @@ describe('e2e: Type=forking under a real systemd user manager', function () {
       // Generated where services can see it (PrivateTmp= hides /tmp from them).
       p = await generate({ scope: 'user', type: 'forking', description: 'forking e2e daemon' }, NAME, m().shareDir);
       leaveRunDir();
-      run(p.dir, 'npm', ['install', '--offline']);
-      run(p.dir, 'npm', ['run', 'build']);
-      run(p.dir, 'chmod', ['-R', 'a+rX', p.dir]);
+      runIn(p.dir, 'npm', ['install', '--offline']);
+      runIn(p.dir, 'npm', ['run', 'build']);
+      runIn(p.dir, 'chmod', ['-R', 'a+rX', p.dir]);
       const configHome = path.dirname(path.dirname(m().unitDir));
       const install = await m().inNamespace('env', `XDG_CONFIG_HOME=${configHome}`, process.execPath, m().inside(path.join(p.dir, 'scripts', 'install-units.mjs')));
       assert.equal(install.code, 0, `install-units:\n${install.stdout}${install.stderr}`);

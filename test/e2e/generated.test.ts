@@ -4,16 +4,11 @@
 // its socket; it answers HTTP, shows its STATUS=, keeps its watchdog fed for
 // 10 s, reloads, and stops with exit status 0.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 
-import { generate, leaveRunDir } from '../generator/helpers.js';
+import { generate, leaveRunDir, runIn } from '../generator/helpers.js';
 import { freePort, get, sleep, useUserManager } from './units.js';
 
-function run(cwd: string, command: string, args: string[]): void {
-  const result = spawnSync(command, args, { cwd, encoding: 'utf8', env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false' } });
-  assert.equal(result.status, 0, `${command} ${args.join(' ')}:\n${`${result.stdout}${result.stderr}`.slice(-3000)}`);
-}
 
 describe('e2e: a generated project under a real systemd user manager', function () {
   this.timeout(180_000);
@@ -24,9 +19,9 @@ describe('e2e: a generated project under a real systemd user manager', function 
     // Generated where services can see it (PrivateTmp= hides /tmp from them).
     const p = await generate({ scope: 'user', sockets: `tcp:127.0.0.1:${port}`, description: 'e2e daemon' }, 'gen-e2e', m().shareDir);
     leaveRunDir();
-    run(p.dir, 'npm', ['install', '--offline']);
-    run(p.dir, 'npm', ['run', 'build']);
-    run(p.dir, 'chmod', ['-R', 'a+rX', p.dir]);
+    runIn(p.dir, 'npm', ['install', '--offline']);
+    runIn(p.dir, 'npm', ['run', 'build']);
+    runIn(p.dir, 'chmod', ['-R', 'a+rX', p.dir]);
 
     // The project's own install script, run where the manager sees the project,
     // so its drop-in points ExecStart= at the path services can reach.

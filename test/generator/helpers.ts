@@ -1,5 +1,7 @@
 // Runs the generators the way yo does (yeoman-test, real files in a temp dir)
 // and reads what they wrote, unit files parsed into their settings.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -97,4 +99,12 @@ export function cli(options: Record<string, unknown>): Parameters<ReturnType<typ
 /** A temp dir of our own, which yeoman-test does not clean up between runs. */
 export function keptDir(): string {
   return mkdtempSync(path.join(tmpdir(), 'sd-gen-'));
+}
+
+/** Runs a command in `cwd` (npm quietened), failing the test with the end of its output; returns the output. */
+export function runIn(cwd: string, command: string, args: string[]): string {
+  const result = spawnSync(command, args, { cwd, encoding: 'utf8', env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false' } });
+  const output = `${result.stdout}${result.stderr}`;
+  assert.equal(result.status, 0, `${command} ${args.join(' ')} failed in ${cwd}:\n${output.slice(-4000)}`);
+  return output;
 }

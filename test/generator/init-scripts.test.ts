@@ -8,41 +8,17 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import net from 'node:net';
 import path from 'node:path';
 
 import helpers from 'yeoman-test';
 
+import { freePort, get } from '../e2e/units.js';
 import { requireOrSkip } from '../helpers/prerequisites.js';
 import { APP, cli, generate, keptDir, leaveRunDir, project, type Generated } from './helpers.js';
 
 const NAME = 'lsb';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen({ host: '127.0.0.1', port: 0 }, () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
-/** One GET on a fresh connection; rejects at once when nothing listens (no retry: the daemon must already serve). */
-function get(port: number, urlPath = '/'): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const request = http.get({ host: '127.0.0.1', port, path: urlPath, agent: false, timeout: 5000 }, (response) => {
-      let body = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => (body += chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
-    });
-    request.on('timeout', () => request.destroy(new Error(`GET :${port}${urlPath}: no answer within 5 s`)));
-    request.on('error', reject);
-  });
-}
 
 /** The process exists and has not ended: a daemon reparented to an init that does not reap it stays a zombie. */
 function alive(pid: number): boolean {
@@ -131,7 +107,7 @@ describe('init scripts (--init sysv,openrc) driving the daemonize mode', functio
     const start = lsb('start');
     assert.equal(start.code, 0, start.output);
     // No retry: start returned only after the daemon reported ready.
-    const response = await get(port);
+    const response = await get(port, 5000);
     assert.equal(response.status, 200);
     assert.equal(JSON.parse(response.body).greeting, 'first');
 
@@ -161,7 +137,7 @@ describe('init scripts (--init sysv,openrc) driving the daemonize mode', functio
     assert.match(again.output, /already running/);
     assert.equal(readPid(), pid);
     assert.deepEqual(processesRunning(entry), [pid]);
-    assert.equal((await get(port)).status, 200);
+    assert.equal((await get(port, 5000)).status, 200);
   });
 
   it('a stale PID file: status says 1 (dead, PID file left), and start takes it over', async function () {
@@ -175,7 +151,7 @@ describe('init scripts (--init sysv,openrc) driving the daemonize mode', functio
     assert.equal(start.code, 0, start.output);
     assert.notEqual(readPid(), Number(gone));
     assert.ok(alive(readPid()));
-    assert.equal((await get(port)).status, 200);
+    assert.equal((await get(port, 5000)).status, 200);
   });
 
   it('reload and force-reload send SIGHUP: the daemon re-reads its configuration; restart replaces it', async function () {
@@ -187,7 +163,7 @@ describe('init scripts (--init sysv,openrc) driving the daemonize mode', functio
       assert.equal(reload.code, 0, reload.output);
       let seen = '';
       for (let i = 0; i < 50 && seen !== greeting; i++) {
-        seen = JSON.parse((await get(port)).body).greeting as string;
+        seen = JSON.parse((await get(port, 5000)).body).greeting as string;
         if (seen !== greeting) await new Promise((resolve) => setTimeout(resolve, 100));
       }
       assert.equal(seen, greeting, `after ${action}`);
@@ -198,7 +174,7 @@ describe('init scripts (--init sysv,openrc) driving the daemonize mode', functio
     assert.equal(restart.code, 0, restart.output);
     assert.notEqual(readPid(), pid);
     assert.equal(alive(pid), false);
-    assert.equal((await get(port)).status, 200);
+    assert.equal((await get(port, 5000)).status, 200);
   });
 
   it('reload when it is not running is 7 (LSB: not running)', function () {

@@ -3,17 +3,10 @@
 // builds, and passes its own tests, which run the daemon's lifecycle under
 // the runtime's fake service manager.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 
-import { generate, keptDir, type Generated } from './helpers.js';
+import { generate, keptDir, runIn } from './helpers.js';
 
-function run(p: Generated, command: string, args: string[]): string {
-  const result = spawnSync(command, args, { cwd: p.dir, encoding: 'utf8', env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false' } });
-  const output = `${result.stdout}${result.stderr}`;
-  assert.equal(result.status, 0, `${command} ${args.join(' ')} failed in ${p.dir}:\n${output.slice(-4000)}`);
-  return output;
-}
 
 describe('a generated project installs, builds and passes its own tests', function () {
   this.timeout(240_000);
@@ -30,8 +23,8 @@ describe('a generated project installs, builds and passes its own tests', functi
       const dir = keptDir();
       dirs.push(dir);
       const p = await generate(options, 'gp', dir);
-      run(p, 'npm', ['install', '--offline']);
-      const output = run(p, 'npm', ['test']);
+      runIn(p.dir, 'npm', ['install', '--offline']);
+      const output = runIn(p.dir, 'npm', ['test']);
       assert.match(output, passed);
       assert.match(output, /# fail 0/);
     });
