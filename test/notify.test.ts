@@ -34,6 +34,7 @@ import {
 // The addon itself, for the receiving end Node cannot make: a datagram socket with SO_PASSCRED.
 import { failed, native, type ReceivedMessage } from '../runtime/dist/native.js';
 import { parseUnixAddress } from '../runtime/dist/unix-address.js';
+import { requireOrSkip } from './helpers/prerequisites.js';
 
 const EAGAIN = -11;
 
@@ -204,8 +205,7 @@ for (const variant of ['path', 'abstract'] as const) {
 
     // Abstract only: an unprivileged euid could not open the path socket in our 0700 temp dir.
     if (variant === 'abstract') it('attaches credentials when the real and effective uid differ, as libsystemd does', async function () {
-      // Only root can drop its euid alone.
-      if (process.getuid!() !== 0) this.skip();
+      requireOrSkip(this, process.getuid!() === 0, 'only root can set its effective uid apart from its real uid');
       // A child that keeps uid 0 but drops its euid: the manager checks real ids.
       const script = `
         import { notify } from 'sd-daemon-runtime';
