@@ -15,7 +15,7 @@ import type { AdoptionError, ListenFdsResult } from 'sd-daemon-runtime';
 // The addon itself, for what Node cannot make: AF_UNIX datagram sockets, and sending to one.
 import { native } from '../runtime/dist/native.js';
 
-import { fixtures, killAll, spawnChild, spawnFixture } from './helpers/activation.js';
+import { fixtures, killAll, spawnChild, spawnFixture, useScratch } from './helpers/activation.js';
 import { requireOrSkip } from './helpers/prerequisites.js';
 
 const SOCKET_ACTIVATE = '/usr/bin/systemd-socket-activate';
@@ -76,18 +76,7 @@ async function freePort(kind: 'tcp' | 'udp'): Promise<number> {
 }
 
 describe('adoption in activated children', function () {
-  let dir: string;
-  const closers: Array<() => void> = [];
-
-  beforeEach(function () {
-    dir = mkdtempSync('/tmp/sdad-');
-  });
-
-  afterEach(function () {
-    killAll();
-    for (const close of closers.splice(0)) close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const scratch = useScratch('sdad');
 
   /** Closes the test's own copy of a passed fd, so only the child can answer on it. */
   function handOver(...things: Array<net.Server | dgram.Socket | net.Socket | number>): void {
@@ -119,7 +108,7 @@ describe('adoption in activated children', function () {
   });
 
   it('an HTTP server adopts a unix stream listener by name, and reports its path', async function () {
-    const path = join(dir, 'api.sock');
+    const path = join(scratch.dir, 'api.sock');
     const unix = await listening(net.createServer(), path);
     const child = spawnFixture('adopt.mjs', ['http', '{"name":"api"}'], { fds: [fdOf(unix)], names: 'api' });
     // Closing a unix server unlinks its path (libuv); move the path aside
@@ -151,10 +140,10 @@ describe('adoption in activated children', function () {
   it('Accept=yes: adoptConnection() wraps the connected socket passed as "connection"', async function () {
     // The test plays the manager: it accepts, passes the connection, and lets go of its copy.
     const server = await listening(net.createServer({ pauseOnConnect: true }), 0, '127.0.0.1');
-    closers.push(() => server.close());
+    scratch.defer(() => server.close());
     const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
     const client = net.connect(portOf(server), '127.0.0.1');
-    closers.push(() => client.destroy());
+    scratch.defer(() => client.destroy());
     const connection = await accepted;
     const child = spawnFixture('adopt.mjs', ['connection', '"connection"'], { fds: [fdOf(connection)], names: 'connection' });
     handOver(connection);
@@ -178,7 +167,7 @@ describe('adoption in activated children', function () {
   });
 
   it('refuses a unix datagram socket with an error naming the fd, its name and its kind', async function () {
-    const fd = native!.bindDgram(Buffer.from(`${join(dir, 'log.sock')}\0`));
+    const fd = native!.bindDgram(Buffer.from(`${join(scratch.dir, 'log.sock')}\0`));
     assert.ok(fd >= 0);
     const asServer = spawnFixture('adopt.mjs', ['http', '{"name":"log","fallback":{"port":0}}'], { fds: [fd], names: 'log' });
     const asDgram = spawnFixture('adopt.mjs', ['dgram', '{"name":"log","fallback":{"port":0}}'], { fds: [fd], names: 'log' });

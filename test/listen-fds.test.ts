@@ -15,7 +15,7 @@ import type { ListenFdsResult } from 'sd-daemon-runtime';
 // The addon itself, for what Node cannot make: an AF_UNIX datagram socket and a pidfd.
 import { native } from '../runtime/dist/native.js';
 
-import { fixtures, killAll, spawnChild, spawnFixture } from './helpers/activation.js';
+import { fixtures, spawnChild, spawnFixture, useScratch } from './helpers/activation.js';
 import { requireOrSkip } from './helpers/prerequisites.js';
 
 const require = createRequire(import.meta.url);
@@ -47,28 +47,16 @@ function pidfdId(pid: number): bigint | null {
 }
 
 describe('listenFds(): children started with real fds at 3..', function () {
-  let dir: string;
-  const closers: Array<() => void> = [];
-
-  beforeEach(function () {
-    // Short, so unix socket paths stay under sun_path's 108 bytes.
-    dir = mkdtempSync('/tmp/sdlf-');
-  });
-
-  afterEach(function () {
-    killAll();
-    for (const close of closers.splice(0)) close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const scratch = useScratch('sdlf');
 
   function track<T extends { close(): unknown }>(thing: T): T {
-    closers.push(() => thing.close());
+    scratch.defer(() => thing.close());
     return thing;
   }
 
   function openFd(path: string, flags: string): number {
     const fd = openSync(path, flags);
-    closers.push(() => closeSync(fd));
+    scratch.defer(() => closeSync(fd));
     return fd;
   }
 
@@ -77,27 +65,27 @@ describe('listenFds(): children started with real fds at 3..', function () {
     const tcp6 = track(await listening(net.createServer(), 0, '::1'));
     const udp4 = track(await bound(dgram.createSocket('udp4'), 0, '127.0.0.1'));
     const udp6 = track(await bound(dgram.createSocket('udp6'), 0, '::1'));
-    const unixPath = join(dir, 'ctl.sock');
+    const unixPath = join(scratch.dir, 'ctl.sock');
     const unixStream = track(await listening(net.createServer(), unixPath));
-    const dgramPath = join(dir, 'log.sock');
+    const dgramPath = join(scratch.dir, 'log.sock');
     const unixDgram = native!.bindDgram(Buffer.from(`${dgramPath}\0`));
     assert.ok(unixDgram >= 0, `bindDgram: ${unixDgram}`);
-    closers.push(() => closeSync(unixDgram));
+    scratch.defer(() => closeSync(unixDgram));
     // An abstract name, bound with its exact length (Node pads abstract names
     // it binds to all 108 bytes, which is a different name to the kernel).
     const abstractName = `sd-daemon-test-${process.pid}`;
     const abstract = native!.bindDgram(Buffer.from(`\0${abstractName}`));
     assert.ok(abstract >= 0, `bindDgram: ${abstract}`);
-    closers.push(() => closeSync(abstract));
-    const fifoPath = join(dir, 'fifo');
+    scratch.defer(() => closeSync(abstract));
+    const fifoPath = join(scratch.dir, 'fifo');
     execFileSync('mkfifo', [fifoPath]);
     const fifo = openFd(fifoPath, 'r+'); // read-write, so opening does not wait for a writer
-    writeFileSync(join(dir, 'file'), 'data');
-    const file = openFd(join(dir, 'file'), 'r');
+    writeFileSync(join(scratch.dir, 'file'), 'data');
+    const file = openFd(join(scratch.dir, 'file'), 'r');
     const devNull = openFd('/dev/null', 'r');
-    const directory = openFd(dir, 'r');
+    const directory = openFd(scratch.dir, 'r');
     const client = net.connect((tcp4.address() as net.AddressInfo).port, '127.0.0.1');
-    closers.push(() => client.destroy());
+    scratch.defer(() => client.destroy());
     await new Promise((resolve) => client.once('connect', resolve));
 
     const fds = [tcp4, tcp6, udp4, udp6, unixStream, unixDgram, abstract, fifo, file, devNull, directory, client].map((x) => fdOf(x));
@@ -137,7 +125,7 @@ describe('listenFds(): children started with real fds at 3..', function () {
       'mount -t mqueue mqueue "$1" || exit 97; exec 3<>"$1/queue"; LISTEN_PID=$$; export LISTEN_PID; shift; exec "$@"';
     const result = spawnSync(
       'unshare',
-      ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', dir, process.execPath, join(fixtures, 'listen-fds.mjs'), '{"checkFds":1}'],
+      ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', scratch.dir, process.execPath, join(fixtures, 'listen-fds.mjs'), '{"checkFds":1}'],
       { env: { PATH: process.env.PATH, LISTEN_FDS: '1', LISTEN_FDNAMES: 'queue' }, encoding: 'utf8' },
     );
     requireOrSkip(this, result.status !== 97, `cannot mount an mqueue filesystem: ${result.stderr}`);

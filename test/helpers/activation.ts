@@ -6,6 +6,7 @@
 // both steps because dup'ed fds have no FD_CLOEXEC.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -123,4 +124,26 @@ export function spawnChild(args: string[], options: SpawnOptions = {}): Spawned 
 /** A fixture under test/fixtures, started with `fds` at 3.. (see SpawnOptions). */
 export function spawnFixture(fixture: string, args: string[], options: SpawnOptions = {}): Spawned {
   return spawnChild([join(fixtures, fixture), ...args], options);
+}
+
+/**
+ * Per-test hooks for activation tests: a fresh short temp dir (unix socket
+ * paths must stay under sun_path's 108 bytes), cleanups deferred to the end of
+ * the test, and every spawned child killed.
+ */
+export function useScratch(prefix: string): { readonly dir: string; defer(cleanup: () => void): void } {
+  const cleanups: Array<() => void> = [];
+  const scratch = {
+    dir: '',
+    defer: (cleanup: () => void): void => void cleanups.push(cleanup),
+  };
+  beforeEach(() => {
+    scratch.dir = mkdtempSync(`/tmp/${prefix}-`);
+  });
+  afterEach(() => {
+    killAll();
+    for (const cleanup of cleanups.splice(0)) cleanup();
+    rmSync(scratch.dir, { recursive: true, force: true });
+  });
+  return scratch;
 }
