@@ -60,6 +60,37 @@ describe('lifecycle under the fake service manager', function () {
       const exit = await service.exited;
       assert.equal(exit.result, 'watchdog');
       assert.ok(service.watchdog.pings <= pingsWhileHealthy + 1);
+      // Logged once when it turned unhealthy, not once per withheld ping.
+      assert.equal(service.stderr.match(/watchdog: health check failed \(it returned false\)/g)?.length, 1, service.stderr);
+    });
+
+    it('a health check that recovers is logged once each way, and pings resume', async function () {
+      const service = await manager.spawn({ command: process.execPath, args: [fixture, 'watchdog-unhealthy'], watchdogUsec: 200_000, enforceWatchdog: false });
+      await service.waitFor('READY=1');
+      service.kill('SIGUSR2');
+      await sleep(600);
+      const pingsWhileUnhealthy = service.watchdog.pings;
+      service.kill('SIGUSR1');
+      await sleep(400);
+      assert.ok(service.watchdog.pings > pingsWhileUnhealthy, 'pings resumed');
+      await service.stop();
+      assert.equal(service.stderr.match(/health check failed/g)?.length, 1, service.stderr);
+      assert.equal(service.stderr.match(/health check passes again/g)?.length, 1, service.stderr);
+    });
+
+    it('a manager that goes away is logged once; pings reach it again when it is back', async function () {
+      const service = await manager.spawn({ command: process.execPath, args: [fixture, 'watchdog-lost-manager'], watchdogUsec: 1_000_000, enforceWatchdog: false });
+      await service.waitFor('READY=1');
+      service.kill('SIGUSR2');
+      await sleep(400); // about 8 failed pings at 50 ms
+      const pingsWhileAway = service.watchdog.pings;
+      service.kill('SIGUSR1');
+      await sleep(300);
+      assert.ok(service.watchdog.pings > pingsWhileAway, 'pings arrive again');
+      await service.stop();
+      const failures = service.stderr.match(/watchdog: keep-alive to NOTIFY_SOCKET=\/nonexistent\/notify failed \(sendmsg ENOENT/g);
+      assert.equal(failures?.length, 1, service.stderr);
+      assert.match(service.stderr, /watchdog: keep-alive delivered again to NOTIFY_SOCKET=\S+ after \d+ failed ping\(s\)/);
     });
 
     it('is idempotent and changes its timeout at run time with WATCHDOG_USEC=', async function () {
@@ -96,7 +127,25 @@ describe('lifecycle under the fake service manager', function () {
       await service.waitFor('READY=1');
       const exit = await service.stop({ timeoutMs: 5000 });
       assert.equal(exit.code, 3);
-      assert.match(service.stderr, /stop did not finish within 300 ms/);
+      assert.match(service.stderr, /stop hook "onStop" did not finish within 300 ms; exiting with 3/);
+    });
+
+    it('named stop hooks run in order; the one that hangs is named in the log', async function () {
+      const service = await start('stop-hooks');
+      await service.waitFor('READY=1');
+      const exit = await service.stop({ timeoutMs: 5000 });
+      assert.equal(exit.code, 3);
+      assert.match(service.stdout, /closeServers ran/);
+      assert.match(service.stderr, /stop hook "flush queue" did not finish within 300 ms; exiting with 3/);
+    });
+
+    it('a stop hook that throws is named, later hooks still run, and the exit is non-zero', async function () {
+      const service = await start('stop-hook-throws');
+      await service.waitFor('READY=1');
+      const exit = await service.stop({ timeoutMs: 5000 });
+      assert.equal(exit.code, 1);
+      assert.match(service.stderr, /stop hook "closeDatabase" failed: Error: connection reset/);
+      assert.match(service.stdout, /second hook ran/);
     });
 
     it('SIGHUP: RELOADING=1 with MONOTONIC_USEC, then READY=1; a failed reload reports STATUS= and ERRNO=', async function () {

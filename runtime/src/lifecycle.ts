@@ -58,9 +58,16 @@ export function installCrashHandler(options: CrashHandlerOptions = {}): () => vo
   };
 }
 
+/** One piece of shutdown work; the name is what a log record says when it hangs or throws. */
+export type StopHook = (() => void | Promise<void>) | { name: string; run: () => void | Promise<void> };
+
 export interface SignalOptions {
-  /** Shutdown work (close servers, flush); runs once, on the first SIGTERM or SIGINT. */
-  onStop?: () => void | Promise<void>;
+  /**
+   * Shutdown work (close servers, flush), run once on the first SIGTERM or
+   * SIGINT: one function, or several run in order. A hook's name (its
+   * `name`, or the function's name) is what the log says when it hangs or throws.
+   */
+  onStop?: StopHook | readonly StopHook[];
   /** Reload work (re-read configuration); on SIGHUP. A throw keeps the service up and reports it. */
   onReload?: () => void | Promise<void>;
   /**
@@ -70,7 +77,7 @@ export interface SignalOptions {
   stopTimeoutMs?: number;
   /** Exit code after a stop that finished in time (default 0). */
   exitCode?: number;
-  /** Exit code when onStop throws or overruns (default 1). */
+  /** Exit code when a stop hook throws or overruns (default 1). */
   forceExitCode?: number;
   logger?: Logger;
 }
@@ -100,25 +107,33 @@ export function handleSignals(options: SignalOptions = {}): SignalHandlers {
   let reloadRunning: Promise<NotifyResult> | null = null;
   let reloadAgain = false;
 
+  const hooks = namedHooks(options.onStop);
   const stop = (reason = 'stop requested'): Promise<void> => {
     if (stopping_) return stopping_;
     stopping_ = (async () => {
       stopping({ status: statusLine(`Stopping: ${reason}`) });
       stopWatchdog();
+      const forceExitCode = options.forceExitCode ?? 1;
+      let running = '';
       const deadline = setTimeout(() => {
-        logger().err(`stop did not finish within ${stopTimeoutMs} ms; exiting`);
-        process.exit(options.forceExitCode ?? 1);
+        logger().err(`stop hook "${running}" did not finish within ${stopTimeoutMs} ms; exiting with ${forceExitCode}`);
+        process.exit(forceExitCode);
       }, stopTimeoutMs);
       deadline.unref();
-      try {
-        await options.onStop?.();
-        clearTimeout(deadline);
-        process.exit(options.exitCode ?? 0);
-      } catch (error) {
-        clearTimeout(deadline);
-        logger().err('stop failed:', error);
-        process.exit(options.forceExitCode ?? 1);
+      // Every hook runs even after one throws: a failed flush must not keep
+      // the servers open. The exit code says that something failed.
+      let failures = 0;
+      for (const hook of hooks) {
+        running = hook.name;
+        try {
+          await hook.run();
+        } catch (error) {
+          failures++;
+          logger().err(`stop hook "${hook.name}" failed:`, error);
+        }
       }
+      clearTimeout(deadline);
+      process.exit(failures === 0 ? (options.exitCode ?? 0) : forceExitCode);
     })();
     return stopping_;
   };
@@ -169,6 +184,16 @@ export function handleSignals(options: SignalOptions = {}): SignalHandlers {
       process.off('SIGHUP', onHup);
     },
   };
+}
+
+function namedHooks(onStop: SignalOptions['onStop']): { name: string; run: () => void | Promise<void> }[] {
+  if (onStop === undefined) return [];
+  const list: readonly StopHook[] = Array.isArray(onStop) ? onStop : [onStop as StopHook];
+  return list.map((hook, index) => {
+    if (typeof hook === 'function') return { name: hook.name || (Array.isArray(onStop) ? `onStop[${index}]` : 'onStop'), run: hook };
+    if (hook && typeof hook === 'object' && typeof hook.run === 'function' && typeof hook.name === 'string') return hook;
+    throw new TypeError(`handleSignals: onStop${Array.isArray(onStop) ? `[${index}]` : ''} must be a function or { name, run }`);
+  });
 }
 
 export interface ExtendOptions {

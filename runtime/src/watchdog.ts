@@ -3,6 +3,7 @@
 // often than that, or be treated as hung. The keep-alive pings from the main
 // event loop on purpose: a loop blocked by a runaway computation stops the
 // pings, and that is exactly the hang the watchdog exists to catch.
+import { log as defaultLog, type Logger } from './log.js';
 import { notify, watchdogPing, watchdogTrigger, type NotifyOptions, type NotifyResult } from './notify.js';
 
 /** systemd's "infinity" for usec values (USEC_INFINITY). */
@@ -69,6 +70,13 @@ export interface KeepAliveOptions extends WatchdogEnv {
   healthCheck?: () => boolean | Promise<boolean>;
   /** Called with every ping's outcome, and with healthCheck failures. */
   onPing?: (event: PingEvent) => void;
+  /**
+   * Where a change of state is reported: the first failed ping (warning) and
+   * the first delivered one after failures (notice), the same for the health
+   * check. One record per change, never one per ping, so a manager that went
+   * away does not flood the log. Default: the runtime's `log`; null: silent.
+   */
+  logger?: Logger | null;
 }
 
 export type PingEvent =
@@ -116,6 +124,9 @@ class KeepAlive implements Watchdog {
   #timer: NodeJS.Timeout | null = null;
   #timeoutMs = 0;
   #checking = false;
+  // What was last reported, so each failure and recovery is logged once.
+  #pingFailures = 0;
+  #unhealthy = false;
   // Pings read NOTIFY_SOCKET from the same environment the timeout came from.
   readonly #notifyOptions: NotifyOptions;
 
@@ -138,6 +149,7 @@ class KeepAlive implements Watchdog {
 
   ping(): NotifyResult {
     const result = watchdogPing(this.#notifyOptions);
+    this.#reportPing(result);
     this.options.onPing?.({ kind: 'ping', result });
     return result;
   }
@@ -168,9 +180,40 @@ class KeepAlive implements Watchdog {
     this.#timeoutMs = timeoutMs;
     // The first ping goes out at once: the manager's timer started with us.
     void this.#tick();
-    this.#timer = setInterval(() => void this.#tick(), Math.max(1, Math.floor(timeoutMs * this.fraction)));
+    this.#timer = setInterval(() => void this.#tick(), this.#interval());
     // Never keep the process alive just to ping.
     this.#timer.unref();
+  }
+
+  #logger(): Logger | null {
+    return this.options.logger === undefined ? defaultLog : this.options.logger;
+  }
+
+  #reportPing(result: NotifyResult): void {
+    // 'disabled' is not a failure: nobody asked for pings (or unsetEnv ran).
+    if (!result.sent && result.reason !== 'disabled') {
+      if (this.#pingFailures++ === 0) {
+        this.#logger()?.warning(`watchdog: keep-alive to NOTIFY_SOCKET=${result.socket} failed (${result.error.message}); still serving, retrying every ${this.#interval()} ms`);
+      }
+    } else if (result.sent && this.#pingFailures > 0) {
+      this.#logger()?.notice(`watchdog: keep-alive delivered again to NOTIFY_SOCKET=${result.socket} after ${this.#pingFailures} failed ping(s)`);
+      this.#pingFailures = 0;
+    }
+  }
+
+  #reportHealth(healthy: boolean, error?: unknown): void {
+    if (healthy === !this.#unhealthy) return;
+    this.#unhealthy = !healthy;
+    if (healthy) {
+      this.#logger()?.notice('watchdog: health check passes again; keep-alive pings resumed');
+    } else {
+      const why = error === undefined ? 'it returned false' : `it threw: ${error instanceof Error ? error.message : String(error)}`;
+      this.#logger()?.warning(`watchdog: health check failed (${why}); withholding keep-alive pings so the manager restarts this service`);
+    }
+  }
+
+  #interval(): number {
+    return Math.max(1, Math.floor(this.#timeoutMs * this.fraction));
   }
 
   async #tick(): Promise<void> {
@@ -184,11 +227,14 @@ class KeepAlive implements Watchdog {
     this.#checking = true;
     try {
       if ((await check()) === true) {
+        this.#reportHealth(true);
         if (this.running) this.ping();
       } else {
+        this.#reportHealth(false);
         this.options.onPing?.({ kind: 'unhealthy' });
       }
     } catch (error) {
+      this.#reportHealth(false, error);
       this.options.onPing?.({ kind: 'unhealthy', error });
     } finally {
       this.#checking = false;
