@@ -13,10 +13,13 @@ import { join } from 'node:path';
 import { adoptConnection, bindDgram, fdOf, inspectFd, listen, listenFds } from 'sd-daemon-runtime';
 import type { AdoptionError, ListenFdsResult } from 'sd-daemon-runtime';
 // The addon itself, for what Node cannot make: AF_UNIX datagram sockets, and sending to one.
-import { native } from '../runtime/dist/native.js';
+import { nativeBinding } from '../runtime/dist/native.js';
 
 import { fixtures, killAll, spawnChild, spawnFixture, useScratch } from './helpers/activation.js';
 import { requireOrSkip } from './helpers/prerequisites.js';
+
+// The addon, as the runtime loads it on first use.
+const native = nativeBinding();
 
 const SOCKET_ACTIVATE = '/usr/bin/systemd-socket-activate';
 

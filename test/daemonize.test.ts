@@ -11,8 +11,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { DAEMONIZE_EXIT, stage } from 'sd-daemon-runtime';
-import { failed, native } from '../runtime/dist/native.js';
+import { failed, nativeBinding } from '../runtime/dist/native.js';
 import { parseUnixAddress } from '../runtime/dist/unix-address.js';
+
+// The addon, as the runtime loads it on first use.
+const native = nativeBinding();
 
 const fixture = fileURLToPath(new URL('./fixtures/daemonize-daemon.mjs', import.meta.url));
 const runtimeDist = new URL('../runtime/dist/', import.meta.url).href;
@@ -88,8 +91,9 @@ function sunPath(address: string): Buffer {
 /** Another process tries the lock: 0 when it gets it, -11 (EWOULDBLOCK) when someone holds it. */
 function probeLock(file: string): number {
   const script = `
-    import { native } from ${JSON.stringify(`${runtimeDist}native.js`)};
+    import { nativeBinding } from ${JSON.stringify(`${runtimeDist}native.js`)};
     import { openSync } from 'node:fs';
+    const native = nativeBinding();
     process.stdout.write(String(native.flock(openSync(${JSON.stringify(file)}, 'r'), native.constants.LOCK_EX | native.constants.LOCK_NB)));`;
   return Number(spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }).stdout);
 }

@@ -71,7 +71,7 @@ describe('lifecycle under the fake service manager', function () {
       await sleep(600);
       const pingsWhileUnhealthy = service.watchdog.pings;
       service.kill('SIGUSR1');
-      await sleep(400);
+      for (let waited = 0; waited < 5000 && service.watchdog.pings <= pingsWhileUnhealthy; waited += 50) await sleep(50);
       assert.ok(service.watchdog.pings > pingsWhileUnhealthy, 'pings resumed');
       await service.stop();
       assert.equal(service.stderr.match(/health check failed/g)?.length, 1, service.stderr);
@@ -85,7 +85,7 @@ describe('lifecycle under the fake service manager', function () {
       await sleep(400); // about 8 failed pings at 50 ms
       const pingsWhileAway = service.watchdog.pings;
       service.kill('SIGUSR1');
-      await sleep(300);
+      for (let waited = 0; waited < 5000 && service.watchdog.pings <= pingsWhileAway; waited += 50) await sleep(50);
       assert.ok(service.watchdog.pings > pingsWhileAway, 'pings arrive again');
       await service.stop();
       const failures = service.stderr.match(/watchdog: keep-alive to NOTIFY_SOCKET=\/nonexistent\/notify failed \(sendmsg ENOENT/g);

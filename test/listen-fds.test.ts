@@ -13,10 +13,13 @@ import { dirname, join } from 'node:path';
 import { SD_LISTEN_FDS_START, fdOf, inspectFd, listenFds } from 'sd-daemon-runtime';
 import type { ListenFdsResult } from 'sd-daemon-runtime';
 // The addon itself, for what Node cannot make: an AF_UNIX datagram socket and a pidfd.
-import { native } from '../runtime/dist/native.js';
+import { nativeBinding } from '../runtime/dist/native.js';
 
 import { fixtures, spawnChild, spawnFixture, useScratch } from './helpers/activation.js';
 import { requireOrSkip } from './helpers/prerequisites.js';
+
+// The addon, as the runtime loads it on first use.
+const native = nativeBinding();
 
 const require = createRequire(import.meta.url);
 const PIDFS_MAGIC = 0x50494446;

@@ -7,7 +7,10 @@ import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { failed, native, systemError } from '../runtime/dist/native.js';
+import { failed, nativeBinding, systemError } from '../runtime/dist/native.js';
+
+// The addon, as the runtime loads it on first use.
+const native = nativeBinding();
 
 describe('native addon', function () {
   let dir: string;
@@ -24,9 +27,10 @@ describe('native addon', function () {
     const fd = openSync(file, 'w');
     const tryFromChild = (): number => {
       const script = `
-        import { native } from ${JSON.stringify(new URL('../runtime/dist/native.js', import.meta.url).href)};
+        import { nativeBinding } from ${JSON.stringify(new URL('../runtime/dist/native.js', import.meta.url).href)};
         import { openSync } from 'node:fs';
-        process.stdout.write(String(native.flock(openSync(${JSON.stringify(file)}, 'r'), ${LOCK_EX | LOCK_NB})));`;
+        const native = nativeBinding();
+    process.stdout.write(String(native.flock(openSync(${JSON.stringify(file)}, 'r'), ${LOCK_EX | LOCK_NB})));`;
       return Number(spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }).stdout);
     };
     try {

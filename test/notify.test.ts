@@ -32,9 +32,12 @@ import {
   type NotifyResult,
 } from 'sd-daemon-runtime';
 // The addon itself, for the receiving end Node cannot make: a datagram socket with SO_PASSCRED.
-import { failed, native, type ReceivedMessage } from '../runtime/dist/native.js';
+import { failed, nativeBinding, type ReceivedMessage } from '../runtime/dist/native.js';
 import { parseUnixAddress } from '../runtime/dist/unix-address.js';
 import { requireOrSkip } from './helpers/prerequisites.js';
+
+// The addon, as the runtime loads it on first use.
+const native = nativeBinding();
 
 const EAGAIN = -11;
 

@@ -59,10 +59,51 @@ bool ReadFds(const Napi::Value& value, std::vector<int>* fds) {
   return true;
 }
 
+// The unbound SOCK_DGRAM socket notifications leave through, kept open
+// between calls: creating and closing a socket costs more than the send
+// itself (libsystemd pays it on every call). Every message still carries its
+// destination address, so a manager that re-creates its socket at the same
+// path receives the next message. One per JS environment (main thread and
+// each worker), closed with it; CLOEXEC, so children never inherit it.
+struct NotifySocket {
+  int fd = -1;
+  dev_t dev = 0;
+  ino_t ino = 0;
+  ~NotifySocket() {
+    if (fd >= 0) close(fd);
+  }
+};
+
+// The environment's notify socket, or -errno. A cached fd is used only while
+// it is still the socket we opened: if other code closed it (and the number
+// now belongs to something else), it is forgotten, never closed or written.
+int AcquireNotifySocket(Napi::Env env) {
+  NotifySocket* cached = env.GetInstanceData<NotifySocket>();
+  if (cached == nullptr) {
+    cached = new NotifySocket();
+    env.SetInstanceData(cached);
+  }
+  struct stat st;
+  if (cached->fd >= 0) {
+    if (fstat(cached->fd, &st) == 0 && st.st_dev == cached->dev && st.st_ino == cached->ino) return cached->fd;
+    cached->fd = -1;
+  }
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -errno;
+  if (fstat(fd, &st) != 0) {
+    int err = errno;
+    close(fd);
+    return -err;
+  }
+  cached->fd = fd;
+  cached->dev = st.st_dev;
+  cached->ino = st.st_ino;
+  return fd;
+}
+
 // sendmsg(sunPath: Buffer, data: Buffer, fds: number[] | null,
 //         ucred: [pid, uid, gid] | null): bytes sent | -errno
-// One fresh SOCK_DGRAM socket per call, as libsystemd does: nothing to keep
-// open, nothing inherited by children.
+// Sent through the environment's notify socket (see NotifySocket).
 Napi::Value SendMsg(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::vector<int> fds;
@@ -113,12 +154,10 @@ Napi::Value SendMsg(const Napi::CallbackInfo& info) {
     }
   }
 
-  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return Errno(env, errno);
+  int fd = AcquireNotifySocket(env);
+  if (fd < 0) return Errno(env, -fd);
   ssize_t n = sendmsg(fd, &mh, MSG_NOSIGNAL);
-  int err = errno;
-  close(fd);
-  if (n < 0) return Errno(env, err);
+  if (n < 0) return Errno(env, errno);
   return Napi::Number::New(env, static_cast<double>(n));
 }
 

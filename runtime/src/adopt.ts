@@ -11,8 +11,10 @@
 //   activated, name missing    -> an Error listing what was passed, or the fallback with `optional: true`
 //   LISTEN_* malformed         -> the listenFds() Error: the manager meant something we cannot read,
 //                                 and quietly serving on the fallback address instead would hide it
-import dgram from 'node:dgram';
-import net from 'node:net';
+import type dgram from 'node:dgram';
+import type net from 'node:net';
+
+import { builtin } from './builtins.js';
 
 import { listenFds } from './listen-fds.js';
 import type { FdKind, ListenFd, ListenFdsResult } from './listen-fds.js';
@@ -281,7 +283,7 @@ export function adoptConnection(options: string | AdoptOptions = {}): net.Socket
   if (!chosen) return null;
   adopted.add(chosen.fd);
   try {
-    return new net.Socket({ fd: chosen.fd, readable: true, writable: true });
+    return new (builtin.net().Socket)({ fd: chosen.fd, readable: true, writable: true });
   } catch (error) {
     adopted.delete(chosen.fd);
     throw error;

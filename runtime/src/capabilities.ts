@@ -1,6 +1,6 @@
 // What this runtime can do on this machine, so callers (and bug reports) can
 // tell a disabled mechanism from a missing one.
-import { native, nativeLoadError } from './native.js';
+import { nativeBinding, nativeLoadError } from './native.js';
 
 export interface Capabilities {
   /** The native addon is loaded; without it notify() and fd probes are no-ops. */
@@ -17,10 +17,10 @@ export interface Capabilities {
 }
 
 export function capabilities(): Capabilities {
-  const loaded = native !== null;
+  const loaded = nativeBinding() !== null;
   return {
     native: loaded,
-    nativeError: nativeLoadError?.message ?? null,
+    nativeError: nativeLoadError()?.message ?? null,
     notify: loaded,
     fdPassing: loaded,
     vsock: false,

@@ -62,29 +62,18 @@
 // - The PID file is removed when the daemon exits through JavaScript, and
 //   only if it is still the same file; a file left behind (SIGKILL) is stale
 //   and is taken over, because the lock, not the file, says who runs.
-import { randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  constants as fsConstants,
-  fstatSync,
-  ftruncateSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  readSync,
-  statSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs';
-import net from 'node:net';
-import { constants as osConstants } from 'node:os';
-import { basename, resolve } from 'node:path';
+import type net from 'node:net';
 
+import { builtin, errnoNumber } from './builtins.js';
 import { describeExitCode } from './exit-codes.js';
-import { failed, native, nativeLoadError, systemError, type NativeBinding } from './native.js';
+import { failed, nativeBinding, nativeLoadError, systemError, type NativeBinding } from './native.js';
 import type { NotifyResult } from './notify.js';
 import { setNotifyInterceptor } from './notify-hook.js';
 import { formatSunPath, parseUnixAddress } from './unix-address.js';
+
+// Built-ins through process.getBuiltinModule, not `import`: see builtins.ts.
+const { closeSync, constants: fsConstants, fstatSync, ftruncateSync, openSync, readdirSync, readFileSync, readSync, statSync, unlinkSync, writeSync } = process.getBuiltinModule('node:fs');
+const { basename, resolve } = process.getBuiltinModule('node:path');
 
 /**
  * Where this process is in a daemonize() start. 'parent': any process not
@@ -222,6 +211,7 @@ export function stage(): DaemonStage {
 
 function detect(): { stage: DaemonStage; instructions: Instructions | null } {
   const parent = { stage: 'parent' as const, instructions: null };
+  const native = nativeBinding();
   if (!native || process.platform !== 'linux') return parent;
   let entries: string[];
   try {
@@ -340,8 +330,9 @@ function nameOf(options: DaemonizeOptions): string {
 
 async function startDaemon(options: DaemonizeOptions): Promise<Daemon> {
   const name = nameOf(options);
+  const native = nativeBinding();
   if (!native) {
-    throw new DaemonizeError('NO_NATIVE', `${name}: cannot daemonize: ${nativeLoadError?.message ?? 'the native addon is not loaded'}`);
+    throw new DaemonizeError('NO_NATIVE', `${name}: cannot daemonize: ${nativeLoadError()?.message ?? 'the native addon is not loaded'}`);
   }
   const binding = native;
   const supervisor = ['NOTIFY_SOCKET', 'INVOCATION_ID'].filter((key) => process.env[key]);
@@ -372,7 +363,7 @@ async function startDaemon(options: DaemonizeOptions): Promise<Daemon> {
   let spawned = 0;
   const closeOpened = (): void => opened.splice(0).forEach(safeClose);
   try {
-    const token = randomBytes(8).toString('hex');
+    const token = builtin.crypto().randomBytes(8).toString('hex');
     const notifySocket = `@${NAME_PREFIX}${token}/notify`;
     const notifyFd = bindSocket(binding, notifySocket, opened);
     const channel = `@${NAME_PREFIX}${token}/stage`;
@@ -471,7 +462,7 @@ function lockPidFile(binding: NativeBinding, path: string, name: string): Locked
       throw new DaemonizeError('PID_FILE', `${name}: cannot open the PID file: ${(error as Error).message}`, { cause: error });
     }
     const locked = binding.flock(fd, LOCK_EX | LOCK_NB);
-    if (locked === -osConstants.errno.EWOULDBLOCK) {
+    if (locked === -errnoNumber('EWOULDBLOCK')) {
       const holder = readPid(fd);
       safeClose(fd);
       throw new DaemonizeError(
@@ -703,7 +694,7 @@ function lastMessageLine(text: string): string | undefined {
 /** Copies a pipe from the daemon to our fd as it comes; resolves at EOF. */
 function forward(fd: number, to: number, also: (chunk: Buffer) => void): Promise<void> {
   return new Promise((resolvePromise) => {
-    const pipe = new net.Socket({ fd, readable: true, writable: false });
+    const pipe = new (builtin.net().Socket)({ fd, readable: true, writable: false });
     pipe.on('data', (chunk: Buffer) => {
       writeQuietly(to, chunk);
       also(chunk);
@@ -783,7 +774,7 @@ function delay(ms: number): Promise<void> {
 }
 
 function errnoName(value: number): string {
-  const entry = Object.entries(osConstants.errno).find(([, number]) => number === value);
+  const entry = Object.entries(builtin.os().constants.errno).find(([, number]) => number === value);
   return entry ? ` ${entry[0]}` : '';
 }
 
@@ -799,7 +790,7 @@ function safeClose(fd: number): void {
 // The daemon
 
 function becomeDaemon(instructions: Instructions): Daemon {
-  const binding = native!;
+  const binding = nativeBinding()!;
   const notifyAddress = sunPath(instructions.notifySocket);
   let readySent = false;
 
@@ -838,7 +829,7 @@ function becomeDaemon(instructions: Instructions): Daemon {
       closeSync(pipe[1]);
       return [pipe[0], writeEnd] as const;
     }) as [readonly [number, number], readonly [number, number]];
-    const reader = (fd: number): net.Socket => new net.Socket({ fd, readable: true, writable: false }).unref();
+    const reader = (fd: number): net.Socket => new (builtin.net().Socket)({ fd, readable: true, writable: false }).unref();
     capture = { stdout: reader(out[0]), stderr: reader(err[0]), writeEnds: [out[1], err[1]] };
   }
 

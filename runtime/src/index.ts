@@ -1,5 +1,7 @@
 // sd-daemon-runtime: the service-manager protocols a Node.js daemon speaks.
-// One module per mechanism; this file only re-exports.
+// One module per mechanism; this file only re-exports. The fake service
+// manager is not here: it lives on the 'sd-daemon-runtime/testing' subpath,
+// so a daemon never loads test tooling (nor the built-ins it needs).
 export * from './capabilities.js';
 export * from './notify.js';
 export type { SystemError } from './native.js';
@@ -9,5 +11,4 @@ export * from './log.js';
 export * from './exit-codes.js';
 export * from './listen-fds.js';
 export * from './adopt.js';
-export * from './testing.js';
 export { DAEMONIZE_EXIT, DaemonizeError, daemonize, stage, type Daemon, type DaemonizeExitName, type DaemonizeOptions, type DaemonStage } from './daemonize.js';

@@ -32,12 +32,15 @@
 // Hazard shared with libsystemd: a LISTEN_FDS larger than what was passed
 // reaches fds Node opened for itself (libuv's epoll and eventfds live right
 // after the inherited ones); they are reported, with kind 'other'.
-import { closeSync, fstatSync } from 'node:fs';
-import { constants } from 'node:os';
 
-import { failed, native, systemError } from './native.js';
+import { builtin, errnoNumber } from './builtins.js';
+
+import { failed, nativeBinding, systemError } from './native.js';
 import type { SystemError } from './native.js';
 import { formatSunPath } from './unix-address.js';
+
+// Built-ins through process.getBuiltinModule, not `import`: see builtins.ts.
+const { closeSync, fstatSync } = process.getBuiltinModule('node:fs');
 
 /** The first passed fd (SD_LISTEN_FDS_START); the rest follow without gaps. */
 export const SD_LISTEN_FDS_START = 3;
@@ -216,7 +219,7 @@ function malformed(variable: ListenVariable, code: string, message: string, errn
   const error = new Error(message) as ListenFdsError;
   error.variable = variable;
   error.code = code;
-  error.errno = errno ?? -(constants.errno as Record<string, number>)[code]!;
+  error.errno = errno ?? -(builtin.os().constants.errno as Record<string, number>)[code]!;
   return { status: 'malformed', variable, error, fds: [] };
 }
 
@@ -252,6 +255,7 @@ let cachedPidfdId: bigint | null | undefined;
 function ownPidfdId(): bigint | null {
   if (cachedPidfdId !== undefined) return cachedPidfdId;
   cachedPidfdId = null;
+  const native = nativeBinding();
   if (!native) return null;
   const pidfd = native.pidfdOpen(process.pid);
   if (failed(pidfd)) return null;
@@ -268,6 +272,7 @@ function ownPidfdId(): bigint | null {
 
 /** Sets FD_CLOEXEC on a passed fd; with no addon, only checks that it is open. */
 function claim(fd: number): SystemError | null {
+  const native = nativeBinding();
   if (native) {
     const r = native.setCloexec(fd, true);
     return failed(r) ? systemError(r, 'fcntl', `F_SETFD FD_CLOEXEC on fd ${fd}`) : null;
@@ -298,6 +303,7 @@ function describe(fd: number): FdInfo {
  */
 export function inspectFd(fd: number): FdInfo {
   if (!Number.isInteger(fd) || fd < 0) throw new TypeError(`inspectFd: ${fd} is not a file descriptor`);
+  const native = nativeBinding();
   if (!native) {
     fstatSync(fd);
     return { fd, kind: 'unknown', listening: false };
@@ -312,7 +318,7 @@ export function inspectFd(fd: number): FdInfo {
     if (info.path !== undefined && info.domain === AF_UNIX) out.path = formatSunPath(info.path);
     return out;
   }
-  if (info !== -constants.errno.ENOTSOCK) throw systemError(info, 'getsockopt', `SO_TYPE on fd ${fd}`);
+  if (info !== -errnoNumber('ENOTSOCK')) throw systemError(info, 'getsockopt', `SO_TYPE on fd ${fd}`);
   // Not a socket. A message queue looks like a regular file to fstat; only
   // its filesystem tells it apart.
   const fsType = native.fsType(fd);

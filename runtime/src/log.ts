@@ -7,10 +7,13 @@
 // Known gaps, as journald reads the stream: a NUL byte also ends a line there,
 // and a line over journald's LineMax (48K by default) is cut into pieces; the
 // pieces after the first carry no prefix and get the unit's default priority.
-import { fstatSync } from 'node:fs';
-import { Writable } from 'node:stream';
-import { StringDecoder } from 'node:string_decoder';
-import { formatWithOptions, type InspectOptions } from 'node:util';
+import type { InspectOptions } from 'node:util';
+
+import { builtin } from './builtins.js';
+
+// Built-ins through process.getBuiltinModule, not `import`: see builtins.ts.
+const { fstatSync } = process.getBuiltinModule('node:fs');
+const { formatWithOptions } = process.getBuiltinModule('node:util');
 
 /** The syslog priorities, most important first (syslog(3) LOG_EMERG .. LOG_DEBUG). */
 export const PRIORITIES = { emerg: 0, alert: 1, crit: 2, err: 3, warning: 4, notice: 5, info: 6, debug: 7 } as const;
@@ -136,7 +139,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   function lineStream(priority: Priority): NodeJS.WritableStream {
     const n = priorityNumber(priority);
     // StringDecoder keeps a multi-byte character split across chunks whole.
-    const decoder = new StringDecoder('utf8');
+    const decoder = new (builtin.stringDecoder().StringDecoder)('utf8');
     let pending = '';
     const flushLines = (text: string): void => {
       const data = pending + text;
@@ -157,7 +160,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       const lines = data.slice(0, end);
       out.write(prefixed ? PREFIX[n] + lines.replaceAll('\n', NEWLINE_PREFIX[n]!) + '\n' : lines + '\n');
     };
-    return new Writable({
+    return new (builtin.stream().Writable)({
       decodeStrings: false,
       write(chunk: Buffer | string, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
         // Strings written with another encoding ('hex', 'base64'...) stand for bytes.

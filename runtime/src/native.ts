@@ -1,12 +1,13 @@
-// Loads the N-API addon (native/src/addon.cc) and declares exactly what it
-// exports. Loading never throws: without the addon the runtime still imports,
+// Loads the N-API addon (native/src/addon.cc) on first use and declares
+// exactly what it exports. Loading never throws: without the addon the runtime still imports,
 // capabilities() says why, and every mechanism that needs it degrades to its
 // documented no-op.
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { getSystemErrorMap } from 'node:util';
+// Built-ins through process.getBuiltinModule, not `import`: see builtins.ts.
+const { existsSync } = process.getBuiltinModule('node:fs');
+const { createRequire } = process.getBuiltinModule('node:module');
+const { dirname, join, resolve } = process.getBuiltinModule('node:path');
+const { fileURLToPath } = process.getBuiltinModule('node:url');
+const { getSystemErrorMap } = process.getBuiltinModule('node:util');
 
 /** What `recvmsg` returns for one datagram. */
 export interface ReceivedMessage {
@@ -63,20 +64,34 @@ export interface NativeBinding {
 const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 function load(): { binding: NativeBinding | null; error: Error | null } {
-  const require = createRequire(import.meta.url);
-  // The prebuild (what an installed package has), then a plain node-gyp build
-  // of ../native (what a developer has after `node-gyp rebuild` there).
   const tried: string[] = [];
+  // 1. Our own prebuild, by the name scripts/build-native.js gives it: one
+  //    dlopen, no directory scans (this is most of a notify's first call).
+  for (const libc of ['glibc', 'musl']) {
+    const file = join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`, `node.napi.${libc}.node`);
+    if (!existsSync(file)) {
+      tried.push(`${file} (not found)`);
+      continue;
+    }
+    try {
+      return { binding: dlopen(file), error: null };
+    } catch (error) {
+      tried.push(`${file} (${firstLine(error)})`);
+    }
+  }
+  // 2. node-gyp-build's search (other tags, an install-time build), then a
+  //    plain node-gyp build of ../native (a developer's checkout).
+  const require = createRequire(import.meta.url);
   try {
     const nodeGypBuild = require('node-gyp-build') as (dir: string) => NativeBinding;
     return { binding: nodeGypBuild(packageRoot), error: null };
   } catch (error) {
-    tried.push(`${join(packageRoot, 'prebuilds')} (${firstLine(error)})`);
+    tried.push(`${join(packageRoot, 'prebuilds')} through node-gyp-build (${firstLine(error)})`);
   }
   const devBuild = join(packageRoot, '..', 'native', 'build', 'Release', 'sd_daemon_native.node');
   if (existsSync(devBuild)) {
     try {
-      return { binding: require(devBuild) as NativeBinding, error: null };
+      return { binding: dlopen(devBuild), error: null };
     } catch (error) {
       tried.push(`${devBuild} (${firstLine(error)})`);
     }
@@ -86,16 +101,34 @@ function load(): { binding: NativeBinding | null; error: Error | null } {
   return { binding: null, error: new Error(`sd-daemon-runtime: native addon not loaded; tried:\n  ${tried.join('\n  ')}`) };
 }
 
+function dlopen(file: string): NativeBinding {
+  const module = { exports: {} as NativeBinding };
+  process.dlopen(module, file);
+  return module.exports;
+}
+
 function firstLine(error: unknown): string {
   return String(error instanceof Error ? error.message : error).split('\n')[0] ?? '';
 }
 
-const loaded = load();
+let loaded: { binding: NativeBinding | null; error: Error | null } | undefined;
 
-/** The addon, or null when it could not be loaded (see `nativeLoadError`). */
-export const native: NativeBinding | null = loaded.binding;
-/** Why the addon is missing, listing every location tried; null when loaded. */
-export const nativeLoadError: Error | null = loaded.error;
+/**
+ * The addon, loaded on first use (importing the runtime costs no dlopen), or
+ * null when it could not be loaded (see `nativeLoadError()`).
+ */
+export function nativeBinding(): NativeBinding | null {
+  loaded ??= load();
+  return loaded.binding;
+}
+
+/** Why the addon is missing, listing every location tried; null when it loaded. */
+export function nativeLoadError(): Error | null {
+  loaded ??= load();
+  return loaded.error;
+}
+
+let errorMap: Map<number, [string, string]> | undefined;
 
 /** A Node-style system error: `errno` negative, `code` such as 'ENOENT', `syscall`. */
 export interface SystemError extends Error {
@@ -105,10 +138,10 @@ export interface SystemError extends Error {
   path?: string;
 }
 
-const errorMap = getSystemErrorMap();
 
 /** Turns the addon's negative errno into an Error shaped like Node's own. */
 export function systemError(negativeErrno: number, syscall: string, detail?: string, path?: string): SystemError {
+  errorMap ??= getSystemErrorMap();
   const [code, description] = errorMap.get(negativeErrno) ?? [`E${-negativeErrno}`, `errno ${-negativeErrno}`];
   const where = detail ? ` ${detail}` : '';
   const error = new Error(`${syscall} ${code}${where}: ${description}`) as SystemError;

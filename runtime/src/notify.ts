@@ -5,13 +5,16 @@
 // Results are tri-state, as in libsystemd: sent, not sent because no manager
 // asked for notifications ("disabled"), or not sent because something failed
 // (reported with an Error that names the socket). Only programmer errors throw.
-import { closeSync } from 'node:fs';
-import net from 'node:net';
-import { constants } from 'node:os';
+import type net from 'node:net';
 
-import { failed, native, nativeLoadError, systemError } from './native.js';
+import { builtin, errnoNumber } from './builtins.js';
+
+import { failed, nativeBinding, nativeLoadError, systemError } from './native.js';
 import { interceptor } from './notify-hook.js';
 import { parseUnixAddress } from './unix-address.js';
+
+// Built-ins through process.getBuiltinModule, not `import`: see builtins.ts.
+const { closeSync } = process.getBuiltinModule('node:fs');
 
 /** systemd drops notification datagrams longer than this (NOTIFY_BUFFER_MAX). */
 export const NOTIFY_MAX_BYTES = 4096;
@@ -236,8 +239,9 @@ function send(socket: string | undefined, data: Buffer, fds: number[], pid: numb
   if (address.kind === 'invalid') {
     return { sent: false, reason: 'invalid-address', socket, error: new Error(`NOTIFY_SOCKET=${JSON.stringify(socket)} ${address.problem}`) };
   }
+  const native = nativeBinding();
   if (!native) {
-    return { sent: false, reason: 'no-native', socket, error: new Error(`cannot notify ${socket}: ${nativeLoadError?.message ?? 'native addon missing'}`) };
+    return { sent: false, reason: 'no-native', socket, error: new Error(`cannot notify ${socket}: ${nativeLoadError()?.message ?? 'native addon missing'}`) };
   }
   // As libsystemd: credentials go along when we speak for another PID, or
   // when our real and effective ids differ (the manager checks the real ones).
@@ -348,6 +352,7 @@ export async function barrier(options: BarrierOptions = {}): Promise<NotifyResul
     if (options.unsetEnv) delete env.NOTIFY_SOCKET;
     throw new RangeError(`barrier: timeoutMs must be a duration, got ${timeoutMs}`);
   }
+  const native = nativeBinding();
   if (!native || !env.NOTIFY_SOCKET) return notify('BARRIER=1', options);
   const pipe = native.pipe();
   if (failed(pipe)) {
@@ -368,10 +373,10 @@ export async function barrier(options: BarrierOptions = {}): Promise<NotifyResul
   }
   const socket = result.socket;
   return new Promise<NotifyResult>((resolve, reject) => {
-    const reader = new net.Socket({ fd: readEnd, readable: true, writable: false });
+    const reader = new (builtin.net().Socket)({ fd: readEnd, readable: true, writable: false });
     const timer = setTimeout(() => {
       reader.destroy();
-      reject(systemError(-constants.errno.ETIMEDOUT, 'barrier', `after ${timeoutMs} ms: NOTIFY_SOCKET=${socket} did not close the barrier fd`));
+      reject(systemError(-errnoNumber('ETIMEDOUT'), 'barrier', `after ${timeoutMs} ms: NOTIFY_SOCKET=${socket} did not close the barrier fd`));
     }, timeoutMs);
     const done = (): void => {
       clearTimeout(timer);

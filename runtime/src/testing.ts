@@ -30,7 +30,7 @@ import net from 'node:net';
 import { constants as osConstants, tmpdir } from 'node:os';
 import { isAbsolute, join, resolve as resolvePath } from 'node:path';
 
-import { failed, native, nativeLoadError, systemError, type NativeBinding, type ReceivedMessage } from './native.js';
+import { failed, nativeBinding, nativeLoadError, systemError, type NativeBinding, type ReceivedMessage } from './native.js';
 import { fdOf, isValidFdName, NOTIFY_MAX_BYTES, type FdSource } from './notify.js';
 import { formatSunPath, parseUnixAddress, SUN_PATH_MAX } from './unix-address.js';
 
@@ -1162,10 +1162,11 @@ export class FakeServiceManager {
    * socket address, or when the bind fails.
    */
   static async create(options: FakeServiceManagerOptions = {}): Promise<FakeServiceManager> {
+    const native = nativeBinding();
     if (!native) {
       throw new Error(
         'FakeServiceManager needs the sd-daemon-runtime native addon (recvmsg with SO_PASSCRED to read notifications and their senders), ' +
-          `and it is not loaded: ${nativeLoadError?.message ?? 'unknown reason'}`,
+          `and it is not loaded: ${nativeLoadError()?.message ?? 'unknown reason'}`,
       );
     }
     const fdStoreMax = options.fdStoreMax ?? 1024;
