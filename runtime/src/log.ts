@@ -12,7 +12,7 @@ import type { InspectOptions } from 'node:util';
 import { builtin } from './builtins.js';
 
 // Built-ins through process.getBuiltinModule, not `import`: see builtins.ts.
-const { fstatSync } = process.getBuiltinModule('node:fs');
+const { fstatSync, writeSync } = process.getBuiltinModule('node:fs');
 const { formatWithOptions } = process.getBuiltinModule('node:util');
 
 /** The syslog priorities, most important first (syslog(3) LOG_EMERG .. LOG_DEBUG). */
@@ -65,6 +65,102 @@ export interface Logger {
   level: Priority;
   /** Whether a record at `priority` would be written: check before costly formatting. */
   enabled(priority: Priority | number): boolean;
+  /**
+   * Writes the records still batched for stdout/stderr now (they are written
+   * at the end of the current tick and at exit anyway). A no-op for other streams.
+   */
+  flush(): void;
+}
+
+/** Writes whole records to a sink; stdout and stderr get the batched FdSink. */
+interface Sink {
+  write(text: string): void;
+  flush(): void;
+}
+
+// Atomic write size of a pipe (PIPE_BUF on Linux).
+const PIPE_BUF = 4096;
+
+/**
+ * Records for stdout/stderr go straight to the fd, several per write(2): one
+ * system call per few KiB instead of one per record is most of what logging
+ * costs (process.stderr.write makes one per record). A batch holds whole
+ * records and at most PIPE_BUF bytes, so on a pipe shared with other
+ * processes every write is atomic and a record is never split or interleaved
+ * with another writer's bytes. A batch is written at the end of the current
+ * tick, when the next record would not fit, on flush(), and at process exit;
+ * only a process killed outright (SIGKILL) loses the current tick's records.
+ * A non-blocking fd that is full (EAGAIN: a slow reader) is waited on, so
+ * nothing is dropped or reordered. A reader that has gone away (EPIPE) or a
+ * closed fd drops the records: logging never throws or kills the daemon.
+ */
+class FdSink implements Sink {
+  #pending = '';
+  #pendingBytes = 0;
+  #scheduled = false;
+  readonly #flushSoon = (): void => {
+    this.#scheduled = false;
+    this.flush();
+  };
+
+  constructor(readonly fd: number) {
+    process.on('exit', () => this.flush());
+  }
+
+  write(text: string): void {
+    const bytes = Buffer.byteLength(text);
+    if (this.#pendingBytes + bytes > PIPE_BUF) this.flush();
+    if (bytes > PIPE_BUF) {
+      writeAll(this.fd, text);
+      return;
+    }
+    this.#pending += text;
+    this.#pendingBytes += bytes;
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      process.nextTick(this.#flushSoon);
+    }
+  }
+
+  flush(): void {
+    if (this.#pendingBytes === 0) return;
+    const text = this.#pending;
+    this.#pending = '';
+    this.#pendingBytes = 0;
+    writeAll(this.fd, text);
+  }
+}
+
+let sleeper: Int32Array | undefined;
+
+/** write(2) until every byte is out, waiting while the fd is full; drops on a dead reader. */
+function writeAll(fd: number, text: string): void {
+  let data: string | Buffer = text;
+  let offset = 0;
+  const total = Buffer.byteLength(text);
+  while (offset < total) {
+    try {
+      offset += typeof data === 'string' ? writeSync(fd, data) : writeSync(fd, data, offset);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') return;
+      // A full non-blocking pipe: sleep 1 ms, as a blocking write would wait.
+      sleeper ??= new Int32Array(new SharedArrayBuffer(4));
+      Atomics.wait(sleeper, 0, 0, 1);
+    }
+    // After a partial write, continue from the byte offset.
+    if (typeof data === 'string' && offset < total) data = Buffer.from(text);
+  }
+}
+
+const fdSinks = new Map<number, FdSink>();
+
+function sinkFor(out: NodeJS.WritableStream): Sink {
+  const fd = out === process.stderr ? 2 : out === process.stdout ? 1 : -1;
+  if (fd === -1) return { write: (text) => void out.write(text), flush: () => {} };
+  // One sink per fd, shared by every logger on it: their records keep their order.
+  let sink = fdSinks.get(fd);
+  if (!sink) fdSinks.set(fd, (sink = new FdSink(fd)));
+  return sink;
 }
 
 /**
@@ -126,6 +222,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     throw new TypeError(`createLogger: prefix must be true, false or 'auto', got ${String(prefix)}`);
   }
   const prefixed = prefix === 'auto' ? autoPrefix(out) : prefix;
+  const sink = sinkFor(out);
   let threshold = priorityNumber(options.level ?? 'debug');
 
   function emit(n: number, args: unknown[]): void {
@@ -133,7 +230,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     // A lone string needs no formatting: util.format only substitutes %
     // sequences when there are further arguments, so the result is the same.
     const message = args.length === 1 && typeof args[0] === 'string' ? args[0] : formatWithOptions(INSPECT, ...args);
-    out.write(render(n, message, prefixed));
+    sink.write(render(n, message, prefixed));
   }
 
   function lineStream(priority: Priority): NodeJS.WritableStream {
@@ -150,7 +247,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
         // bound; journald would cut such a line at LineMax anyway.
         if (pending.length >= MAX_PENDING) {
           pending = '';
-          if (n <= threshold) out.write(render(n, data, prefixed));
+          if (n <= threshold) sink.write(render(n, data, prefixed));
         }
         return;
       }
@@ -158,7 +255,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       if (n > threshold) return;
       // All complete lines of this chunk go out in one write; each stays its own record.
       const lines = data.slice(0, end);
-      out.write(prefixed ? PREFIX[n] + lines.replaceAll('\n', NEWLINE_PREFIX[n]!) + '\n' : lines + '\n');
+      sink.write(prefixed ? PREFIX[n] + lines.replaceAll('\n', NEWLINE_PREFIX[n]!) + '\n' : lines + '\n');
     };
     return new (builtin.stream().Writable)({
       decodeStrings: false,
@@ -173,7 +270,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
         if (pending !== '') {
           const rest = pending;
           pending = '';
-          if (n <= threshold) out.write(render(n, rest, prefixed));
+          if (n <= threshold) sink.write(render(n, rest, prefixed));
         }
         callback();
       },
@@ -199,10 +296,11 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       threshold = priorityNumber(value);
     },
     enabled: (priority: Priority | number) => priorityNumber(priority) <= threshold,
+    flush: () => sink.flush(),
   };
 }
 
-const METHODS = ['emerg', 'alert', 'crit', 'err', 'warning', 'notice', 'info', 'debug', 'log', 'stream', 'enabled'] as const;
+const METHODS = ['emerg', 'alert', 'crit', 'err', 'warning', 'notice', 'info', 'debug', 'log', 'stream', 'enabled', 'flush'] as const;
 
 /**
  * The default logger, on process.stderr. It is built on first use, so merely
