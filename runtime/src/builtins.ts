@@ -12,7 +12,6 @@ export const builtin = {
   os: () => process.getBuiltinModule('node:os'),
   stream: () => process.getBuiltinModule('node:stream'),
   stringDecoder: () => process.getBuiltinModule('node:string_decoder'),
-  crypto: () => process.getBuiltinModule('node:crypto'),
 };
 
 /** The number of an errno name on this platform ('ENOENT' -> 2), from os.constants. */
