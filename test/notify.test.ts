@@ -5,7 +5,7 @@
 // throw, nothing is sent) and a table of hostile NOTIFY_SOCKET values (never
 // a throw; a documented result naming the socket).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import { once } from 'node:events';
 import { closeSync, fstatSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
@@ -433,4 +433,59 @@ describe('notify() with a hostile NOTIFY_SOCKET: never throws, reports why, name
       if (code) assert.equal((result!.error as NodeJS.ErrnoException).code, code);
     });
   }
+});
+
+describe('notify() keeps one socket between calls, safely', () => {
+  it('a manager that re-creates its socket at the same path receives the next message', function () {
+    const address = join(root, 'recreated.sock');
+    const first = new Receiver(address);
+    assert.equal(notify('STATUS=one', { env: first.env }).sent, true);
+    assert.equal(first.text(), 'STATUS=one');
+    first.close();
+    rmSync(address);
+    const gone = notify('STATUS=lost', { env: first.env });
+    assert.ok(!gone.sent && gone.reason === 'send-failed' && /ENOENT/.test(gone.error.message));
+    const second = new Receiver(address);
+    try {
+      assert.equal(notify('STATUS=two', { env: second.env }).sent, true);
+      assert.equal(second.text(), 'STATUS=two');
+    } finally {
+      second.close();
+    }
+  });
+
+  it('never writes to an fd that was its socket once other code closed it and the number was reused', function () {
+    // In a child, so the socket numbers are predictable: find the runtime's
+    // socket, close it behind its back, put a pipe on that number, notify again.
+    const runtime = new URL('../runtime/dist/index.js', import.meta.url).href;
+    const receiver = new Receiver(join(root, 'reuse.sock'));
+    const script = `
+      import { readdirSync, readlinkSync, closeSync, readSync, fstatSync } from 'node:fs';
+      import { notify } from ${JSON.stringify(runtime)};
+      const link = (fd) => { try { return readlinkSync('/proc/self/fd/' + fd); } catch { return ''; } };
+      const sockets = () => new Set(readdirSync('/proc/self/fd').filter((fd) => /^socket:/.test(link(fd))));
+      const before = sockets();
+      notify('STATUS=first');
+      const ours = [...sockets()].filter((fd) => !before.has(fd)).map(Number);
+      if (ours.length !== 1) throw new Error('expected one new socket, got ' + ours);
+      closeSync(ours[0]);
+      const { nativeBinding } = await import(${JSON.stringify(new URL('../runtime/dist/native.js', import.meta.url).href)});
+      const [readEnd, writeEnd] = nativeBinding().pipe();
+      if (readEnd !== ours[0] && writeEnd !== ours[0]) throw new Error('the pipe did not take fd ' + ours[0]);
+      const result = notify('STATUS=second');
+      // The pipe got nothing: the runtime noticed the fd is no longer its socket.
+      closeSync(writeEnd);
+      const buffer = Buffer.alloc(64);
+      const leaked = readSync(readEnd, buffer);
+      console.log(JSON.stringify({ sent: result.sent, leaked }));`;
+    try {
+      const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, NOTIFY_SOCKET: receiver.address }, encoding: 'utf8' });
+      assert.equal(run.status, 0, run.stderr);
+      assert.deepEqual(JSON.parse(run.stdout), { sent: true, leaked: 0 });
+      assert.equal(receiver.text(), 'STATUS=first');
+      assert.equal(receiver.text(), 'STATUS=second');
+    } finally {
+      receiver.close();
+    }
+  });
 });

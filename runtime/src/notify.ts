@@ -11,7 +11,7 @@ import { builtin, errnoNumber } from './builtins.js';
 
 import { failed, nativeBinding, nativeLoadError, systemError } from './native.js';
 import { interceptor } from './notify-hook.js';
-import { parseUnixAddress } from './unix-address.js';
+import { parseUnixAddress, type UnixAddress } from './unix-address.js';
 
 // Built-ins through process.getBuiltinModule, not `import`: see builtins.ts.
 const { closeSync } = process.getBuiltinModule('node:fs');
@@ -223,16 +223,36 @@ export function notify(state: string | NotifyFields, options: NotifyOptions = {}
     if (options.pid !== undefined && (!Number.isSafeInteger(options.pid) || options.pid <= 0)) {
       throw new RangeError(`notify: pid must be a positive integer, got ${options.pid}`);
     }
-    if (interceptor !== null) return interceptor(text, env, () => send(env.NOTIFY_SOCKET, Buffer.from(text, 'utf8'), fds, options.pid));
-    return send(env.NOTIFY_SOCKET, Buffer.from(text, 'utf8'), fds, options.pid);
+    if (interceptor !== null) return interceptor(text, env, () => send(env.NOTIFY_SOCKET, encode(text), fds, options.pid));
+    return send(env.NOTIFY_SOCKET, encode(text), fds, options.pid);
   } finally {
     if (options.unsetEnv) delete env.NOTIFY_SOCKET;
   }
 }
 
+// The last address parsed and the last datagram encoded: a daemon sends the
+// same WATCHDOG=1 to the same socket over and over, so this skips both steps
+// on the hot path. (Both are immutable: the addon only reads them.)
+let lastSocket = '';
+let lastAddress: UnixAddress | undefined;
+let lastText = '';
+let lastData: Buffer | undefined;
+
+function encode(text: string): Buffer {
+  if (text !== lastText || lastData === undefined) {
+    lastText = text;
+    lastData = Buffer.from(text, 'utf8');
+  }
+  return lastData;
+}
+
 function send(socket: string | undefined, data: Buffer, fds: number[], pid: number | undefined): NotifyResult {
   if (socket === undefined || socket === '') return DISABLED;
-  const address = parseUnixAddress(socket);
+  if (socket !== lastSocket || lastAddress === undefined) {
+    lastSocket = socket;
+    lastAddress = parseUnixAddress(socket);
+  }
+  const address = lastAddress;
   if (address.kind === 'vsock') {
     return { sent: false, reason: 'unsupported', socket, error: new Error(`NOTIFY_SOCKET=${socket}: vsock notification sockets are not supported by sd-daemon-runtime`) };
   }
