@@ -22,7 +22,16 @@ export default class SdDaemonGenerator extends Generator {
   initializing(): void {
     // `yo sd-daemon my-daemon` works in ./my-daemon unless we are in it
     // already; the name is checked first, so no directory is made for a bad one.
-    const given = (this.options as Record<string, unknown>).name as string | undefined;
+    const options = this.options as Record<string, unknown>;
+    const self = this as unknown as { args?: unknown[]; _args?: unknown[] };
+    if (typeof self.args?.[0] === 'number') {
+      // The argument parser read the name as a number (010 became 10, 1e3
+      // 1000): take the word as it was typed instead.
+      const coerced = String(self.args[0]);
+      const typed = self._args?.find((arg) => typeof arg === 'string' && !arg.startsWith('-') && String(Number(arg)) === coerced);
+      if (typed !== undefined) options.name = typed;
+    }
+    const given = options.name as string | undefined;
     if (given === undefined) return;
     try {
       parseName(given);

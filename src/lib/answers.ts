@@ -4,8 +4,9 @@
 // option twin. Parsing turns the raw string or boolean into a typed value or
 // throws an InputError naming the option.
 import { spawnSync } from 'node:child_process';
+import { isIPv4, isIPv6 } from 'node:net';
 
-import { InputError, rejectControl, unitPath, unitText } from './escape.js';
+import { InputError, rejectControl, trimSpaces, unitPath, unitText } from './escape.js';
 
 export type UnitType = 'notify' | 'notify-reload' | 'simple' | 'exec' | 'forking';
 export type InitSystem = 'systemd' | 'sysv' | 'openrc';
@@ -90,7 +91,8 @@ function oneOf<T extends string>(field: string, raw: Raw, allowed: readonly T[])
 }
 
 function integer(field: string, raw: Raw, min: number, max: number): number {
-  const text = String(raw).trim();
+  rejectControl(field, String(raw));
+  const text = trimSpaces(String(raw));
   if (!/^[0-9]+$/.test(text) || Number(text) < min || Number(text) > max) {
     throw new InputError(field, `${JSON.stringify(String(raw))} is not a whole number from ${min} to ${max}`);
   }
@@ -129,7 +131,8 @@ export function parseName(raw: Raw): string {
 
 /**
  * A socket: tcp:[host:]port, udp:[host:]port or unix:/absolute/path. The
- * host is an IPv4 address, [IPv6] in brackets, or a name such as localhost.
+ * host is an IPv4 address or an [IPv6] one in brackets: ListenStream= and
+ * ListenDatagram= take no host names (systemd refuses the unit).
  */
 export function parseSocket(raw: string): SocketSpec {
   const field = 'sockets';
@@ -142,8 +145,12 @@ export function parseSocket(raw: string): SocketSpec {
     if (Buffer.byteLength(rest) > 107) throw new InputError(field, `${JSON.stringify(rest)} is longer than a socket address (107 bytes)`);
     return { kind, path: rest };
   }
-  const hostPort = /^(?:(\[[0-9a-fA-F:.]+\]|[0-9.]+|[a-zA-Z0-9][a-zA-Z0-9.-]*):)?([0-9]+)$/.exec(rest);
+  const hostPort = /^(?:(\[[^\]]*\]|[^:\[\]]*):)?([0-9]+)$/.exec(rest);
   if (!hostPort) throw new InputError(field, `${JSON.stringify(raw)}: expected ${kind}:port or ${kind}:host:port (IPv6 hosts in brackets)`);
+  const host = hostPort[1];
+  if (host !== undefined && !(host.startsWith('[') ? isIPv6(host.slice(1, -1)) : isIPv4(host))) {
+    throw new InputError(field, `${JSON.stringify(raw)}: the host must be an IP address, such as 127.0.0.1 or [::1] (systemd takes no host names here)`);
+  }
   const port = integer(field, hostPort[2], 1, 65535);
   return { kind, host: hostPort[1] ?? '', port };
 }
@@ -225,13 +232,14 @@ export const OPTIONS: OptionSpec[] = [
     default: (a) => (a.type === 'forking' ? 'none' : 'tcp:127.0.0.1:8080'),
     prompt: { message: 'Sockets systemd opens for the daemon (comma-separated, or none)' },
     parse: (raw, earlier) => {
-      const text = String(raw).trim();
+      rejectControl('sockets', String(raw));
+      const text = trimSpaces(String(raw));
       if (text === 'none' || text === '') return [];
       if (earlier.type === 'forking') {
         // LISTEN_PID names the process systemd started, which the daemonizer replaces.
         throw new InputError('sockets', 'a forking service cannot take sockets from a socket unit (they are passed to the process systemd starts, which --daemonize leaves); use --sockets none (it then listens on PORT, default 8080) or --type notify');
       }
-      const sockets = text.split(',').map((part) => parseSocket(part.trim()));
+      const sockets = text.split(',').map((part) => parseSocket(trimSpaces(part)));
       if (!sockets.some((s) => s.kind !== 'udp')) {
         throw new InputError('sockets', 'the daemon serves HTTP: give at least one tcp: or unix: socket (udp: ones come in addition)');
       }
@@ -328,10 +336,12 @@ export const OPTIONS: OptionSpec[] = [
   option({
     key: 'template',
     flag: 'template',
-    type: 'boolean',
-    description: 'Emit a template unit (name@.service): one instance per argument',
+    // A string, not a Boolean option: yeoman would turn --template=false into true.
+    type: 'string',
+    description: 'Emit a template unit (name@.service): one instance per argument (yes/no)',
     default: () => false,
-    parse: (raw) => flag('template', raw),
+    // A bare --template arrives as ''.
+    parse: (raw) => (raw === '' ? true : flag('template', raw)),
     show: (value) => String(value),
   }),
   option({
@@ -341,7 +351,8 @@ export const OPTIONS: OptionSpec[] = [
     description: 'What to write service files for (comma-separated): systemd (units), sysv (an LSB init script for start-stop-daemon), openrc',
     default: () => 'systemd',
     parse: (raw, earlier) => {
-      const systems = String(raw).split(',').map((s) => s.trim());
+      rejectControl('init', String(raw));
+      const systems = String(raw).split(',').map(trimSpaces);
       for (const system of systems) {
         if (!(INIT_SYSTEMS as readonly string[]).includes(system)) {
           throw new InputError('init', `${JSON.stringify(system)} is not a supported init system (${INIT_SYSTEMS.join(', ')})`);
@@ -403,6 +414,9 @@ export const OPTIONS: OptionSpec[] = [
     parse: (raw) => {
       const value = String(raw);
       unitPath('node', value);
+      if (value === '/') throw new InputError('node', '"/" is a directory, not the node binary');
+      // systemd expands no variables in the program path and keeps '$$' as two characters there.
+      if (value.includes('$')) throw new InputError('node', `${JSON.stringify(value)} contains '$', which ExecStart= cannot carry in the program path; use a path without it`);
       return value;
     },
   }),

@@ -3,7 +3,7 @@
 // shell), and every decision is made here: templates only test booleans and
 // loop over lists.
 import { hardeningDirectives } from './hardening.js';
-import { execArg, execArgSpecifiers, jsString, jsonString, shellList, shellWord, unitPath, unitText } from './escape.js';
+import { execArg, execArgSpecifiers, InputError, jsString, jsonString, shellList, shellWord, unitPath, unitText } from './escape.js';
 import type { Answers, SocketSpec } from './answers.js';
 
 /** sysexits' EX_CONFIG: the daemon exits with it on a configuration error; restarting cannot help. */
@@ -302,6 +302,18 @@ export function unitContext(answers: Answers, projectDir: string): UnitContext {
   const nativeReload = answers.type === 'notify-reload' && answers.systemdVersion >= 253;
   const type = answers.type === 'notify-reload' && !nativeReload ? 'notify' : answers.type;
   const forking = answers.type === 'forking';
+  const dirField = answers.scope === 'system' ? 'install-path' : 'directory';
+  const dirLabel = answers.scope === 'system' ? undefined : 'the project directory (a user service runs the project where it stands)';
+  const projectDirError = (error: unknown): never => {
+    if (error instanceof InputError && dirLabel) throw new InputError(dirField, error.message.replace(/^--install-path: /, ''), dirLabel);
+    throw error;
+  };
+  let workingDirectory = '';
+  try {
+    workingDirectory = unitPath('install-path', projectDir);
+  } catch (error) {
+    projectDirError(error);
+  }
   const args = [execArg('node', answers.nodePath), execArg('install-path', `${projectDir}/${entryOf(answers)}`), ...execStartTail(answers)];
   const pid = pidFileOf(answers, answers.scope === 'system' ? '/run' : '%t');
   const dynamicUser = answers.scope === 'system' && answers.runAs === 'dynamic';
@@ -322,7 +334,7 @@ export function unitContext(answers: Answers, projectDir: string): UnitContext {
       : '`systemctl reload`: the daemon answers SIGHUP with RELOADING=1 ... READY=1.',
     notifyAccess: notify || answers.watchdogSec > 0,
     execStart: args.join(' '),
-    workingDirectory: unitPath('install-path', projectDir),
+    workingDirectory,
     watchdogSec: answers.watchdogSec,
     restart: answers.restart,
     restartPreventExitStatus: EX_CONFIG,

@@ -8,8 +8,10 @@ export class InputError extends Error {
   constructor(
     readonly field: string,
     message: string,
+    /** Names the value when it did not come from the option itself (a derived default). */
+    label = `--${field}`,
   ) {
-    super(`--${field}: ${message}`);
+    super(`${label}: ${message}`);
     this.name = 'InputError';
   }
 }
@@ -22,14 +24,26 @@ export function describeChar(char: string): string {
   return names[code] ? `${hex} (${names[code]})` : char.length && code >= 0x20 && code !== 0x7f ? `'${char}' (${hex})` : hex;
 }
 
-/** Rejects control characters (C0, DEL, C1), which no line-based syntax here can carry. */
+/**
+ * Rejects control characters (C0, DEL, C1), which no line-based syntax here
+ * can carry, and lone UTF-16 surrogates, which have no UTF-8 form (they would
+ * be written as U+FFFD, a different value).
+ */
 export function rejectControl(field: string, value: string): void {
   for (const char of value) {
     const code = char.codePointAt(0)!;
     if (code < 0x20 || code === 0x7f || (code >= 0x80 && code < 0xa0)) {
       throw new InputError(field, `contains the control character ${describeChar(char)}`);
     }
+    if (code >= 0xd800 && code <= 0xdfff) {
+      throw new InputError(field, `contains a lone UTF-16 surrogate (U+${code.toString(16).toUpperCase()}), which is not a character and has no UTF-8 form`);
+    }
   }
+}
+
+/** Strips ASCII spaces only: other whitespace is part of the value, and refused where it cannot go. */
+export function trimSpaces(value: string): string {
+  return value.replace(/^ +| +$/g, '');
 }
 
 /**
@@ -55,6 +69,10 @@ export function unitPath(field: string, value: string): string {
   rejectControl(field, value);
   if (!value.startsWith('/')) throw new InputError(field, `${JSON.stringify(value)} is not an absolute path`);
   if (value.length > 1 && value.endsWith('/')) throw new InputError(field, `${JSON.stringify(value)} ends with '/'`);
+  // The kernel's limits (NAME_MAX, PATH_MAX): systemd refuses longer paths when it loads the unit.
+  if (Buffer.byteLength(value) > 4095) throw new InputError(field, `is ${Buffer.byteLength(value)} bytes long; a path holds at most 4095`);
+  const long = value.split('/').find((segment) => Buffer.byteLength(segment) > 255);
+  if (long !== undefined) throw new InputError(field, `has a component of ${Buffer.byteLength(long)} bytes; a file name holds at most 255`);
   for (const segment of value.split('/').slice(1)) {
     if (segment === '..' || segment === '.' || (segment === '' && value !== '/')) {
       throw new InputError(field, `${JSON.stringify(value)} is not normalised (it has an empty, '.' or '..' segment)`);
