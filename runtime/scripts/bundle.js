@@ -6,10 +6,14 @@
 // two keep one copy of each module's state (the watchdog, the notify hook).
 // tsc still writes the .d.ts files and the per-module .js beside them.
 import { build } from 'esbuild';
+import { readdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const dist = join(resolve(dirname(fileURLToPath(import.meta.url)), '..'), 'dist');
+
+// Chunks are named by content hash: drop the previous build's, or they pile up in the package.
+for (const file of readdirSync(dist)) if (/^chunk-.*\.js$/.test(file)) rmSync(join(dist, file));
 
 await build({
   entryPoints: [join(dist, 'index.js'), join(dist, 'testing.js')],
