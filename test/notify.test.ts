@@ -314,7 +314,7 @@ for (const variant of ['path', 'abstract'] as const) {
         ['an FDNAME of 256 characters', () => storeFds('n'.repeat(256), [fd], {}), TypeError, /FDNAME .* is invalid/],
         ['254 fds', () => notify('FDSTORE=1', { fds: Array(254).fill(fd) }), RangeError, /254 file descriptors; one message carries at most 253/],
         ['an fd that is not one', () => notify('FDSTORE=1', { fds: [-1] }), TypeError, /not a file descriptor/],
-        ['a pid of 0', () => notify('READY=1', { pid: 0 }), RangeError, /pid must be a positive integer/],
+        ['a pid of 0', () => notify('READY=1', { pid: 0 }), RangeError, /pid must be a PID \(1 to 2147483647\)/],
       ];
       for (const [what, call, type, message] of table) {
         it(what, () => {
@@ -484,6 +484,29 @@ describe('notify() keeps one socket between calls, safely', () => {
       assert.deepEqual(JSON.parse(run.stdout), { sent: true, leaked: 0 });
       assert.equal(receiver.text(), 'STATUS=first');
       assert.equal(receiver.text(), 'STATUS=second');
+    } finally {
+      receiver.close();
+    }
+  });
+});
+
+describe('notify() to a manager that stopped reading', () => {
+  it('gives up after about a second with send-failed EAGAIN instead of freezing the event loop', function () {
+    this.timeout(30_000);
+    const receiver = new Receiver(join(root, 'stuck.sock'));
+    try {
+      // Fill the receiver's queue (net.unix.max_dgram_qlen deep), then one more.
+      let result = notify('STATUS=fill', { env: receiver.env });
+      let sent = 0;
+      const started = Date.now();
+      while (result.sent && sent < 100_000) {
+        sent++;
+        result = notify('STATUS=fill', { env: receiver.env });
+      }
+      const waited = Date.now() - started;
+      assert.ok(!result.sent && result.reason === 'send-failed', JSON.stringify(result));
+      assert.match(result.error.message, /EAGAIN/);
+      assert.ok(waited >= 900 && waited < 10_000, `gave up after ${waited} ms`);
     } finally {
       receiver.close();
     }

@@ -90,6 +90,11 @@ int AcquireNotifySocket(Napi::Env env) {
   }
   int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return -errno;
+  // A manager whose queue stays full (it stopped reading) makes sendmsg
+  // wait; libsystemd waits forever, freezing the caller. Here the wait ends
+  // after a second with EAGAIN, reported as a failed send.
+  timeval timeout = {1, 0};
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
   if (fstat(fd, &st) != 0) {
     int err = errno;
     close(fd);

@@ -97,7 +97,6 @@ export type NotifyResult =
   | { sent: false; reason: Exclude<NotifySkipReason, 'disabled'>; socket: string; error: Error };
 
 const DISABLED: NotifyResult = Object.freeze({ sent: false, reason: 'disabled' });
-const NUMERIC_FIELDS = new Set(['ERRNO', 'MAINPID', 'EXTEND_TIMEOUT_USEC', 'WATCHDOG_USEC', 'MONOTONIC_USEC', 'EXIT_STATUS']);
 const KEY_PATTERN = /^[A-Z][A-Z0-9_]*$/;
 
 /** CLOCK_MONOTONIC in microseconds, the clock systemd compares MONOTONIC_USEC with. */
@@ -105,24 +104,103 @@ export function monotonicUsec(): bigint {
   return process.hrtime.bigint() / 1000n;
 }
 
-function renderValue(key: string, value: string | number | bigint | boolean): string {
-  if (typeof value === 'boolean') return value ? '1' : '0';
-  if (typeof value === 'string') {
-    if (NUMERIC_FIELDS.has(key)) throw new TypeError(`notify: ${key} must be a number, got the string ${JSON.stringify(value)}`);
-    return value;
+const INT_MAX = 2 ** 31 - 1;
+const USEC_MAX = 2n ** 64n - 1n;
+
+/**
+ * What each field of the vocabulary accepts, as the manager parses it: a
+ * value outside it would be ignored or misread there, so it is refused here.
+ * Fields not listed (X_ custom ones, newer vocabulary) take any string,
+ * boolean or non-negative integer.
+ */
+type FieldKind =
+  | { kind: 'flag' }
+  | { kind: 'text' }
+  | { kind: 'integer'; min: number; max: number }
+  | { kind: 'usec' }
+  | { kind: 'choice'; choices: readonly (string | number | boolean)[] };
+
+const FLAG: FieldKind = { kind: 'flag' };
+const USEC: FieldKind = { kind: 'usec' };
+const FIELD_KINDS: Record<string, FieldKind> = {
+  READY: FLAG,
+  RELOADING: FLAG,
+  STOPPING: FLAG,
+  FDSTORE: FLAG,
+  FDSTOREREMOVE: FLAG,
+  RESTART_RESET: FLAG,
+  BARRIER: FLAG,
+  STATUS: { kind: 'text' },
+  BUSERROR: { kind: 'text' },
+  FDNAME: { kind: 'text' },
+  ERRNO: { kind: 'integer', min: 0, max: INT_MAX },
+  MAINPID: { kind: 'integer', min: 1, max: INT_MAX },
+  EXIT_STATUS: { kind: 'integer', min: 0, max: 255 },
+  EXTEND_TIMEOUT_USEC: USEC,
+  WATCHDOG_USEC: USEC,
+  MONOTONIC_USEC: USEC,
+  WATCHDOG: { kind: 'choice', choices: [1, true, 'trigger'] },
+  NOTIFYACCESS: { kind: 'choice', choices: ['none', 'main', 'exec', 'all'] },
+  FDPOLL: { kind: 'choice', choices: [0, false] },
+};
+
+function describeValue(value: unknown): string {
+  return typeof value === 'string' ? `the string ${JSON.stringify(value)}` : typeof value === 'bigint' ? `${value}n` : String(value);
+}
+
+/** A non-negative safe integer (number) or non-negative bigint, as text; RangeError otherwise. */
+function wholeNumber(key: string, value: number | bigint): string {
+  if (typeof value === 'bigint' ? value < 0n : !Number.isSafeInteger(value) || value < 0) {
+    throw new RangeError(`notify: ${key} must be a non-negative integer, got ${describeValue(value)}`);
   }
-  if (typeof value === 'number') {
-    if (!Number.isSafeInteger(value) || value < 0) {
-      throw new RangeError(`notify: ${key} must be a non-negative integer, got ${value}`);
+  return String(value);
+}
+
+function renderValue(key: string, value: unknown): string {
+  const spec = FIELD_KINDS[key];
+  const type = typeof value;
+  if (spec === undefined) {
+    if (type === 'boolean') return value ? '1' : '0';
+    if (type === 'string') return value as string;
+    if (type === 'number' || type === 'bigint') return wholeNumber(key, value as number | bigint);
+    throw new TypeError(`notify: ${key} has a value of type ${value === null ? 'null' : type}`);
+  }
+  switch (spec.kind) {
+    case 'flag':
+      if (value === true || value === 1) return '1';
+      if (type === 'number') {
+        wholeNumber(key, value as number);
+        throw new RangeError(`notify: ${key} can only be 1 (or true), got ${describeValue(value)}`);
+      }
+      throw new TypeError(`notify: ${key} can only be 1 (or true), got ${describeValue(value)}`);
+    case 'text':
+      if (type !== 'string') throw new TypeError(`notify: ${key} must be a string, got ${describeValue(value)}`);
+      return value as string;
+    case 'integer': {
+      if (type === 'bigint') wholeNumber(key, value as bigint); // a negative one is out of range first
+      if (type !== 'number') throw new TypeError(`notify: ${key} must be a number, got ${describeValue(value)}`);
+      const text = wholeNumber(key, value as number);
+      if (Number(value) < spec.min || Number(value) > spec.max) {
+        throw new RangeError(`notify: ${key} must be from ${spec.min} to ${spec.max}, got ${text}`);
+      }
+      return text;
     }
-    if (key === 'MAINPID' && value === 0) throw new RangeError('notify: MAINPID must be a PID above 0');
-    return String(value);
+    case 'usec': {
+      if (type !== 'number' && type !== 'bigint') throw new TypeError(`notify: ${key} must be a number of microseconds, got ${describeValue(value)}`);
+      const text = wholeNumber(key, value as number | bigint);
+      if (BigInt(text) > USEC_MAX) throw new RangeError(`notify: ${key} must fit in 64 bits (at most ${USEC_MAX}), got ${text}`);
+      return text;
+    }
+    case 'choice': {
+      if (spec.choices.includes(value as string | number | boolean)) return value === true ? '1' : value === false ? '0' : String(value);
+      const allowed = spec.choices.map((choice) => JSON.stringify(choice)).join(', ');
+      if (type === 'number' && spec.choices.some((choice) => typeof choice === 'number')) {
+        wholeNumber(key, value as number);
+        throw new RangeError(`notify: ${key} must be one of ${allowed}, got ${describeValue(value)}`);
+      }
+      throw new TypeError(`notify: ${key} must be one of ${allowed}, got ${describeValue(value)}`);
+    }
   }
-  if (typeof value === 'bigint') {
-    if (value < 0n) throw new RangeError(`notify: ${key} must be a non-negative integer, got ${value}`);
-    return value.toString();
-  }
-  throw new TypeError(`notify: ${key} has a value of type ${typeof value}`);
 }
 
 function checkLine(key: string, value: string): void {
@@ -150,12 +228,18 @@ export function formatState(state: string | NotifyFields): string {
     if (state.length === 0) throw new TypeError('notify: the state is empty');
     if (state.includes('\0')) throw new TypeError('notify: the state contains a NUL byte');
     text = state;
-    if (/^RELOADING=1$/m.test(text) && !/^MONOTONIC_USEC=/m.test(text)) {
+    // The one value the raw form is checked for: systemd would drop the fds of an invalid name.
+    for (const match of text.matchAll(/^FDNAME=(.*)$/gm)) {
+      if (!isValidFdName(match[1]!)) {
+        throw new TypeError(`notify: FDNAME ${JSON.stringify(match[1])} is invalid (printable ASCII except ':', at most ${FDNAME_MAX} characters)`);
+      }
+    }
+    if (text.includes('RELOADING=1') && /^RELOADING=1$/m.test(text) && !/^MONOTONIC_USEC=/m.test(text)) {
       text += `${text.endsWith('\n') ? '' : '\n'}MONOTONIC_USEC=${monotonicUsec()}`;
     }
   } else if (state !== null && typeof state === 'object') {
     const lines: string[] = [];
-    const fields = state as Record<string, string | number | bigint | boolean | undefined>;
+    const fields = state as Record<string, unknown>;
     for (const [key, value] of Object.entries(fields)) {
       if (value === undefined) continue;
       if (!KEY_PATTERN.test(key)) throw new TypeError(`notify: ${JSON.stringify(key)} is not a valid field name (A-Z, 0-9, _)`);
@@ -184,12 +268,16 @@ export function formatState(state: string | NotifyFields): string {
 /** The fd behind a raw number or a Node object that owns one. */
 export function fdOf(source: FdSource): number {
   if (typeof source === 'number') {
-    if (!Number.isInteger(source) || source < 0) throw new TypeError(`notify: ${source} is not a file descriptor`);
+    // An fd is a C int: a larger number would wrap around to another fd in the addon.
+    if (!Number.isInteger(source) || source < 0 || source > INT_MAX) throw new TypeError(`notify: ${source} is not a file descriptor`);
     return source;
+  }
+  if (source === null || typeof source !== 'object') {
+    throw new TypeError(`notify: ${source === null ? 'null' : typeof source} is not a file descriptor or an object that owns one`);
   }
   const candidate = source as unknown as Record<string | symbol, unknown>;
   // FileHandle and plain { fd } objects.
-  if (typeof candidate.fd === 'number' && candidate.fd >= 0) return candidate.fd;
+  if (typeof candidate.fd === 'number' && Number.isInteger(candidate.fd) && candidate.fd >= 0 && candidate.fd <= INT_MAX) return candidate.fd;
   // dgram.Socket keeps its handle behind an internal state symbol (checked
   // first: its deprecated _handle getter prints DEP0112).
   const stateSymbol = Object.getOwnPropertySymbols(candidate).find((s) => s.description === 'state symbol');
@@ -220,8 +308,8 @@ export function notify(state: string | NotifyFields, options: NotifyOptions = {}
     if (fds.length > NOTIFY_MAX_FDS) {
       throw new RangeError(`notify: ${fds.length} file descriptors; one message carries at most ${NOTIFY_MAX_FDS}`);
     }
-    if (options.pid !== undefined && (!Number.isSafeInteger(options.pid) || options.pid <= 0)) {
-      throw new RangeError(`notify: pid must be a positive integer, got ${options.pid}`);
+    if (options.pid !== undefined && (!Number.isSafeInteger(options.pid) || options.pid <= 0 || options.pid > INT_MAX)) {
+      throw new RangeError(`notify: pid must be a PID (1 to ${INT_MAX}), got ${options.pid}`);
     }
     if (interceptor !== null) return interceptor(text, env, () => send(env.NOTIFY_SOCKET, encode(text), fds, options.pid));
     return send(env.NOTIFY_SOCKET, encode(text), fds, options.pid);

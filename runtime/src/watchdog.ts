@@ -213,7 +213,9 @@ class KeepAlive implements Watchdog {
   }
 
   #interval(): number {
-    return Math.max(1, Math.floor(this.#timeoutMs * this.fraction));
+    // Timers take at most 2^31-1 ms (about 24.8 days); Node turns a longer
+    // one into 1 ms, which would ping a thousand times a second.
+    return Math.min(2 ** 31 - 1, Math.max(1, Math.floor(this.#timeoutMs * this.fraction)));
   }
 
   async #tick(): Promise<void> {
