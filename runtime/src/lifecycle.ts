@@ -115,11 +115,12 @@ export function handleSignals(options: SignalOptions = {}): SignalHandlers {
       stopWatchdog();
       const forceExitCode = options.forceExitCode ?? 1;
       let running = '';
+      // Referenced on purpose: a hook awaiting a promise nothing will settle
+      // must not let the loop run empty and exit 0 before the deadline.
       const deadline = setTimeout(() => {
         logger().err(`stop hook "${running}" did not finish within ${stopTimeoutMs} ms; exiting with ${forceExitCode}`);
         process.exit(forceExitCode);
       }, stopTimeoutMs);
-      deadline.unref();
       // Every hook runs even after one throws: a failed flush must not keep
       // the servers open. The exit code says that something failed.
       let failures = 0;
