@@ -4,7 +4,6 @@
 // documented no-op.
 // Built-ins through process.getBuiltinModule, not `import`: see builtins.ts.
 const { existsSync } = process.getBuiltinModule('node:fs');
-const { createRequire } = process.getBuiltinModule('node:module');
 const { dirname, join, resolve } = process.getBuiltinModule('node:path');
 const { fileURLToPath } = process.getBuiltinModule('node:url');
 const { getSystemErrorMap } = process.getBuiltinModule('node:util');
@@ -61,9 +60,11 @@ export interface NativeBinding {
   constants: { LOCK_SH: number; LOCK_EX: number; LOCK_UN: number; LOCK_NB: number; SUN_PATH_MAX: number };
 }
 
-const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-
 function load(): { binding: NativeBinding | null; error: Error | null } {
+  // import.meta and node:module (whose first load pulls in source-map
+  // support) are touched only here, so importing the runtime does neither.
+  const moduleUrl = import.meta.url;
+  const packageRoot = resolve(dirname(fileURLToPath(moduleUrl)), '..');
   const tried: string[] = [];
   // 1. Our own prebuild, by the name scripts/build-native.js gives it: one
   //    dlopen, no directory scans (this is most of a notify's first call).
@@ -81,7 +82,7 @@ function load(): { binding: NativeBinding | null; error: Error | null } {
   }
   // 2. node-gyp-build's search (other tags, an install-time build), then a
   //    plain node-gyp build of ../native (a developer's checkout).
-  const require = createRequire(import.meta.url);
+  const require = process.getBuiltinModule('node:module').createRequire(moduleUrl);
   try {
     const nodeGypBuild = require('node-gyp-build') as (dir: string) => NativeBinding;
     return { binding: nodeGypBuild(packageRoot), error: null };
