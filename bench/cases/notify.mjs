@@ -1,0 +1,117 @@
+// notify-path, notify-abstract: the per-call cost of WATCHDOG=1 (the message
+// a daemon sends most often), ours against libsystemd's sd_notify() in C.
+//
+// Every message is received by a C receiver that checks its bytes; the
+// counts must match exactly or the case fails. The receiver runs in a private
+// network namespace with net.unix.max_dgram_qlen=512, as on a systemd host
+// (see anchors/receiver.c), and reports how many datagrams it found per
+// wake-up: about 1-3 means it was waiting for the senders, not the other way
+// round; a burst as long as the queue means a sender may have blocked on it
+// for a moment, and the case says so in its notes.
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+
+import { NODE, BENCH, cleanEnv, helper, lastJson, lines, scratch, terminate } from '../lib/proc.mjs';
+import { buildEntry } from '../lib/result.mjs';
+import { alternate, BenchFailure, fmt } from '../lib/stats.mjs';
+
+const SENDER = path.join(BENCH, 'cases', 'notify-sender.mjs');
+const PAYLOAD = 'WATCHDOG=1';
+
+async function startReceiver(receiverBinary, address) {
+  const child = helper(receiverBinary, [address, '--netns-qlen', '512'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const out = lines(child.stdout);
+  const ready = await out.next();
+  const match = /^ready qlen=(-?\d+) netns=(\w+) rcvbuf=(\d+)$/.exec(ready);
+  if (!match) throw new BenchFailure(`receiver: ${ready}`);
+  const ask = async (command) => {
+    child.stdin.write(`${command}\n`);
+    return out.next();
+  };
+  return { child, qlen: Number(match[1]), netns: match[2], rcvbuf: Number(match[3]), ask };
+}
+
+function runCase({ id, title, address, quick, tools }) {
+  return async () => {
+    const calls = quick ? 20_000 : 100_000;
+    const warmupCalls = quick ? 2_000 : 5_000;
+    // systemd-notify costs a process per message: far fewer iterations.
+    const spawnCalls = quick ? 40 : 100;
+    const receiver = await startReceiver(tools.receiver, address);
+    const env = cleanEnv({ NOTIFY_SOCKET: address });
+    // Senders join the receiver's namespace (an abstract name lives in one).
+    const inNetns = (command, args) =>
+      receiver.netns === 'private' ? ['nsenter', [`--net=/proc/${receiver.child.pid}/ns/net`, '--', command, ...args]] : [command, args];
+    // Per sender: datagrams drained per receiver wake-up, and the longest burst.
+    const bursts = {};
+
+    /** One sender process: reset the receiver's counters, send, check the counts. */
+    const measure = (who, command, args, expected, barriers = 0) => async () => {
+      if ((await receiver.ask(`reset ${PAYLOAD}`)) !== 'ok') throw new BenchFailure('receiver did not reset');
+      const [cmd, argv] = inNetns(command, args);
+      const result = spawnSync(cmd, argv, { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
+      if (result.status !== 0) throw new BenchFailure(`${who} exited ${result.status ?? result.signal}: ${result.stderr.trim().slice(-800)}`);
+      const { nsPerCall } = lastJson(result.stdout, who);
+      const report = await receiver.ask('report');
+      const counts = Object.fromEntries(report.split(' ').map((kv) => kv.split('=')));
+      if (Number(counts.count) !== expected || Number(counts.bad) !== 0 || Number(counts.barriers) !== barriers) {
+        throw new BenchFailure(`${who}: receiver got ${report}, expected count=${expected} bad=0 barriers=${barriers}`);
+      }
+      const b = (bursts[who] ??= { mean: 0, longest: 0 });
+      b.mean = Math.max(b.mean, (Number(counts.count) + Number(counts.barriers)) / Math.max(1, Number(counts.wakeups)));
+      b.longest = Math.max(b.longest, Number(counts.maxbatch));
+      return nsPerCall / 1000;
+    };
+
+    const variants = [
+      { name: 'ours', run: measure('ours', NODE, [SENDER, 'ours', warmupCalls, calls], warmupCalls + calls) },
+      { name: 'c', run: measure('C sd_notify', tools.notifyAnchor, [warmupCalls, calls], warmupCalls + calls) },
+      { name: 'sd-notify', run: measure('npm sd-notify', NODE, [SENDER, 'sd-notify', warmupCalls, calls], warmupCalls + calls) },
+      { name: 'systemd-notify', run: measure('systemd-notify', NODE, [SENDER, 'systemd-notify', 2, spawnCalls], 2 + spawnCalls, 2 + spawnCalls) },
+    ];
+    try {
+      const { samples, failures } = await alternate({ variants, warmup: 1, runs: quick ? 5 : 9 });
+      const longest = Math.max(0, ...Object.values(bursts).map((b) => b.longest));
+      const notes = [
+        `${calls} timed calls per run (systemd-notify: ${spawnCalls}); receiver queue length ${receiver.qlen} (${receiver.netns} network namespace); ` +
+          `datagrams per receiver wake-up, worst run: ${Object.entries(bursts).map(([who, b]) => `${who} ${fmt(b.mean)}`).join(', ')}; longest burst ${longest}`,
+      ];
+      if (receiver.qlen > 0 && longest >= receiver.qlen) notes.push(`a burst reached the queue length (${receiver.qlen}): a sender may have blocked on a full queue for a moment`);
+      return buildEntry({
+        id,
+        title,
+        unit: 'us/call',
+        samples,
+        failures,
+        ours: 'ours',
+        anchor: 'c',
+        anchorName: 'C libsystemd sd_notify()',
+        extras: [
+          { name: 'npm sd-notify watchdog()', variant: 'sd-notify' },
+          { name: 'spawnSync systemd-notify WATCHDOG=1', variant: 'systemd-notify' },
+        ],
+        target: 0.5,
+        notes,
+        info: { qlen: receiver.qlen, netns: receiver.netns, bursts },
+      });
+    } finally {
+      receiver.child.stdin.end();
+      await terminate(receiver.child.pid);
+    }
+  };
+}
+
+export default function notifyCases(ctx) {
+  return [
+    {
+      id: 'notify-path',
+      title: 'notify WATCHDOG=1, path socket',
+      run: runCase({ ...ctx, id: 'notify-path', title: 'notify WATCHDOG=1, path socket', address: path.join(scratch(), 'notify.sock') }),
+    },
+    {
+      id: 'notify-abstract',
+      title: 'notify WATCHDOG=1, abstract socket',
+      run: runCase({ ...ctx, id: 'notify-abstract', title: 'notify WATCHDOG=1, abstract socket', address: `@sd-bench/${process.pid}/notify` }),
+    },
+  ];
+}

@@ -1,0 +1,66 @@
+// Turns a case's samples into its results.json entry.
+import { pairedRatio, summarize } from './stats.mjs';
+
+/**
+ * samples/failures: what alternate() returned. `ours` and `anchor` name the
+ * two main variants (anchor may be null); `extras` lists secondary anchors:
+ * { name, variant, target? }. For an extra, `ratio` is ours/extra (a target
+ * against it, like ">= 0.9x process.stderr.write", applies to that) and
+ * `vsAnchor` is extra/anchor (how it compares with the main anchor: "sd-notify
+ * import costs 1.13x node -e 0"). An extra with `compare: false` is another
+ * measurement of ours, shown as its own row with no ratio.
+ *
+ * `target` is the highest acceptable median ratio ours/anchor (null: none).
+ * `met` is true when every target holds, false when one does not or any
+ * measured variant failed (lost data is a failure, not a speed), null when
+ * the case has no target.
+ */
+export function buildEntry({ id, title, unit, samples, failures, ours, anchor, anchorName, extras = [], target = null, notes = [], info = {} }) {
+  const failed = [];
+  for (const name of [ours, anchor, ...extras.map((e) => e.variant)]) {
+    if (name && failures[name]) failed.push(`${name}: ${failures[name]}`);
+  }
+  const oursSamples = samples[ours] ?? [];
+  const anchorSamples = anchor ? samples[anchor] ?? [] : null;
+  const ratio = anchor ? pairedRatio(oursSamples, anchorSamples) : null;
+  const extra = extras.map(({ name, variant, target: extraTarget = null, compare = true }) => {
+    const values = samples[variant] ?? [];
+    const row = {
+      name,
+      value: summarize(values),
+      // compare: false is a second measurement of ours (scaffold's npm test), not an anchor.
+      ratio: compare ? pairedRatio(oursSamples, values) : null,
+      vsAnchor: compare && anchor ? pairedRatio(values, anchorSamples) : null,
+      ...(compare ? {} : { ours: true }),
+      target: extraTarget,
+      met: null,
+    };
+    if (failures[variant]) row.failed = failures[variant];
+    if (extraTarget !== null) row.met = !failures[variant] && !failures[ours] && row.ratio !== null && row.ratio.median <= extraTarget;
+    return row;
+  });
+
+  let met = null;
+  const targets = [target, ...extra.map((e) => e.target)].filter((t) => t !== null);
+  if (targets.length > 0) {
+    met = failed.length === 0 && (target === null || (ratio !== null && ratio.median <= target)) && extra.every((e) => e.met !== false);
+  } else if (failed.length > 0) {
+    met = false;
+  }
+  return {
+    id,
+    title,
+    unit,
+    ours: summarize(oursSamples),
+    anchor: anchor ? summarize(anchorSamples) : null,
+    anchorName: anchorName ?? null,
+    ratio,
+    target,
+    met,
+    runs: oursSamples.length,
+    extra,
+    ...(failed.length ? { failed } : {}),
+    ...(notes.length ? { notes } : {}),
+    ...(Object.keys(info).length ? { info } : {}),
+  };
+}
