@@ -25,6 +25,7 @@ import { initScriptContext, projectContext, unitContext } from '../../generators
 import { InputError } from '../../generators/lib/escape.js';
 import { renderText } from '../../generators/lib/render.js';
 import { useUserManager } from '../e2e/units.js';
+import { requireOrSkip } from '../helpers/prerequisites.js';
 import type { UserManager } from '../e2e/user-manager.js';
 import { generate, parseUnit, REPO, type UnitFile } from '../generator/helpers.js';
 import { CORPUS, MARKER, type HostileInput } from './hostile-corpus.js';
@@ -583,7 +584,7 @@ describe('reliability: hostile generator answers', function () {
 
     it("systemd's own LSB reader (systemd-sysv-generator) takes each description as the literal Short-Description", function () {
       const generator = '/lib/systemd/system-generators/systemd-sysv-generator';
-      if (!existsSync(generator)) this.skip();
+      requireOrSkip(this, existsSync(generator), `systemd's LSB reader is not installed at ${generator}`);
       const init = path.join(scratch, 'sysv', 'init.d');
       const out = path.join(scratch, 'sysv', 'out');
       mkdirSync(init, { recursive: true });
@@ -886,7 +887,7 @@ describe('reliability: hostile generator answers', function () {
 
     it('the units systemd-sysv-generator made from the LSB headers: the manager reads Description=LSB: <the literal>', async function () {
       const out = path.join(scratch, 'sysv', 'out');
-      if (!existsSync(out)) this.skip();
+      requireOrSkip(this, existsSync(out), 'systemd-sysv-generator produced no units in the test before (see its result)');
       const dir = m().unitDir;
       for (const f of readdirSync(dir)) rmSync(path.join(dir, f), { recursive: true, force: true });
       const chosen = accepted.filter((c) => c.field.flag === 'description' && existsSync(path.join(out, `lsb${c.k}.service`)));
