@@ -35,7 +35,7 @@ export default function importCases({ quick }) {
           variants.push({ name: 'sd-daemon', run: nodeE(importOf(sdDaemon)) });
           extras.push({ name: 'npm sd-daemon (import)', variant: 'sd-daemon' });
         }
-        const { samples, failures } = await alternate({ variants, warmup: quick ? 3 : 5, runs: quick ? 15 : 40 });
+        const { samples, failures } = await alternate({ variants, warmup: quick ? 2 : 5, runs: quick ? 10 : 40 });
         return buildEntry({
           id: 'import',
           title: 'import cost, whole process',

@@ -33,10 +33,10 @@ async function startReceiver(receiverBinary, address) {
 
 function runCase({ id, title, address, quick, tools }) {
   return async () => {
-    const calls = quick ? 20_000 : 100_000;
-    const warmupCalls = quick ? 2_000 : 5_000;
+    const calls = quick ? 10_000 : 100_000;
+    const warmupCalls = quick ? 1_000 : 5_000;
     // systemd-notify costs a process per message: far fewer iterations.
-    const spawnCalls = quick ? 40 : 100;
+    const spawnCalls = quick ? 20 : 100;
     const receiver = await startReceiver(tools.receiver, address);
     const env = cleanEnv({ NOTIFY_SOCKET: address });
     // Senders join the receiver's namespace (an abstract name lives in one).

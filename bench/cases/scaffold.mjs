@@ -61,7 +61,7 @@ export default function scaffoldCases({ quick }) {
         };
         // No anchor to alternate with: yo runs, then npm test runs (a single
         // one in --quick: it is the slowest thing the bench does).
-        const yoRuns = await alternate({ variants: [{ name: 'yo', run: yo }], warmup: 0, runs: quick ? 2 : 5 });
+        const yoRuns = await alternate({ variants: [{ name: 'yo', run: yo }], warmup: 0, runs: quick ? 1 : 5 });
         const testRuns = await alternate({ variants: [{ name: 'npm-test', run: npmTest }], warmup: 0, runs: quick ? 1 : 5 });
         const samples = { ...yoRuns.samples, ...testRuns.samples };
         const failures = { ...yoRuns.failures, ...testRuns.failures };
