@@ -69,6 +69,8 @@ struct NotifySocket {
   int fd = -1;
   dev_t dev = 0;
   ino_t ino = 0;
+  // The SO_SNDTIMEO set on fd, in milliseconds (0: a send may wait forever).
+  int64_t send_timeout_ms = 0;
   ~NotifySocket() {
     if (fd >= 0) close(fd);
   }
@@ -90,11 +92,6 @@ int AcquireNotifySocket(Napi::Env env) {
   }
   int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return -errno;
-  // A manager whose queue stays full (it stopped reading) makes sendmsg
-  // wait; libsystemd waits forever, freezing the caller. Here the wait ends
-  // after a second with EAGAIN, reported as a failed send.
-  timeval timeout = {1, 0};
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
   if (fstat(fd, &st) != 0) {
     int err = errno;
     close(fd);
@@ -103,18 +100,32 @@ int AcquireNotifySocket(Napi::Env env) {
   cached->fd = fd;
   cached->dev = st.st_dev;
   cached->ino = st.st_ino;
+  cached->send_timeout_ms = 0;
   return fd;
 }
 
+// How long a send on the notify socket may wait for room in the receiver's
+// queue (SO_SNDTIMEO, set only when it changes); past it sendmsg fails EAGAIN.
+int SetNotifySendTimeout(Napi::Env env, int fd, int64_t ms) {
+  NotifySocket* cached = env.GetInstanceData<NotifySocket>();
+  if (cached->send_timeout_ms == ms) return 0;
+  timeval timeout = {static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
+  if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout)) != 0) return -errno;
+  cached->send_timeout_ms = ms;
+  return 0;
+}
+
 // sendmsg(sunPath: Buffer, data: Buffer, fds: number[] | null,
-//         ucred: [pid, uid, gid] | null): bytes sent | -errno
-// Sent through the environment's notify socket (see NotifySocket).
+//         ucred: [pid, uid, gid] | null, sendTimeoutMs?: number): bytes sent | -errno
+// Sent through the environment's notify socket (see NotifySocket); a full
+// receiver queue is waited on for sendTimeoutMs (absent or 0: without limit).
 Napi::Value SendMsg(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::vector<int> fds;
   if (info.Length() < 4 || !info[0].IsBuffer() || !info[1].IsBuffer() || !ReadFds(info[2], &fds) ||
-      !(info[3].IsNull() || info[3].IsUndefined() || info[3].IsArray())) {
-    Napi::TypeError::New(env, "sendmsg(sunPath: Buffer, data: Buffer, fds, ucred)").ThrowAsJavaScriptException();
+      !(info[3].IsNull() || info[3].IsUndefined() || info[3].IsArray()) ||
+      !(info.Length() < 5 || info[4].IsUndefined() || info[4].IsNumber())) {
+    Napi::TypeError::New(env, "sendmsg(sunPath: Buffer, data: Buffer, fds, ucred, sendTimeoutMs?)").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   if (fds.size() > kMaxFds) return Errno(env, EINVAL);
@@ -161,6 +172,9 @@ Napi::Value SendMsg(const Napi::CallbackInfo& info) {
 
   int fd = AcquireNotifySocket(env);
   if (fd < 0) return Errno(env, -fd);
+  int64_t timeout_ms = info.Length() >= 5 && info[4].IsNumber() ? info[4].As<Napi::Number>().Int64Value() : 0;
+  int err = SetNotifySendTimeout(env, fd, timeout_ms < 0 ? 0 : timeout_ms);
+  if (err < 0) return Errno(env, -err);
   ssize_t n = sendmsg(fd, &mh, MSG_NOSIGNAL);
   if (n < 0) return Errno(env, errno);
   return Napi::Number::New(env, static_cast<double>(n));

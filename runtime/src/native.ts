@@ -42,7 +42,11 @@ export interface FdWatcher {
 
 /** The addon's exports. Every function returns a negative errno on OS failure. */
 export interface NativeBinding {
-  sendmsg(sunPath: Buffer, data: Buffer, fds: number[] | null, ucred: [number, number, number] | null): number;
+  /**
+   * One datagram through the addon's kept notify socket; a full receiver queue
+   * is waited on for `sendTimeoutMs` (absent or 0: without limit), then -EAGAIN.
+   */
+  sendmsg(sunPath: Buffer, data: Buffer, fds: number[] | null, ucred: [number, number, number] | null, sendTimeoutMs?: number): number;
   bindDgram(sunPath: Buffer): number;
   recvmsg(fd: number, maxBytes: number): ReceivedMessage | number;
   socketInfo(fd: number): RawSocketInfo | number;

@@ -22,6 +22,12 @@ export const NOTIFY_MAX_BYTES = 4096;
 export const NOTIFY_MAX_FDS = 253;
 /** systemd's limit on an FDNAME= / LISTEN_FDNAMES entry (FDNAME_MAX). */
 export const FDNAME_MAX = 255;
+/**
+ * How long a send waits for room in a manager's queue. A manager that stopped
+ * reading would otherwise freeze the event loop (libsystemd's send blocks for
+ * good); past this, the result is send-failed with EAGAIN.
+ */
+const SEND_TIMEOUT_MS = 1000;
 
 type Flag = true | 1;
 type Usec = number | bigint;
@@ -218,6 +224,12 @@ export function isValidFdName(name: string): boolean {
   return true;
 }
 
+function checkFdName(name: string): void {
+  if (!isValidFdName(name)) {
+    throw new TypeError(`notify: FDNAME ${JSON.stringify(name)} is invalid (printable ASCII except ':', at most ${FDNAME_MAX} characters)`);
+  }
+}
+
 /**
  * Joins fields into the exact datagram text, validating every value. RELOADING
  * gets MONOTONIC_USEC in the same datagram, because systemd needs both at once.
@@ -230,9 +242,7 @@ export function formatState(state: string | NotifyFields): string {
     text = state;
     // The one value the raw form is checked for: systemd would drop the fds of an invalid name.
     for (const match of text.matchAll(/^FDNAME=(.*)$/gm)) {
-      if (!isValidFdName(match[1]!)) {
-        throw new TypeError(`notify: FDNAME ${JSON.stringify(match[1])} is invalid (printable ASCII except ':', at most ${FDNAME_MAX} characters)`);
-      }
+      checkFdName(match[1]!);
     }
     if (text.includes('RELOADING=1') && /^RELOADING=1$/m.test(text) && !/^MONOTONIC_USEC=/m.test(text)) {
       text += `${text.endsWith('\n') ? '' : '\n'}MONOTONIC_USEC=${monotonicUsec()}`;
@@ -245,9 +255,7 @@ export function formatState(state: string | NotifyFields): string {
       if (!KEY_PATTERN.test(key)) throw new TypeError(`notify: ${JSON.stringify(key)} is not a valid field name (A-Z, 0-9, _)`);
       const rendered = renderValue(key, value);
       checkLine(key, rendered);
-      if (key === 'FDNAME' && !isValidFdName(rendered)) {
-        throw new TypeError(`notify: FDNAME ${JSON.stringify(rendered)} is invalid (printable ASCII except ':', at most ${FDNAME_MAX} characters)`);
-      }
+      if (key === 'FDNAME') checkFdName(rendered);
       lines.push(`${key}=${rendered}`);
     }
     if (fields.RELOADING !== undefined && fields.MONOTONIC_USEC === undefined) {
@@ -353,14 +361,14 @@ function send(socket: string | undefined, data: Buffer, fds: number[], pid: numb
   }
   // Credentials go along only when we speak for another PID. libsystemd also
   // attaches them when the real and effective ids differ, to report the real
-  // ones; the kernels Node 20 runs on (4.18+) already report the sender's real
-  // uid and gid by default (tested), so that costs four id lookups per call
-  // for the same bytes on the manager's side.
+  // ones; Linux already reports the sender's real uid and gid by default (a
+  // test checks what the receiver gets), so that would cost four id lookups
+  // per call for the same bytes on the manager's side.
   const withCredentials = pid !== undefined && pid !== process.pid;
-  let n = native.sendmsg(address.sunPath, data, fds.length ? fds : null, withCredentials ? [pid, process.getuid?.() ?? 0, process.getgid?.() ?? 0] : null);
+  let n = native.sendmsg(address.sunPath, data, fds.length ? fds : null, withCredentials ? [pid, process.getuid?.() ?? 0, process.getgid?.() ?? 0] : null, SEND_TIMEOUT_MS);
   if (failed(n) && withCredentials) {
     // The kernel refuses foreign credentials without CAP_SYS_ADMIN: send as ourselves.
-    n = native.sendmsg(address.sunPath, data, fds.length ? fds : null, null);
+    n = native.sendmsg(address.sunPath, data, fds.length ? fds : null, null, SEND_TIMEOUT_MS);
     if (!failed(n)) return { sent: true, socket, bytes: n, withCredentials: false };
   }
   if (failed(n)) {

@@ -212,16 +212,7 @@ function strict(options: HardeningOptions): Directive[] {
     // An unprivileged user manager skips the BPF firewall behind IPAddressDeny=.
     if (system) lines.push(directive('IPAddressDeny', 'any', "no IP traffic on sockets the service opens itself (the socket unit's listeners are exempt)"));
   }
-  lines.push(
-    SHARED.protectKernelTunables,
-    SHARED.protectKernelModules,
-    SHARED.protectKernelLogs,
-  );
-  if (system) lines.push(SHARED.protectControlGroups);
-  lines.push(
-    SHARED.protectClock,
-    SHARED.protectHostname,
-  );
+  lines.push(...kernelProtections(system));
   if (system) {
     lines.push(
       directive('ProtectProc', 'invisible', "other users' processes are hidden in /proc"),
@@ -252,6 +243,18 @@ function strict(options: HardeningOptions): Directive[] {
   return lines;
 }
 
+/** Kernel tunables, modules, log, cgroups (in system scope, as both measured sets have it), clock and host name: all read-only. Shared by strict and baseline, in this order. */
+function kernelProtections(system: boolean): Directive[] {
+  return [
+    SHARED.protectKernelTunables,
+    SHARED.protectKernelModules,
+    SHARED.protectKernelLogs,
+    ...(system ? [SHARED.protectControlGroups] : []),
+    SHARED.protectClock,
+    SHARED.protectHostname,
+  ];
+}
+
 /** `baseline`: what almost any daemon survives, including ones that spawn tools, use netlink or connect out. */
 function baseline(options: HardeningOptions): Directive[] {
   const system = options.scope === 'system';
@@ -269,14 +272,7 @@ function baseline(options: HardeningOptions): Directive[] {
     ...writable(options.writablePaths),
     SHARED.privateTmp,
     SHARED.privateDevices,
-    SHARED.protectKernelTunables,
-    SHARED.protectKernelModules,
-    SHARED.protectKernelLogs,
-  );
-  if (system) lines.push(SHARED.protectControlGroups);
-  lines.push(
-    SHARED.protectClock,
-    SHARED.protectHostname,
+    ...kernelProtections(system),
     SHARED.restrictRealtime,
     SHARED.restrictSUIDSGID,
     SHARED.lockPersonality,
