@@ -27,7 +27,5 @@ await build({
   // Chunks sit beside the entries: native.ts finds the package root as the
   // parent of its own file's directory.
   chunkNames: 'chunk-[hash]',
-  // Resolved at run time, from the installed package's dependencies.
-  external: ['node-gyp-build'],
   logLevel: 'warning',
 });

@@ -65,8 +65,7 @@ export interface NativeBinding {
 }
 
 function load(): { binding: NativeBinding | null; error: Error | null } {
-  // import.meta and node:module (whose first load pulls in source-map
-  // support) are touched only here, so importing the runtime does neither.
+  // import.meta is touched only here, so importing the runtime does not.
   const moduleUrl = import.meta.url;
   const packageRoot = resolve(dirname(fileURLToPath(moduleUrl)), '..');
   const tried: string[] = [];
@@ -84,26 +83,22 @@ function load(): { binding: NativeBinding | null; error: Error | null } {
       tried.push(`${file} (${firstLine(error)})`);
     }
   }
-  // 2. node-gyp-build's search (other tags, an install-time build), then a
-  //    plain node-gyp build of ../native (a developer's checkout).
-  const require = process.getBuiltinModule('node:module').createRequire(moduleUrl);
-  try {
-    const nodeGypBuild = require('node-gyp-build') as (dir: string) => NativeBinding;
-    return { binding: nodeGypBuild(packageRoot), error: null };
-  } catch (error) {
-    tried.push(`${join(packageRoot, 'prebuilds')} through node-gyp-build (${firstLine(error)})`);
-  }
-  const devBuild = join(packageRoot, '..', 'native', 'build', 'Release', 'sd_daemon_native.node');
-  if (existsSync(devBuild)) {
+  // 2. The build from the shipped sources (scripts/install.js, where no
+  //    prebuild fits), which is also where a checkout's own build lands.
+  const built = join(packageRoot, 'native', 'build', 'Release', 'sd_daemon_native.node');
+  if (existsSync(built)) {
     try {
-      return { binding: dlopen(devBuild), error: null };
+      return { binding: dlopen(built), error: null };
     } catch (error) {
-      tried.push(`${devBuild} (${firstLine(error)})`);
+      tried.push(`${built} (${firstLine(error)})`);
     }
   } else {
-    tried.push(`${devBuild} (not built)`);
+    tried.push(`${built} (not built)`);
   }
-  return { binding: null, error: new Error(`sd-daemon-runtime: native addon not loaded; tried:\n  ${tried.join('\n  ')}`) };
+  // npm may have skipped the install script (--ignore-scripts, a denied
+  // allowScripts entry): name the command that builds the addon by hand.
+  const fix = `to build it for ${process.platform}-${process.arch}: node ${join(packageRoot, 'scripts', 'install.js')}`;
+  return { binding: null, error: new Error(`sd-daemon-runtime: native addon not loaded; tried:\n  ${tried.join('\n  ')}\n${fix}`) };
 }
 
 function dlopen(file: string): NativeBinding {

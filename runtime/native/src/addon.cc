@@ -13,7 +13,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
 #include <string.h>
@@ -24,6 +23,7 @@
 #include <sys/un.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <string>
@@ -35,6 +35,29 @@ namespace {
 constexpr size_t kMaxFds = 253;
 
 Napi::Value Errno(Napi::Env env, int err) { return Napi::Number::New(env, -err); }
+
+// Calls a blocking syscall again while a signal (or io_uring's task work,
+// which Node 22+ makes arrive at any time) interrupts it. For calls without
+// a deadline only; close() is never restarted (Linux frees the fd anyway).
+template <typename Call>
+auto Restarting(Call call) -> decltype(call()) {
+  decltype(call()) r;
+  do {
+    r = call();
+  } while (r < 0 && errno == EINTR);
+  return r;
+}
+
+// fstat as a raw syscall: glibc 2.33 made fstat an exported fstat64@GLIBC_2.33,
+// which glibc 2.28 systems (RHEL 8, Debian 10) lack. The kernel's struct stat
+// is glibc's on x86-64 and arm64 (older glibc passed it straight through).
+int FstatRaw(int fd, struct stat* st) { return static_cast<int>(syscall(SYS_fstat, fd, st)); }
+
+int64_t MonotonicMicros() {
+  timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return static_cast<int64_t>(now.tv_sec) * 1000000 + now.tv_nsec / 1000;
+}
 
 // Copies the exact sun_path bytes chosen by TypeScript (a path with its
 // trailing NUL, or an abstract name starting with NUL and no terminator) and
@@ -69,8 +92,8 @@ struct NotifySocket {
   int fd = -1;
   dev_t dev = 0;
   ino_t ino = 0;
-  // The SO_SNDTIMEO set on fd, in milliseconds (0: a send may wait forever).
-  int64_t send_timeout_ms = 0;
+  // The SO_SNDTIMEO set on fd, in microseconds (0: a send may wait forever).
+  int64_t send_timeout_us = 0;
   ~NotifySocket() {
     if (fd >= 0) close(fd);
   }
@@ -87,12 +110,12 @@ int AcquireNotifySocket(Napi::Env env) {
   }
   struct stat st;
   if (cached->fd >= 0) {
-    if (fstat(cached->fd, &st) == 0 && st.st_dev == cached->dev && st.st_ino == cached->ino) return cached->fd;
+    if (FstatRaw(cached->fd, &st) == 0 && st.st_dev == cached->dev && st.st_ino == cached->ino) return cached->fd;
     cached->fd = -1;
   }
   int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return -errno;
-  if (fstat(fd, &st) != 0) {
+  if (FstatRaw(fd, &st) != 0) {
     int err = errno;
     close(fd);
     return -err;
@@ -100,19 +123,43 @@ int AcquireNotifySocket(Napi::Env env) {
   cached->fd = fd;
   cached->dev = st.st_dev;
   cached->ino = st.st_ino;
-  cached->send_timeout_ms = 0;
+  cached->send_timeout_us = 0;
   return fd;
 }
 
 // How long a send on the notify socket may wait for room in the receiver's
 // queue (SO_SNDTIMEO, set only when it changes); past it sendmsg fails EAGAIN.
-int SetNotifySendTimeout(Napi::Env env, int fd, int64_t ms) {
+int SetNotifySendTimeout(Napi::Env env, int fd, int64_t us) {
   NotifySocket* cached = env.GetInstanceData<NotifySocket>();
-  if (cached->send_timeout_ms == ms) return 0;
-  timeval timeout = {static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
+  if (cached->send_timeout_us == us) return 0;
+  timeval timeout = {static_cast<time_t>(us / 1000000), static_cast<suseconds_t>(us % 1000000)};
   if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout)) != 0) return -errno;
-  cached->send_timeout_ms = ms;
+  cached->send_timeout_us = us;
   return 0;
+}
+
+// sendmsg on the notify socket within one total deadline (0: none). A send
+// waiting under SO_SNDTIMEO fails EINTR on any interruption, even with
+// SA_RESTART, so it is retried with SO_SNDTIMEO set to what is left; past the
+// deadline the result is EAGAIN, as if nothing had interrupted it.
+ssize_t SendWithin(Napi::Env env, int fd, const msghdr* mh, int64_t timeout_us) {
+  const int64_t deadline = timeout_us > 0 ? MonotonicMicros() + timeout_us : 0;
+  int64_t left = timeout_us > 0 ? timeout_us : 0;
+  for (;;) {
+    int err = SetNotifySendTimeout(env, fd, left);
+    if (err < 0) {
+      errno = -err;
+      return -1;
+    }
+    ssize_t n = sendmsg(fd, mh, MSG_NOSIGNAL);
+    if (n >= 0 || errno != EINTR) return n;
+    if (deadline == 0) continue;
+    left = deadline - MonotonicMicros();
+    if (left <= 0) {
+      errno = EAGAIN;
+      return -1;
+    }
+  }
 }
 
 // sendmsg(sunPath: Buffer, data: Buffer, fds: number[] | null,
@@ -173,9 +220,7 @@ Napi::Value SendMsg(const Napi::CallbackInfo& info) {
   int fd = AcquireNotifySocket(env);
   if (fd < 0) return Errno(env, -fd);
   int64_t timeout_ms = info.Length() >= 5 && info[4].IsNumber() ? info[4].As<Napi::Number>().Int64Value() : 0;
-  int err = SetNotifySendTimeout(env, fd, timeout_ms < 0 ? 0 : timeout_ms);
-  if (err < 0) return Errno(env, -err);
-  ssize_t n = sendmsg(fd, &mh, MSG_NOSIGNAL);
+  ssize_t n = SendWithin(env, fd, &mh, timeout_ms < 0 ? 0 : timeout_ms * 1000);
   if (n < 0) return Errno(env, errno);
   return Napi::Number::New(env, static_cast<double>(n));
 }
@@ -222,7 +267,7 @@ Napi::Value RecvMsg(const Napi::CallbackInfo& info) {
   mh.msg_iovlen = 1;
   mh.msg_control = control.data();
   mh.msg_controllen = control.size();
-  ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC | MSG_TRUNC);
+  ssize_t n = Restarting([&] { return recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC | MSG_TRUNC); });
   if (n < 0) return Errno(env, errno);
 
   Napi::Object out = Napi::Object::New(env);
@@ -351,10 +396,8 @@ Napi::Value Flock(const Napi::CallbackInfo& info) {
     Napi::TypeError::New(env, "flock(fd: number, operation: number)").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  int r;
-  do {
-    r = flock(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value());
-  } while (r < 0 && errno == EINTR);
+  int fd = info[0].As<Napi::Number>().Int32Value(), operation = info[1].As<Napi::Number>().Int32Value();
+  int r = Restarting([&] { return flock(fd, operation); });
   if (r < 0) return Errno(env, errno);
   return Napi::Number::New(env, 0);
 }
@@ -396,10 +439,8 @@ Napi::Value Dup2(const Napi::CallbackInfo& info) {
     Napi::TypeError::New(env, "dup2(oldFd: number, newFd: number)").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  int r;
-  do {
-    r = dup2(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value());
-  } while (r < 0 && errno == EINTR);
+  int old_fd = info[0].As<Napi::Number>().Int32Value(), new_fd = info[1].As<Napi::Number>().Int32Value();
+  int r = Restarting([&] { return dup2(old_fd, new_fd); });
   if (r < 0) return Errno(env, errno);
   return Napi::Number::New(env, r);
 }
@@ -421,7 +462,7 @@ enum : int { kReportPid = 1, kReportError = 2 };
 
 [[noreturn]] void ReportAndExit(int report, int kind, int value, int status) {
   int message[2] = {kind, value};
-  ssize_t ignored = write(report, message, sizeof(message));
+  ssize_t ignored = Restarting([&] { return write(report, message, sizeof(message)); });
   (void)ignored;
   _exit(status);
 }
@@ -531,13 +572,16 @@ Napi::Value SpawnDaemon(const Napi::CallbackInfo& info) {
   DaemonPlan plan = {file.c_str(), pointers[0].data(), pointers[1].data(), fds.data(), work.data(),
                      static_cast<int>(fds.size()), report[1]};
 
+  // sigprocmask, not pthread_sigmask (pthread_sigmask@GLIBC_2.32 is missing
+  // from older glibc): on Linux it sets the calling thread's mask only, which
+  // is exactly what is wanted around fork.
   sigset_t all, old;
   sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
+  sigprocmask(SIG_SETMASK, &all, &old);
   pid_t child = fork();
   if (child == 0) RunIntermediate(plan);
   int fork_errno = errno;
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  sigprocmask(SIG_SETMASK, &old, nullptr);
   close(report[1]);
   if (child < 0) {
     close(report[0]);
@@ -549,15 +593,13 @@ Napi::Value SpawnDaemon(const Napi::CallbackInfo& info) {
   int messages[4] = {0, 0, 0, 0};
   size_t got = 0;
   while (got < sizeof(messages)) {
-    ssize_t n = read(report[0], reinterpret_cast<char*>(messages) + got, sizeof(messages) - got);
-    if (n < 0 && errno == EINTR) continue;
+    ssize_t n = Restarting([&] { return read(report[0], reinterpret_cast<char*>(messages) + got, sizeof(messages) - got); });
     if (n <= 0) break;
     got += static_cast<size_t>(n);
   }
   close(report[0]);
   int status;
-  while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
-  }
+  Restarting([&] { return waitpid(child, &status, 0); });
 
   pid_t daemon = 0;
   int error = 0;
