@@ -511,4 +511,55 @@ describe('notify() to a manager that stopped reading', () => {
       receiver.close();
     }
   });
+
+  // A send waiting under SO_SNDTIMEO fails EINTR on any interruption (the
+  // kernel does not restart timed socket waits, SA_RESTART or not). Node 22+
+  // interrupts it without any signal: after spawnSync, libuv's io_uring
+  // completes work for the main thread as task work, which wakes the wait.
+  // Each run is a fresh process, so what came before in this file cannot
+  // change the outcome.
+  function stuckSend(prelude: string): { reason: string; code: string; waited: number } {
+    const runtime = new URL('../runtime/dist/index.js', import.meta.url).href;
+    const receiver = new Receiver(join(root, `stuck-${Math.random().toString(16).slice(2, 10)}.sock`));
+    const script = `
+      import { spawnSync } from 'node:child_process';
+      import { notify } from ${JSON.stringify(runtime)};
+      ${prelude}
+      let result = notify('STATUS=fill');
+      let started = Date.now();
+      for (let sent = 0; result.sent && sent < 100_000; sent++) {
+        started = Date.now();
+        result = notify('STATUS=fill');
+      }
+      console.log(JSON.stringify({ reason: result.reason, code: result.error?.code, waited: Date.now() - started }));`;
+    try {
+      const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, NOTIFY_SOCKET: receiver.address }, encoding: 'utf8', timeout: 60_000 });
+      assert.equal(run.status, 0, run.stderr);
+      return JSON.parse(run.stdout) as { reason: string; code: string; waited: number };
+    } finally {
+      receiver.close();
+    }
+  }
+
+  it('after spawnSync (Node 22+: io_uring task work), still waits out its second and fails EAGAIN, never EINTR', function () {
+    this.timeout(90_000);
+    const result = stuckSend("spawnSync('true');");
+    assert.equal(result.code, 'EAGAIN', JSON.stringify(result));
+    assert.equal(result.reason, 'send-failed');
+    assert.ok(result.waited >= 900 && result.waited < 10_000, `gave up after ${result.waited} ms`);
+  });
+
+  it('under a stream of signals, one total deadline: EAGAIN after about a second, not a restart per signal', function () {
+    this.timeout(90_000);
+    // Another process signals us every 20 ms while the send waits; restarting
+    // with the full timeout each time would never end.
+    const result = stuckSend(`
+      process.on('SIGUSR2', () => {});
+      const { spawn } = await import('node:child_process');
+      const pinger = spawn('sh', ['-c', 'while kill -USR2 ' + process.pid + ' 2>/dev/null; do sleep 0.02; done'], { stdio: 'ignore' });
+      pinger.unref();
+      process.on('exit', () => pinger.kill());`);
+    assert.equal(result.code, 'EAGAIN', JSON.stringify(result));
+    assert.ok(result.waited >= 900 && result.waited < 10_000, `gave up after ${result.waited} ms`);
+  });
 });
