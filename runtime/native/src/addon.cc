@@ -36,9 +36,10 @@ constexpr size_t kMaxFds = 253;
 
 Napi::Value Errno(Napi::Env env, int err) { return Napi::Number::New(env, -err); }
 
-// Calls a blocking syscall again while a signal (or io_uring's task work,
-// which Node 22+ makes arrive at any time) interrupts it. For calls without
-// a deadline only; close() is never restarted (Linux frees the fd anyway).
+// Calls a blocking syscall again while something interrupts it (a signal;
+// under Node 22+, also an interruption with no signal delivered at all, seen
+// right after spawnSync). For calls without a deadline only; close() is
+// never restarted (Linux frees the fd anyway).
 template <typename Call>
 auto Restarting(Call call) -> decltype(call()) {
   decltype(call()) r;
