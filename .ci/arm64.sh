@@ -71,6 +71,6 @@ args=()
 for f in "${files[@]}"; do args+=("test/$f.test.ts"); done
 started=$(date +%s)
 status=0
-"$bin/node" node_modules/mocha/bin/mocha.js --reporter dot "${args[@]}" || status=$?
+"$bin/node" node_modules/mocha/bin/mocha.js --reporter spec "${args[@]}" || status=$?
 echo "arm64: mocha exit $status after $(( $(date +%s) - started )) s"
 exit "$status"
