@@ -84,24 +84,22 @@ function load(): { binding: NativeBinding | null; error: Error | null } {
       tried.push(`${file} (${firstLine(error)})`);
     }
   }
-  // 2. node-gyp-build's search (other tags, an install-time build), then a
-  //    plain node-gyp build of ../native (a developer's checkout).
-  const require = process.getBuiltinModule('node:module').createRequire(moduleUrl);
-  try {
-    const nodeGypBuild = require('node-gyp-build') as (dir: string) => NativeBinding;
-    return { binding: nodeGypBuild(packageRoot), error: null };
-  } catch (error) {
-    tried.push(`${join(packageRoot, 'prebuilds')} through node-gyp-build (${firstLine(error)})`);
-  }
-  const devBuild = join(packageRoot, '..', 'native', 'build', 'Release', 'sd_daemon_native.node');
-  if (existsSync(devBuild)) {
-    try {
-      return { binding: dlopen(devBuild), error: null };
-    } catch (error) {
-      tried.push(`${devBuild} (${firstLine(error)})`);
+  // 2. A build from source by node-gyp in the package itself, then one in
+  //    ../native (a developer's checkout). Known paths only: the runtime has
+  //    no dependencies, so it installs offline from its tarball alone.
+  for (const file of [
+    join(packageRoot, 'build', 'Release', 'sd_daemon_native.node'),
+    join(packageRoot, '..', 'native', 'build', 'Release', 'sd_daemon_native.node'),
+  ]) {
+    if (!existsSync(file)) {
+      tried.push(`${file} (not built)`);
+      continue;
     }
-  } else {
-    tried.push(`${devBuild} (not built)`);
+    try {
+      return { binding: dlopen(file), error: null };
+    } catch (error) {
+      tried.push(`${file} (${firstLine(error)})`);
+    }
   }
   return { binding: null, error: new Error(`sd-daemon-runtime: native addon not loaded; tried:\n  ${tried.join('\n  ')}`) };
 }
