@@ -3,7 +3,7 @@
 // call to its documented no-op instead of crashing the daemon.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
@@ -15,15 +15,13 @@ describe('runtime without its native addon', function () {
   let dir: string;
 
   before(function () {
-    // A copy of the built package with no prebuilds/ and no ../native build,
-    // but with node-gyp-build installed: what a user on an unsupported
-    // platform gets.
+    // A copy of the built package with no prebuilds/ and no ../native build:
+    // what a user on an unsupported platform gets.
     dir = mkdtempSync(join(tmpdir(), 'sd-no-native-'));
     const pkg = join(dir, 'node_modules', 'sd-daemon-runtime');
     mkdirSync(pkg, { recursive: true });
     cpSync(join(runtimeDir, 'dist'), join(pkg, 'dist'), { recursive: true });
     cpSync(join(runtimeDir, 'package.json'), join(pkg, 'package.json'));
-    symlinkSync(dirname(require.resolve('node-gyp-build/package.json')), join(dir, 'node_modules', 'node-gyp-build'));
   });
 
   after(function () {

@@ -450,7 +450,7 @@ describe('FakeServiceManager (sd-daemon-runtime/testing)', () => {
   });
 
   it('create() without the native addon: the module still imports, and create() says what is missing', () => {
-    // A copy of the built runtime with neither prebuilds nor node-gyp-build to load them.
+    // A copy of the built runtime without its prebuilds.
     const root = mkdtempSync(join(tmpdir(), 'sd-no-addon-'));
     try {
       cpSync(join(fixtures, '..', '..', 'runtime', 'dist'), join(root, 'dist'), { recursive: true });
