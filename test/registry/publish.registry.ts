@@ -80,8 +80,15 @@ describe('published to a private registry and installed as a user would', functi
   let userEnv: NodeJS.ProcessEnv;
 
   /** `command args` as the unprivileged user, in `cwd` (under its home), timed. */
-  const asUser = (label: string, cwd: string, command: string, args: string[]): string =>
-    timed(label, 'runuser', ['-u', USER, '--', 'env', '-i', ...Object.entries(userEnv).map(([k, v]) => `${k}=${v}`), command, ...args], { cwd, env: process.env });
+  const asUser = (label: string, cwd: string, command: string, args: string[]): string => {
+    try {
+      return timed(label, 'runuser', ['-u', USER, '--', 'env', '-i', ...Object.entries(userEnv).map(([k, v]) => `${k}=${v}`), command, ...args], { cwd, env: process.env });
+    } catch (error) {
+      // What the registry saw (uplink errors, refused requests) is half the story.
+      if (error instanceof Error) error.message += `\n--- verdaccio's log (end) ---\n${registryLog.slice(-4000)}`;
+      throw error;
+    }
+  };
 
   before(async function () {
     requireOrSkip(this, process.getuid?.() === 0, 'the registry test must run as root (it adds an unprivileged user and runs the installs as that user)');
@@ -118,7 +125,7 @@ ${ours}  '**':
     access: $all
     proxy: npmjs
 listen: 127.0.0.1:${port}
-log: { type: stdout, format: pretty, level: warn }
+log: { type: stdout, format: pretty, level: http }
 `,
     );
     registry = spawn(process.execPath, [path.join(VERDACCIO_DIR, 'node_modules', 'verdaccio', 'bin', 'verdaccio'), '--config', path.join(scratch, 'config.yaml')], {
