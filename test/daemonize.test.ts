@@ -4,7 +4,7 @@
 // from its exit code, output and timing. Every daemon is killed afterwards.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -432,7 +432,6 @@ describe('daemonize()', function () {
       mkdirSync(pkg, { recursive: true });
       cpSync(join(runtimeDir, 'dist'), join(pkg, 'dist'), { recursive: true });
       cpSync(join(runtimeDir, 'package.json'), join(pkg, 'package.json'));
-      symlinkSync(dirname(require.resolve('node-gyp-build/package.json')), join(root, 'node_modules', 'node-gyp-build'));
       const script = `
         import { daemonize, stage } from 'sd-daemon-runtime';
         try { await daemonize({ pidFile: 'x.pid' }); } catch (e) { process.stdout.write(JSON.stringify({ stage: stage(), name: e.name, code: e.code, exitCode: e.exitCode, message: e.message })); }`;

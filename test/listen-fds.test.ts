@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
-import { closeSync, cpSync, fstatSync, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, cpSync, fstatSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -234,7 +234,6 @@ describe('listenFds(): children started with real fds at 3..', function () {
       mkdirSync(pkg, { recursive: true });
       cpSync(join(runtimeDir, 'dist'), join(pkg, 'dist'), { recursive: true });
       cpSync(join(runtimeDir, 'package.json'), join(pkg, 'package.json'));
-      symlinkSync(dirname(require.resolve('node-gyp-build/package.json')), join(copy, 'node_modules', 'node-gyp-build'));
       cpSync(join(fixtures, 'listen-fds.mjs'), join(copy, 'listen-fds.mjs'));
     });
 
