@@ -401,8 +401,8 @@ export const OPTIONS: OptionSpec[] = [
     key: 'runtime',
     flag: 'runtime',
     type: 'string',
-    description: 'sd-daemon-runtime from the copy bundled with this generator (bundled) or from the npm registry (registry)',
-    default: () => 'bundled',
+    description: 'sd-daemon-runtime from the npm registry at ^ the generator version (registry), or the tarball bundled with the generator, copied into the project so it installs offline (bundled)',
+    default: () => 'registry',
     parse: (raw) => oneOf('runtime', raw, ['bundled', 'registry'] as const),
   }),
   option({

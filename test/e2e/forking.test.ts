@@ -50,9 +50,9 @@ describe('e2e: Type=forking under a real systemd user manager', function () {
       this.timeout(240_000);
       port = await freePort();
       // Generated where services can see it (PrivateTmp= hides /tmp from them).
-      p = await generate({ scope: 'user', type: 'forking', description: 'forking e2e daemon' }, NAME, m().shareDir);
+      p = await generate({ runtime: 'bundled', scope: 'user', type: 'forking', description: 'forking e2e daemon' }, NAME, m().shareDir);
       leaveRunDir();
-      runIn(p.dir, 'npm', ['install', '--offline']);
+      runIn(p.dir, 'npm', ['install']);
       runIn(p.dir, 'npm', ['run', 'build']);
       runIn(p.dir, 'chmod', ['-R', 'a+rX', p.dir]);
       const configHome = path.dirname(path.dirname(m().unitDir));

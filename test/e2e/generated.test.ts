@@ -1,6 +1,6 @@
 // The generated default project under a real systemd user manager, with its
-// strict sandbox in force: generated for user scope, installed offline and
-// built, its units installed by its own install script, then started through
+// strict sandbox in force: generated for user scope, installed (the bundled
+// runtime, TypeScript through the test run's npm cache) and built, its units installed by its own install script, then started through
 // its socket; it answers HTTP, shows its STATUS=, keeps its watchdog fed for
 // 10 s, reloads, and stops with exit status 0.
 import assert from 'node:assert/strict';
@@ -17,9 +17,9 @@ describe('e2e: a generated project under a real systemd user manager', function 
   it('installs its units, starts through its socket, serves, survives the watchdog, reloads and stops cleanly', async function () {
     const port = await freePort();
     // Generated where services can see it (PrivateTmp= hides /tmp from them).
-    const p = await generate({ scope: 'user', sockets: `tcp:127.0.0.1:${port}`, description: 'e2e daemon' }, 'gen-e2e', m().shareDir);
+    const p = await generate({ runtime: 'bundled', scope: 'user', sockets: `tcp:127.0.0.1:${port}`, description: 'e2e daemon' }, 'gen-e2e', m().shareDir);
     leaveRunDir();
-    runIn(p.dir, 'npm', ['install', '--offline']);
+    runIn(p.dir, 'npm', ['install']);
     runIn(p.dir, 'npm', ['run', 'build']);
     runIn(p.dir, 'chmod', ['-R', 'a+rX', p.dir]);
 

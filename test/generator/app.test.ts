@@ -32,7 +32,7 @@ describe('yo sd-daemon', function () {
       ]) {
         assert.ok(p.exists(file), `${file} is written`);
       }
-      assert.ok(p.exists('vendor/sd-daemon-runtime-0.1.0.tgz'), 'the bundled runtime is copied in');
+      assert.equal(p.exists('vendor'), false, 'the runtime comes from the registry by default: nothing is vendored');
     });
 
     it('a Type=notify service: node run directly, watchdog, restart policy, dynamic user, hardened', function () {
@@ -60,10 +60,10 @@ describe('yo sd-daemon', function () {
       assert.equal(value(socket, 'Install', 'WantedBy'), 'sockets.target');
     });
 
-    it('a package.json with the scripts and the bundled runtime', function () {
+    it('a package.json with the scripts and the runtime from the registry at ^ the generator version', function () {
       const pkg = p.json('package.json');
       assert.equal(pkg.name, 'my-daemon');
-      assert.equal(pkg.dependencies['sd-daemon-runtime'], 'file:vendor/sd-daemon-runtime-0.1.0.tgz');
+      assert.equal(pkg.dependencies['sd-daemon-runtime'], '^0.1.0');
       for (const script of ['build', 'start', 'test', 'install-units']) assert.ok(pkg.scripts[script], `scripts.${script}`);
     });
 
@@ -135,9 +135,9 @@ describe('yo sd-daemon', function () {
       }],
       ['--install-path', { installPath: '/srv/daemons/x' }, (p) => assert.equal(value(service(p), 'Service', 'WorkingDirectory'), '/srv/daemons/x')],
       ['--node', { node: '/usr/bin/node' }, (p) => assert.match(value(service(p), 'Service', 'ExecStart')!, /^"\/usr\/bin\/node" /)],
-      ['--runtime registry', { runtime: 'registry' }, (p) => {
-        assert.equal(p.json('package.json').dependencies['sd-daemon-runtime'], '^0.1.0');
-        assert.equal(p.exists('vendor'), false);
+      ['--runtime bundled', { runtime: 'bundled' }, (p) => {
+        assert.equal(p.json('package.json').dependencies['sd-daemon-runtime'], 'file:vendor/sd-daemon-runtime-0.1.0.tgz');
+        assert.ok(p.exists('vendor/sd-daemon-runtime-0.1.0.tgz'), 'the bundled runtime is copied in');
       }],
       ['--init systemd', { init: 'systemd' }, (p) => {
         assert.ok(p.exists('systemd/my-daemon.service'));

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 import { OPTIONS } from '../../generators/lib/answers.js';
+import { npm, npmEnv } from '../helpers/npm.js';
 import { REPO } from './helpers.js';
 
 const YO = path.join(REPO, 'node_modules', '.bin', 'yo');
@@ -90,10 +91,11 @@ describe('command line', function () {
     const project = path.join(dir, 'npm-init');
     mkdirSync(project);
     writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'npm-init-test', private: true }));
-    const env = { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false' };
-    // What `npm init sd-daemon` fetches from the registry, installed from this repository instead.
-    const install = spawnSync('npm', ['install', '--offline', path.join(REPO, 'create')], { cwd: project, encoding: 'utf8', env });
-    assert.equal(install.status, 0, install.stderr);
+    const env = npmEnv();
+    // What `npm init sd-daemon` fetches from the registry (create-sd-daemon and
+    // the generator it depends on), installed from this repository instead;
+    // test/registry/ runs it from a real registry.
+    npm(project, ['install', REPO, path.join(REPO, 'create')]);
     const init = spawnSync('npm', ['init', 'sd-daemon', 'from-npm-init', '--', '--yes', '--skip-install', '--type', 'simple'], {
       cwd: project,
       encoding: 'utf8',

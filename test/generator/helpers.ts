@@ -9,6 +9,8 @@ import { fileURLToPath } from 'node:url';
 
 import helpers from 'yeoman-test';
 
+import { npmEnv } from '../helpers/npm.js';
+
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const APP = path.join(REPO, 'generators', 'app', 'index.js');
 export const UNIT = path.join(REPO, 'generators', 'unit', 'index.js');
@@ -101,9 +103,9 @@ export function keptDir(): string {
   return mkdtempSync(path.join(tmpdir(), 'sd-gen-'));
 }
 
-/** Runs a command in `cwd` (npm quietened), failing the test with the end of its output; returns the output. */
+/** Runs a command in `cwd` (npm with the test run's own cache: test/helpers/npm.ts), failing the test with the end of its output; returns the output. */
 export function runIn(cwd: string, command: string, args: string[]): string {
-  const result = spawnSync(command, args, { cwd, encoding: 'utf8', env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false' } });
+  const result = spawnSync(command, args, { cwd, encoding: 'utf8', env: npmEnv() });
   const output = `${result.stdout}${result.stderr}`;
   assert.equal(result.status, 0, `${command} ${args.join(' ')} failed in ${cwd}:\n${output.slice(-4000)}`);
   return output;

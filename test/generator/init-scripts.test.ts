@@ -13,6 +13,7 @@ import path from 'node:path';
 import helpers from 'yeoman-test';
 
 import { freePort, get } from '../e2e/units.js';
+import { npm } from '../helpers/npm.js';
 import { requireOrSkip } from '../helpers/prerequisites.js';
 import { APP, cli, generate, keptDir, leaveRunDir, project, type Generated } from './helpers.js';
 
@@ -77,7 +78,7 @@ describe('init scripts (--init sysv,openrc) driving the daemonize mode', functio
     port = await freePort();
     // System scope, installed where it was generated: the script runs it from --install-path.
     p = await generate(
-      { init: 'systemd,sysv,openrc', language: 'js', sockets: `tcp:127.0.0.1:${port}`, installPath: path.join(dir, NAME), description: 'LSB test daemon' },
+      { runtime: 'bundled', init: 'systemd,sysv,openrc', language: 'js', sockets: `tcp:127.0.0.1:${port}`, installPath: path.join(dir, NAME), description: 'LSB test daemon' },
       NAME,
       dir,
     );
@@ -85,12 +86,7 @@ describe('init scripts (--init sysv,openrc) driving the daemonize mode', functio
     pidFile = path.join(dir, 'run', `${NAME}.pid`);
     configFile = path.join(dir, 'config.json');
     writeFileSync(configFile, JSON.stringify({ greeting: 'first' }));
-    const install = spawnSync('npm', ['install', '--offline'], {
-      cwd: p.dir,
-      encoding: 'utf8',
-      env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false' },
-    });
-    assert.equal(install.status, 0, `npm install --offline:\n${install.stdout}${install.stderr}`);
+    npm(p.dir, ['install']);
   });
 
   afterEach(function () {

@@ -46,16 +46,17 @@ export interface InstalledProject {
 
 /**
  * Generates a user-scope project where the manager's services can read it
- * (the shared dir: PrivateTmp= hides /tmp), installs it offline, builds it,
+ * (the shared dir: PrivateTmp= hides /tmp), installs it (the bundled runtime; TypeScript through the test run's npm
+ * cache), builds it,
  * and installs its units with its own install script, run inside the
  * manager's mount namespace, as test/e2e/generated.test.ts does. The socket
  * unit listens on a free loopback port. Nothing is started.
  */
 export async function installGenerated(manager: UserManager, name: string, options: Record<string, unknown> = {}): Promise<InstalledProject> {
   const port = await freePort();
-  const project = await generate({ scope: 'user', sockets: `tcp:127.0.0.1:${port}`, description: `${name} under faults`, ...options }, name, manager.shareDir);
+  const project = await generate({ runtime: 'bundled', scope: 'user', sockets: `tcp:127.0.0.1:${port}`, description: `${name} under faults`, ...options }, name, manager.shareDir);
   leaveRunDir();
-  runIn(project.dir, 'npm', ['install', '--offline']);
+  runIn(project.dir, 'npm', ['install']);
   runIn(project.dir, 'npm', ['run', 'build']);
   runIn(project.dir, 'chmod', ['-R', 'a+rX', project.dir]);
   const configHome = path.dirname(path.dirname(manager.unitDir));
