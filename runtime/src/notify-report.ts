@@ -61,6 +61,11 @@ function out(): Logger {
   return logger;
 }
 
+/** Control characters escaped: a socket path or a raw message may hold a newline, and this must stay one log line. */
+function oneLine(text: string): string {
+  return text.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 /** The message as an operator would name it: its fields, long values cut short. */
 function describeMessage(text: string): string {
   return text
@@ -109,9 +114,7 @@ function classify(result: Extract<NotifyResult, { error: Error }>): [string, str
 export function reportDelivery(text: string, result: NotifyResult): void {
   if (result.sent) {
     if (lost === 0) return;
-    out().notice(
-      `sd-daemon-runtime: the service manager (NOTIFY_SOCKET=${result.socket}) is told again: ${describeMessage(text)} went through after ${lost} lost notification(s)`,
-    );
+    out().notice(oneLine(`sd-daemon-runtime: the service manager (NOTIFY_SOCKET=${result.socket}) is told again: ${describeMessage(text)} went through after ${lost} lost notification(s)`));
     lost = 0;
     reported.clear();
     return;
@@ -123,5 +126,5 @@ export function reportDelivery(text: string, result: NotifyResult): void {
   if (reported.has(seen)) return;
   if (reported.size >= MAX_CAUSES) reported.clear();
   reported.add(seen);
-  out().err(`sd-daemon-runtime: cannot tell the service manager (NOTIFY_SOCKET=${result.socket}) ${describeMessage(text)}: ${cause}; fix: ${fix}`);
+  out().err(oneLine(`sd-daemon-runtime: cannot tell the service manager (NOTIFY_SOCKET=${result.socket}) ${describeMessage(text)}: ${cause}; fix: ${fix}`));
 }
