@@ -119,7 +119,7 @@ describe('notify(): a manager that cannot be told is said once per cause on stde
       },
       reason: 'send-failed',
       code: 'ECONNREFUSED',
-      cause: /ECONNREFUSED from sendmsg: nothing is bound to that socket any more/,
+      cause: /ECONNREFUSED from sendmsg: nothing is bound there \(a socket left behind by a manager that exited, or not a socket at all\)/,
       fix: /fix: the service manager that started this process has exited/,
     },
     {

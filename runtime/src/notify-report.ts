@@ -18,8 +18,8 @@ const ERRNO_CAUSES: Record<string, [cause: string, fix: string]> = {
     "the manager's socket is hidden from the service or gone: check sandboxing that replaces /run or the socket's directory (TemporaryFileSystem=, RootDirectory=, RootImage=, InaccessiblePaths=) and that the manager still runs",
   ],
   ECONNREFUSED: [
-    'nothing is bound to that socket any more',
-    'the service manager that started this process has exited or replaced its socket; restart the service under a running manager',
+    'nothing is bound there (a socket left behind by a manager that exited, or not a socket at all)',
+    'the service manager that started this process has exited, or NOTIFY_SOCKET names the wrong file; restart the service under a running manager',
   ],
   EACCES: [
     'permission denied on the socket or a directory above it',
