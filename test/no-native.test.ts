@@ -12,6 +12,7 @@
 // real datagram sockets that prove nothing was delivered.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import dgram from 'node:dgram';
 import { closeSync, cpSync, mkdirSync, mkdtempSync, openSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import net from 'node:net';
@@ -207,6 +208,26 @@ describe('runtime without its native addon', function () {
             client.on('error', reject);
           });
           assert.match(body, new RegExp(`served ${child.pid}$`));
+          assert.equal((await child.exited).code, 0);
+        });
+
+        it('adoption by name: bindDgram() puts the UDP fd named "dns" into a dgram socket, which answers', async function () {
+          const udp = dgram.createSocket('udp4');
+          await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
+          const port = udp.address().port;
+          const code = `const dgram = await import('node:dgram');
+            const s = dgram.createSocket('udp4');
+            s.on('message', (m, from) => s.send('echo:' + m, from.port, from.address, () => s.close()));
+            print(await r.bindDgram(s, { name: 'dns' }));`;
+          const child = spawnChild([join(way().dir, 'probe.mjs'), code], { fds: [fdOf(udp)], names: 'dns', env: way().env });
+          udp.close(); // only the child answers now
+          const adoption = await child.next();
+          assert.deepEqual(adoption, { activated: true, name: 'dns', fd: 3, kind: 'unknown', address: { address: '127.0.0.1', family: 'IPv4', port } });
+          const client = dgram.createSocket('udp4');
+          scratch.defer(() => client.close());
+          const reply = new Promise<string>((resolve) => client.once('message', (m) => resolve(m.toString())));
+          client.send('ping', port, '127.0.0.1');
+          assert.equal(await reply, 'echo:ping');
           assert.equal((await child.exited).code, 0);
         });
 
