@@ -12,14 +12,10 @@ import { join } from 'node:path';
 
 import { adoptConnection, bindDgram, fdOf, inspectFd, listen, listenFds } from 'sd-daemon-runtime';
 import type { AdoptionError, ListenFdsResult } from 'sd-daemon-runtime';
-// The addon itself, for what Node cannot make: AF_UNIX datagram sockets, and sending to one.
-import { nativeBinding } from '../runtime/dist/native.js';
-
 import { fixtures, killAll, spawnChild, spawnFixture, useScratch } from './helpers/activation.js';
+// The addon itself, for what Node cannot make: AF_UNIX datagram sockets, and sending to one.
+import { addon } from './helpers/native.js';
 import { requireOrSkip } from './helpers/prerequisites.js';
-
-// The addon, as the runtime loads it on first use.
-const native = nativeBinding();
 
 const SOCKET_ACTIVATE = '/usr/bin/systemd-socket-activate';
 
@@ -81,18 +77,38 @@ async function freePort(kind: 'tcp' | 'udp'): Promise<number> {
 describe('adoption in activated children', function () {
   const scratch = useScratch('sdad');
 
+  type Owned = net.Server | dgram.Socket | net.Socket | number;
+  const handedOver = new Set<Owned>();
+
+  function release(thing: Owned): void {
+    if (typeof thing === 'number') closeSync(thing);
+    else if (thing instanceof net.Socket) thing.destroy();
+    else thing.close();
+  }
+
+  /**
+   * A socket or fd the test made: closed when the test ends unless handed
+   * over first, so a test that fails before handOver() leaves nothing open
+   * (an open socket keeps mocha from exiting).
+   */
+  function own<T extends Owned>(thing: T): T {
+    scratch.defer(() => {
+      if (!handedOver.delete(thing)) release(thing);
+    });
+    return thing;
+  }
+
   /** Closes the test's own copy of a passed fd, so only the child can answer on it. */
-  function handOver(...things: Array<net.Server | dgram.Socket | net.Socket | number>): void {
+  function handOver(...things: Owned[]): void {
     for (const thing of things) {
-      if (typeof thing === 'number') closeSync(thing);
-      else if (thing instanceof net.Socket) thing.destroy();
-      else thing.close();
+      release(thing);
+      handedOver.add(thing);
     }
   }
 
   it('an HTTP server adopts the TCP listener named "web" (passed after another fd) and serves a request', async function () {
-    const udp = await bound(dgram.createSocket('udp4'), 0, '127.0.0.1');
-    const tcp = await listening(net.createServer(), 0, '127.0.0.1');
+    const udp = own(await bound(dgram.createSocket('udp4'), 0, '127.0.0.1'));
+    const tcp = own(await listening(net.createServer(), 0, '127.0.0.1'));
     const port = portOf(tcp);
     const child = spawnFixture('adopt.mjs', ['http', '{"name":"web","fallback":{"port":0,"host":"127.0.0.1"}}'], {
       fds: [fdOf(udp), fdOf(tcp)],
@@ -112,7 +128,7 @@ describe('adoption in activated children', function () {
 
   it('an HTTP server adopts a unix stream listener by name, and reports its path', async function () {
     const path = join(scratch.dir, 'api.sock');
-    const unix = await listening(net.createServer(), path);
+    const unix = own(await listening(net.createServer(), path));
     const child = spawnFixture('adopt.mjs', ['http', '{"name":"api"}'], { fds: [fdOf(unix)], names: 'api' });
     // Closing a unix server unlinks its path (libuv); move the path aside
     // meanwhile, so the socket the child holds stays reachable by name.
@@ -126,7 +142,7 @@ describe('adoption in activated children', function () {
 
   for (const [type, host] of [['udp4', '127.0.0.1'], ['udp6', '::1']] as const) {
     it(`a ${type} dgram socket adopts the UDP fd named "dns" and receives a datagram`, async function () {
-      const udp = await bound(dgram.createSocket(type), 0, host);
+      const udp = own(await bound(dgram.createSocket(type), 0, host));
       const port = portOf(udp);
       const child = spawnFixture('adopt.mjs', ['dgram', JSON.stringify({ name: 'dns', type })], { fds: [fdOf(udp)], names: 'dns' });
       handOver(udp);
@@ -147,7 +163,7 @@ describe('adoption in activated children', function () {
     const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
     const client = net.connect(portOf(server), '127.0.0.1');
     scratch.defer(() => client.destroy());
-    const connection = await accepted;
+    const connection = own(await accepted);
     const child = spawnFixture('adopt.mjs', ['connection', '"connection"'], { fds: [fdOf(connection)], names: 'connection' });
     handOver(connection);
     assert.deepEqual((await child.next()).adopted, true);
@@ -170,7 +186,7 @@ describe('adoption in activated children', function () {
   });
 
   it('refuses a unix datagram socket with an error naming the fd, its name and its kind', async function () {
-    const fd = native!.bindDgram(Buffer.from(`${join(scratch.dir, 'log.sock')}\0`));
+    const fd = own(addon().bindDgram(Buffer.from(`${join(scratch.dir, 'log.sock')}\0`)));
     assert.ok(fd >= 0);
     const asServer = spawnFixture('adopt.mjs', ['http', '{"name":"log","fallback":{"port":0}}'], { fds: [fd], names: 'log' });
     const asDgram = spawnFixture('adopt.mjs', ['dgram', '{"name":"log","fallback":{"port":0}}'], { fds: [fd], names: 'log' });
@@ -189,8 +205,8 @@ describe('adoption in activated children', function () {
 
   it('one name on a stream and a datagram socket: listen() takes the stream, bindDgram() the datagram, even after unsetEnv', async function () {
     // What a .socket unit with ListenStream=PORT and ListenDatagram=PORT passes.
-    const udp = await bound(dgram.createSocket('udp4'), 0, '127.0.0.1');
-    const tcp = await listening(net.createServer(), 0, '127.0.0.1');
+    const udp = own(await bound(dgram.createSocket('udp4'), 0, '127.0.0.1'));
+    const tcp = own(await listening(net.createServer(), 0, '127.0.0.1'));
     const [udpPort, tcpPort] = [portOf(udp), portOf(tcp)];
     const child = spawnFixture('adopt.mjs', ['both', '{"name":"dns","unsetEnv":true}'], { fds: [fdOf(udp), fdOf(tcp)], names: 'dns:dns' });
     handOver(udp, tcp);
@@ -204,7 +220,7 @@ describe('adoption in activated children', function () {
   });
 
   it('rejects with the listenFds() error when LISTEN_* is malformed, instead of quietly using the fallback', async function () {
-    const fd = openSync('/dev/null', 'r');
+    const fd = own(openSync('/dev/null', 'r'));
     const child = spawnFixture('adopt.mjs', ['http', '{"name":"web","fallback":{"port":0}}'], { fds: [fd], names: 'a:b' });
     handOver(fd);
     const error = await child.next();
@@ -280,7 +296,7 @@ describe('adoption under systemd-socket-activate', function () {
       const path = join(dir, 'log.sock');
       const tool = activate(['-d', '-l', path, '--fdname=log'], 'listen-fds.mjs', []);
       await tool.stderrMatches(/Listening on/);
-      assert.ok(native!.sendmsg(Buffer.from(`${path}\0`), Buffer.from('wake'), null, null) > 0);
+      assert.ok(addon().sendmsg(Buffer.from(`${path}\0`), Buffer.from('wake'), null, null) > 0);
       const out = await tool.next();
       assert.deepEqual(out.result, { status: 'activated', fds: [{ fd: 3, name: 'log', kind: 'unix-dgram', listening: false, path }] });
     } finally {
@@ -321,7 +337,7 @@ describe('adoption rules (in process, with an activation result describing real 
   }
 
   function unixDgram(): number {
-    const fd = native!.bindDgram(Buffer.from(`\0sd-adopt-test-${process.pid}-${closers.length}`));
+    const fd = addon().bindDgram(Buffer.from(`\0sd-adopt-test-${process.pid}-${closers.length}`));
     assert.ok(fd >= 0);
     closers.push(() => closeSync(fd));
     return fd;
@@ -395,7 +411,10 @@ describe('adoption rules (in process, with an activation result describing real 
     const connected = fdOf(client);
     const error = await rejection(listen(server(), { name: 'conn', activation: activation([connected, 'conn']) }));
     assert.equal(error.message, `listen(): fd ${connected} (name "conn", kind tcp4) cannot be adopted: it is a connected socket (Accept=yes); adopt it with adoptConnection()`);
-    assert.throws(() => adoptConnection({ name: 'web', activation: activation([fdOf(listener), 'web']) }), {
+    // Should it wrap the listener after all, the wrapper goes too, or its handle would keep mocha running.
+    let wrapped = null as net.Socket | null;
+    closers.push(() => wrapped?.destroy());
+    assert.throws(() => (wrapped = adoptConnection({ name: 'web', activation: activation([fdOf(listener), 'web']) })), {
       message: `adoptConnection(): fd ${fdOf(listener)} (name "web", kind tcp4) cannot be adopted: it is a listening socket; adopt it with listen()`,
     });
   });

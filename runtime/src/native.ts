@@ -64,8 +64,36 @@ export interface NativeBinding {
   constants: { LOCK_SH: number; LOCK_EX: number; LOCK_UN: number; LOCK_NB: number; SUN_PATH_MAX: number };
 }
 
-function load(): { binding: NativeBinding | null; error: Error | null } {
-  // import.meta is touched only here, so importing the runtime does not.
+/**
+ * A testing aid: SD_DAEMON_RUNTIME_NATIVE=off makes the addon unavailable, so
+ * a test suite (or an operator reproducing a report) sees exactly what a
+ * platform without a prebuild sees. Any other non-empty value is refused the
+ * same way, with a message, rather than guessed at.
+ */
+export const NATIVE_SWITCH = 'SD_DAEMON_RUNTIME_NATIVE';
+
+/** Why the addon is missing: `code` tells a deliberate switch-off from a failed load. */
+export interface NativeLoadError extends Error {
+  code: 'ERR_SD_NATIVE_OFF' | 'ERR_SD_NATIVE_NOT_LOADED';
+}
+
+function loadError(code: NativeLoadError['code'], message: string): NativeLoadError {
+  const error = new Error(message) as NativeLoadError;
+  error.code = code;
+  return error;
+}
+
+function load(): { binding: NativeBinding | null; error: NativeLoadError | null } {
+  const switched = process.env[NATIVE_SWITCH];
+  if (switched !== undefined && switched !== '') {
+    const what = switched === 'off' ? 'switched off' : `refused (only "off" is understood, got ${JSON.stringify(switched)})`;
+    return {
+      binding: null,
+      error: loadError('ERR_SD_NATIVE_OFF', `sd-daemon-runtime: native addon not loaded: ${NATIVE_SWITCH}=${switched} ${what}; unset ${NATIVE_SWITCH} to load it (it is a testing aid)`),
+    };
+  }
+  // import.meta and node:module (whose first load pulls in source-map
+  // support) are touched only here, so importing the runtime does neither.
   const moduleUrl = import.meta.url;
   const packageRoot = resolve(dirname(fileURLToPath(moduleUrl)), '..');
   const tried: string[] = [];
@@ -98,7 +126,7 @@ function load(): { binding: NativeBinding | null; error: Error | null } {
   // npm may have skipped the install script (--ignore-scripts, a denied
   // allowScripts entry): name the command that builds the addon by hand.
   const fix = `to build it for ${process.platform}-${process.arch}: node ${join(packageRoot, 'scripts', 'install.js')}`;
-  return { binding: null, error: new Error(`sd-daemon-runtime: native addon not loaded; tried:\n  ${tried.join('\n  ')}\n${fix}`) };
+  return { binding: null, error: loadError('ERR_SD_NATIVE_NOT_LOADED', `sd-daemon-runtime: native addon not loaded; tried:\n  ${tried.join('\n  ')}\n${fix}`) };
 }
 
 function dlopen(file: string): NativeBinding {
@@ -111,7 +139,7 @@ function firstLine(error: unknown): string {
   return String(error instanceof Error ? error.message : error).split('\n')[0] ?? '';
 }
 
-let loaded: { binding: NativeBinding | null; error: Error | null } | undefined;
+let loaded: { binding: NativeBinding | null; error: NativeLoadError | null } | undefined;
 
 /**
  * The addon, loaded on first use (importing the runtime costs no dlopen), or
@@ -122,8 +150,8 @@ export function nativeBinding(): NativeBinding | null {
   return loaded.binding;
 }
 
-/** Why the addon is missing, listing every location tried; null when it loaded. */
-export function nativeLoadError(): Error | null {
+/** Why the addon is missing (every location tried, or the switch); null when it loaded. */
+export function nativeLoadError(): NativeLoadError | null {
   loaded ??= load();
   return loaded.error;
 }

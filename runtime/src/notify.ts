@@ -4,13 +4,15 @@
 //
 // Results are tri-state, as in libsystemd: sent, not sent because no manager
 // asked for notifications ("disabled"), or not sent because something failed
-// (reported with an Error that names the socket). Only programmer errors throw.
+// (reported with an Error that names the socket, and said once per cause on
+// stderr: see notify-report.ts). Only programmer errors throw.
 import type net from 'node:net';
 
 import { builtin, errnoNumber } from './builtins.js';
 
 import { failed, nativeBinding, nativeLoadError, systemError } from './native.js';
 import { interceptor } from './notify-hook.js';
+import { reportDelivery } from './notify-report.js';
 import { parseUnixAddress, type UnixAddress } from './unix-address.js';
 
 // Built-ins through process.getBuiltinModule, not `import`: see builtins.ts.
@@ -319,8 +321,13 @@ export function notify(state: string | NotifyFields, options: NotifyOptions = {}
     if (options.pid !== undefined && (!Number.isSafeInteger(options.pid) || options.pid <= 0 || options.pid > INT_MAX)) {
       throw new RangeError(`notify: pid must be a PID (1 to ${INT_MAX}), got ${options.pid}`);
     }
-    if (interceptor !== null) return interceptor(text, env, () => send(env.NOTIFY_SOCKET, encode(text), fds, options.pid));
-    return send(env.NOTIFY_SOCKET, encode(text), fds, options.pid);
+    const result =
+      interceptor !== null
+        ? interceptor(text, env, () => send(env.NOTIFY_SOCKET, encode(text), fds, options.pid))
+        : send(env.NOTIFY_SOCKET, encode(text), fds, options.pid);
+    // A present manager that was not told is said on stderr, once per cause.
+    reportDelivery(text, result);
+    return result;
   } finally {
     if (options.unsetEnv) delete env.NOTIFY_SOCKET;
   }
@@ -474,7 +481,9 @@ export async function barrier(options: BarrierOptions = {}): Promise<NotifyResul
   if (failed(pipe)) {
     const socket = env.NOTIFY_SOCKET;
     if (options.unsetEnv) delete env.NOTIFY_SOCKET;
-    return { sent: false, reason: 'send-failed', socket, error: systemError(pipe, 'pipe', `for a barrier on NOTIFY_SOCKET=${socket}`) };
+    const result: NotifyResult = { sent: false, reason: 'send-failed', socket, error: systemError(pipe, 'pipe', `for a barrier on NOTIFY_SOCKET=${socket}`) };
+    reportDelivery('BARRIER=1', result);
+    return result;
   }
   const [readEnd, writeEnd] = pipe;
   let result: NotifyResult;

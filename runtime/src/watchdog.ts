@@ -71,10 +71,11 @@ export interface KeepAliveOptions extends WatchdogEnv {
   /** Called with every ping's outcome, and with healthCheck failures. */
   onPing?: (event: PingEvent) => void;
   /**
-   * Where a change of state is reported: the first failed ping (warning) and
-   * the first delivered one after failures (notice), the same for the health
-   * check. One record per change, never one per ping, so a manager that went
-   * away does not flood the log. Default: the runtime's `log`; null: silent.
+   * Where a change of the health check's state is reported: turning bad
+   * (warning) and good again (notice), one record per change, never one per
+   * ping. Default: the runtime's `log`; null: silent. Pings that cannot be
+   * delivered are reported by notify() itself (once per cause on stderr, and
+   * once when they get through again), like every other notification.
    */
   logger?: Logger | null;
 }
@@ -124,8 +125,7 @@ class KeepAlive implements Watchdog {
   #timer: NodeJS.Timeout | null = null;
   #timeoutMs = 0;
   #checking = false;
-  // What was last reported, so each failure and recovery is logged once.
-  #pingFailures = 0;
+  // What was last reported, so each health change is logged once.
   #unhealthy = false;
   // Pings read NOTIFY_SOCKET from the same environment the timeout came from.
   readonly #notifyOptions: NotifyOptions;
@@ -149,7 +149,6 @@ class KeepAlive implements Watchdog {
 
   ping(): NotifyResult {
     const result = watchdogPing(this.#notifyOptions);
-    this.#reportPing(result);
     this.options.onPing?.({ kind: 'ping', result });
     return result;
   }
@@ -187,18 +186,6 @@ class KeepAlive implements Watchdog {
 
   #logger(): Logger | null {
     return this.options.logger === undefined ? defaultLog : this.options.logger;
-  }
-
-  #reportPing(result: NotifyResult): void {
-    // 'disabled' is not a failure: nobody asked for pings (or unsetEnv ran).
-    if (!result.sent && result.reason !== 'disabled') {
-      if (this.#pingFailures++ === 0) {
-        this.#logger()?.warning(`watchdog: keep-alive to NOTIFY_SOCKET=${result.socket} failed (${result.error.message}); still serving, retrying every ${this.#interval()} ms`);
-      }
-    } else if (result.sent && this.#pingFailures > 0) {
-      this.#logger()?.notice(`watchdog: keep-alive delivered again to NOTIFY_SOCKET=${result.socket} after ${this.#pingFailures} failed ping(s)`);
-      this.#pingFailures = 0;
-    }
   }
 
   #reportHealth(healthy: boolean, error?: unknown): void {

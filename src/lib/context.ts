@@ -8,6 +8,8 @@ import type { Answers, SocketSpec } from './answers.js';
 
 /** sysexits' EX_CONFIG: the daemon exits with it on a configuration error; restarting cannot help. */
 const EX_CONFIG = 78;
+/** sysexits' EX_UNAVAILABLE: the daemon exits with it when a present service manager cannot be told READY=1. */
+const EX_UNAVAILABLE = 69;
 
 export interface Directive {
   key: string;
@@ -100,6 +102,8 @@ export interface ProjectContext {
   /** Stop timeout the daemon keeps under (ms): below the unit's TimeoutStopSec=. */
   stopTimeoutMs: number;
   exConfig: number;
+  /** The exit status for "a present manager cannot be told READY=1". */
+  exUnavailable: number;
 }
 
 export interface UnitContext {
@@ -289,6 +293,7 @@ export function projectContext(answers: Answers, runtimeSpec: string): ProjectCo
     systemctl: answers.scope === 'user' ? 'systemctl --user' : 'systemctl',
     stopTimeoutMs: (STOP_TIMEOUT_SEC - 5) * 1000,
     exConfig: EX_CONFIG,
+    exUnavailable: EX_UNAVAILABLE,
   };
 }
 

@@ -159,7 +159,7 @@ describe('yo sd-daemon', function () {
         assert.equal(value(unit, 'Service', 'WatchdogSec'), undefined);
         assert.equal(p.exists('systemd/my-daemon.socket'), false, 'no socket unit: the daemon listens by itself');
         assert.match(p.read('src/main.ts'), /await daemonize\(\{ pidFile: flags\.pidFile, force: true, umask: null \}\)/);
-        assert.match(p.read('src/main.ts'), /^ready\(/m, 'the daemon reports ready to the first process');
+        assert.match(p.read('src/main.ts'), /^const told = ready\(/m, 'the daemon reports ready to the first process');
         assert.equal(p.json('.yo-rc.json')['generator-sd-daemon'].sockets, 'none');
       }],
       ['--type forking --scope user', { type: 'forking', scope: 'user' }, (p) => {

@@ -76,8 +76,9 @@ describe('reliability: the notify socket removed, replaced and restored under a 
       await sleep(3500);
       const fedBefore = (await m().show(unit, ['WatchdogTimestampMonotonic'])).WatchdogTimestampMonotonic!;
       const duringGap = await m().readLog(log);
-      assert.equal(count(duringGap, 'watchdog: keep-alive to NOTIFY_SOCKET='), 1, `one warning for 3 failed pings${await explain()}`);
-      assert.match(duringGap, new RegExp(`watchdog: keep-alive to NOTIFY_SOCKET=${notifyInside.replaceAll('/', '\\/')} failed \\(.*ENOENT`), await explain());
+      // Said by notify() itself (runtime/src/notify-report.ts), once per cause.
+      assert.equal(count(duringGap, 'sd-daemon-runtime: cannot tell the service manager (NOTIFY_SOCKET='), 1, `one line for 3 failed pings${await explain()}`);
+      assert.match(duringGap, new RegExp(`cannot tell the service manager \\(NOTIFY_SOCKET=${notifyInside.replaceAll('/', '\\/')}\\) WATCHDOG=1: ENOENT`), await explain());
 
       // 2. Replaced: a socket of ours at the same path gets the next WATCHDOG=1.
       catcher = spawn('python3', [fixture('notify-catcher.py'), notify], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -125,8 +126,8 @@ describe('reliability: the notify socket removed, replaced and restored under a 
 
     const after = await m().show(unit, props);
     const text = await m().readLog(log);
-    const warnings = count(text, 'watchdog: keep-alive to NOTIFY_SOCKET=');
-    const notices = count(text, 'watchdog: keep-alive delivered again');
+    const warnings = count(text, 'sd-daemon-runtime: cannot tell the service manager (NOTIFY_SOCKET=');
+    const notices = count(text, ') is told again: ');
     const pings = caught.filter((c) => c.data === 'WATCHDOG=1' && String(c.pid) === pid).length;
     figures('manager-going-away', {
       ...times,
@@ -139,7 +140,7 @@ describe('reliability: the notify socket removed, replaced and restored under a 
       'n-restarts': after.NRestarts!,
     });
     assert.deepEqual({ warnings, notices }, { warnings: 1, notices: 1 }, `once each way, whatever the number of pings${await explain()}`);
-    assert.match(text, /watchdog: keep-alive delivered again to NOTIFY_SOCKET=\S+ after [2-9]\d* failed ping\(s\)/);
+    assert.match(text, /sd-daemon-runtime: the service manager \(NOTIFY_SOCKET=\S+\) is told again: WATCHDOG=1 went through after [2-9]\d* lost notification\(s\)/);
     assert.ok(pings >= 1, JSON.stringify(caught));
     assert.ok(caught.every((c) => c.data === 'WATCHDOG=1'), `only keep-alives went to the stand-in: ${JSON.stringify(caught)}`);
     assert.deepEqual({ state: after.ActiveState, pid: after.MainPID, restarts: after.NRestarts }, { state: 'active', pid, restarts: '0' }, await explain());
