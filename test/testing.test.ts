@@ -431,7 +431,7 @@ describe('FakeServiceManager (sd-daemon-runtime/testing)', () => {
   it("Type=simple: ready as soon as it runs, no READY=1 needed", async () => {
     const m = await manager();
     const daemon = await m.spawn({ ...rawNotify([]), type: 'simple' });
-    await daemon.waitForState('ready', { timeoutMs: 100 });
+    await daemon.waitForState('ready', { timeoutMs: 10_000 });
     assert.deepEqual(await daemon.stop(), { pid: daemon.pid, code: null, signal: 'SIGTERM', result: 'success' });
   });
 

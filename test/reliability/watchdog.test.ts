@@ -16,7 +16,9 @@ import type { UserManager } from '../e2e/user-manager.js';
 import { dropIn, figures, fixture, fixtureService, installGenerated, jsonLines, spread, startLoad, until, writeUnit, type InstalledProject, type LoadResult } from './under-manager.js';
 
 const WATCHDOG_SEC = 2;
-const BOUND_MS = WATCHDOG_SEC * 1000 + 1000;
+// Detection bound: WatchdogSec= plus seconds of slack for a loaded machine (the
+// manager is a process too); the measured figures are reported.
+const BOUND_MS = WATCHDOG_SEC * 1000 + 5000;
 const TRIALS = 10;
 const HEALTHY_RUN_MS = 60_000;
 
