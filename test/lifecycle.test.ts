@@ -29,19 +29,21 @@ describe('lifecycle under the fake service manager', function () {
     });
   }
 
+  // Enforced watchdogs are 2 s, not less: a daemon on a loaded machine can be
+  // off the CPU for most of a second, and the fake manager would kill it for that.
   describe('watchdog keep-alive', function () {
-    it('keeps a 400 ms watchdog fed for 2 s', async function () {
-      const service = await start('watchdog', { watchdogUsec: 400_000 });
+    it('keeps a 2 s watchdog fed for 5 s', async function () {
+      const service = await start('watchdog', { watchdogUsec: 2_000_000 });
       await service.waitFor('READY=1');
-      await sleep(2000);
+      await sleep(5000);
       assert.equal(service.exitInfo, null, `still running (stderr: ${service.stderr})`);
       assert.equal(service.watchdog.missed, 0);
-      // One ping at start, then every 200 ms.
-      assert.ok(service.watchdog.pings >= 8, `pings: ${service.watchdog.pings}`);
+      // One ping at start, then every second: 6 on time; timers run late under load.
+      assert.ok(service.watchdog.pings >= 3, `pings: ${service.watchdog.pings}`);
     });
 
     it('stops pinging when the event loop is blocked, and the manager kills it', async function () {
-      const service = await start('watchdog-block', { watchdogUsec: 400_000 });
+      const service = await start('watchdog-block', { watchdogUsec: 2_000_000 });
       await service.waitFor('READY=1');
       await sleep(500);
       service.kill('SIGUSR2');
@@ -51,9 +53,9 @@ describe('lifecycle under the fake service manager', function () {
     });
 
     it('skips pings while the health check fails', async function () {
-      const service = await start('watchdog-unhealthy', { watchdogUsec: 400_000 });
+      const service = await start('watchdog-unhealthy', { watchdogUsec: 2_000_000 });
       await service.waitFor('READY=1');
-      await sleep(500);
+      await sleep(1500);
       const pingsWhileHealthy = service.watchdog.pings;
       assert.ok(pingsWhileHealthy >= 2, `pings: ${pingsWhileHealthy}`);
       service.kill('SIGUSR2');
@@ -96,13 +98,13 @@ describe('lifecycle under the fake service manager', function () {
     });
 
     it('is idempotent and changes its timeout at run time with WATCHDOG_USEC=', async function () {
-      const service = await start('watchdog-set-timeout', { watchdogUsec: 400_000 });
+      const service = await start('watchdog-set-timeout', { watchdogUsec: 2_000_000 });
       await service.waitFor('READY=1');
       await service.waitFor('WATCHDOG_USEC');
       assert.equal(service.status, 'timeout 1500');
       assert.equal(service.watchdog.usec, 1_500_000n);
       const stdout = await service.waitForOutput('\n');
-      assert.deepEqual(JSON.parse(stdout.split('\n')[0]!), { same: true, running: true, timeoutMs: 400 });
+      assert.deepEqual(JSON.parse(stdout.split('\n')[0]!), { same: true, running: true, timeoutMs: 2000 });
     });
 
     it('does nothing without WATCHDOG_USEC', async function () {
@@ -115,7 +117,7 @@ describe('lifecycle under the fake service manager', function () {
 
   describe('signals', function () {
     it('SIGTERM: STOPPING=1, the stop hook runs, exit 0', async function () {
-      const service = await start('stop', { watchdogUsec: 1_000_000 });
+      const service = await start('stop', { watchdogUsec: 5_000_000 });
       await service.waitFor('READY=1');
       const exit = await service.stop();
       assert.equal(exit.code, 0);

@@ -272,7 +272,7 @@ for (const variant of ['path', 'abstract'] as const) {
     });
 
     it('barrier() resolves once the receiver closes the BARRIER=1 fd', async () => {
-      const waiting = barrier({ env: receiver.env, timeoutMs: 2000 });
+      const waiting = barrier({ env: receiver.env, timeoutMs: 10_000 });
       const received = receiver.receive();
       assert.equal(received.data.toString(), 'BARRIER=1');
       assert.equal(received.fds.length, 1);
@@ -370,7 +370,7 @@ describe('notify() unsetEnv: NOTIFY_SOCKET is gone afterwards, whatever happened
 
   it('after a barrier', async () => {
     const env = { NOTIFY_SOCKET: receiver.address };
-    const waiting = barrier({ env, unsetEnv: true, timeoutMs: 2000 });
+    const waiting = barrier({ env, unsetEnv: true, timeoutMs: 10_000 });
     for (const fd of receiver.receive().fds) closeSync(fd);
     assert.equal((await waiting).sent, true);
     assert.equal('NOTIFY_SOCKET' in env, false);

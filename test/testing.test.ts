@@ -286,23 +286,26 @@ describe('FakeServiceManager (sd-daemon-runtime/testing)', () => {
 
   it('the watchdog: WATCHDOG_USEC and WATCHDOG_PID are set, pings counted, and a silent daemon is killed with SIGABRT', async () => {
     const m = await manager();
-    const daemon = await m.spawn({ ...node('fake-daemon.mjs', '--pings=2'), watchdogUsec: 1_000_000, enforceWatchdog: true });
+    // 3 s (pings every 750 ms): a loaded machine can hold the daemon off the CPU for a second.
+    const daemon = await m.spawn({ ...node('fake-daemon.mjs', '--pings=2'), watchdogUsec: 3_000_000, enforceWatchdog: true });
     await daemon.waitFor('READY=1');
     assert.equal(daemon.messages[0]!.fields.X_WATCHDOG_PID, String(daemon.pid));
-    assert.equal(daemon.messages[0]!.fields.X_WATCHDOG_USEC, '1000000');
+    assert.equal(daemon.messages[0]!.fields.X_WATCHDOG_USEC, '3000000');
     const exit = await daemon.exited;
     assert.deepEqual(exit, { pid: daemon.pid, code: null, signal: 'SIGABRT', result: 'watchdog' });
     const watchdog = daemon.watchdog;
     assert.equal(watchdog.pings, 2);
     assert.equal(watchdog.missed, 1);
-    assert.ok(watchdog.killedAt! - watchdog.lastPingAt! >= 990, 'killed one timeout after the last ping');
+    assert.ok(watchdog.killedAt! - watchdog.lastPingAt! >= 2990, 'killed one timeout after the last ping');
   });
 
   it('the watchdog without enforcement: a missed deadline is recorded, the daemon lives on', async () => {
     const m = await manager();
-    const daemon = await m.spawn({ ...node('fake-daemon.mjs', '--pings=1'), watchdogUsec: 100_000n });
+    // 1 s from the one ping (sent after 250 ms); polled, then checked to stay at one.
+    const daemon = await m.spawn({ ...node('fake-daemon.mjs', '--pings=1'), watchdogUsec: 1_000_000n });
     await daemon.waitFor('WATCHDOG=1');
-    await sleep(250);
+    for (let waited = 0; waited < 10_000 && daemon.watchdog.missed === 0; waited += 50) await sleep(50);
+    await sleep(1500);
     assert.equal(daemon.watchdog.missed, 1, 'one deadline passed, and nothing re-armed it');
     assert.equal(daemon.watchdog.killedAt, null);
     assert.equal(daemon.state, 'ready');
@@ -431,7 +434,7 @@ describe('FakeServiceManager (sd-daemon-runtime/testing)', () => {
   it("Type=simple: ready as soon as it runs, no READY=1 needed", async () => {
     const m = await manager();
     const daemon = await m.spawn({ ...rawNotify([]), type: 'simple' });
-    await daemon.waitForState('ready', { timeoutMs: 100 });
+    await daemon.waitForState('ready', { timeoutMs: 10_000 });
     assert.deepEqual(await daemon.stop(), { pid: daemon.pid, code: null, signal: 'SIGTERM', result: 'success' });
   });
 

@@ -10,6 +10,11 @@ import { fileURLToPath } from 'node:url';
 import helpers from 'yeoman-test';
 
 import { npmEnv } from '../helpers/npm.js';
+import { HeadlessAdapter } from './adapter.js';
+
+// Every run (generate() here, helpers.run() in the test files) answers through
+// HeadlessAdapter: yeoman-test's default adapter throws on Node 24 (adapter.ts).
+helpers.createTestAdapter = (options) => new HeadlessAdapter(options) as unknown as ReturnType<typeof helpers.createTestAdapter>;
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const APP = path.join(REPO, 'generators', 'app', 'index.js');

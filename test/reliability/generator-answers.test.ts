@@ -448,7 +448,7 @@ describe('reliability: hostile generator answers', function () {
     it('JavaScript and JSON: the description, socket name, fallback addresses and install path evaluate to the literal', function () {
       const problems: string[] = [];
       const sandbox = vm.createContext({});
-      const evaluate = (source: string): unknown => vm.runInContext(`(${source})`, sandbox, { timeout: 1000 });
+      const evaluate = (source: string): unknown => vm.runInContext(`(${source})`, sandbox, { timeout: 10_000 });
       for (const c of accepted) {
         const a = c.answers!;
         const p = projectContext(a, 'file:vendor/x.tgz');

@@ -508,7 +508,7 @@ describe('reliability: notify payloads are programmer errors before anything is 
           { what: 'mainPid(our pid)', call: (env) => mainPid(process.pid, { env }), text: `MAINPID=${process.pid}` },
           { what: 'status() of 4089 bytes (4096 with STATUS=)', call: (env) => status('s'.repeat(4089), { env }), text: `STATUS=${'s'.repeat(4089)}` },
           { what: 'reloading() carries MONOTONIC_USEC', call: (env) => reloading({ env }), text: /^RELOADING=1\nMONOTONIC_USEC=[0-9]+$/ },
-          { what: 'barrier() resolves once the receiver closes the fd', call: (env) => barrier({ env, timeoutMs: 2000 }), text: 'BARRIER=1', fds: 1 },
+          { what: 'barrier() resolves once the receiver closes the fd', call: (env) => barrier({ env, timeoutMs: 10_000 }), text: 'BARRIER=1', fds: 1 },
         ]),
       );
     });
