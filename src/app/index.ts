@@ -113,16 +113,30 @@ export default class SdDaemonGenerator extends Generator {
       );
     }
     const unit = a.template ? `${a.name}@main` : a.name;
-    const install = a.scope === 'system' ? 'sudo npm run install-units' : 'npm run install-units';
     this.log(`\n${a.name} is ready in ${this.destinationRoot()}:`);
     this.log(`  npm start                 run it in the foreground (port fallback, no systemd needed)`);
     this.log(`  npm test                  its lifecycle under sd-daemon-runtime's fake service manager`);
     if (a.initSystems.includes('systemd')) {
       this.log(`  npm run install-units -- --dry-run   what installing systemd/${unit}.* for ${a.scope} scope would do`);
-      if (a.scope === 'system') this.log(`  then, from a copy at ${a.installPath}: ${install}   (README: Installing)`);
-      else this.log(`  ${install}     install them and reload your user manager`);
+      this.log(`  ${installCommand(a, this.destinationRoot())}`);
+      this.log(`                            ${a.scope === 'system' ? `as root, from a copy at ${a.installPath} (README: Installing)` : 'installs them and reloads your user manager'}`);
     }
     if (a.initSystems.includes('sysv')) this.log(`  init.d/${a.name}          an LSB init script (start-stop-daemon, --daemonize): see README`);
     if (a.initSystems.includes('openrc')) this.log(`  openrc/${a.name}          an OpenRC runscript (--daemonize): see README`);
   }
+}
+
+/** A POSIX shell word. */
+const sh = (word: string): string => (/^[\w./@%+=:,-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`);
+
+/**
+ * The one line that installs the units, as the README says. System scope: the
+ * units run the copy at the install path, and only root writes
+ * /etc/systemd/system; node is named by its path because sudo's PATH may lack it.
+ */
+export function installCommand(a: Answers, dir: string): string {
+  if (a.scope === 'user') return 'npm run install-units';
+  const build = a.language === 'ts' ? 'npm run build && ' : '';
+  const to = sh(a.installPath);
+  return `cd ${sh(dir)} && ${build}sudo mkdir -p ${to} && sudo cp -a . ${to}/ && cd ${to} && sudo "$(command -v node)" scripts/install-units.mjs`;
 }
