@@ -7,7 +7,8 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
-import { OPTIONS } from '../../generators/lib/answers.js';
+import { OPTIONS, parseAnswers } from '../../generators/lib/answers.js';
+import { sandboxReach } from '../../generators/lib/reach.js';
 import { nearestFlag, parseCommandLine } from '../../generators/lib/cli.js';
 import { InputError } from '../../generators/lib/escape.js';
 import { atPrompt } from '../../generators/lib/resolve.js';
@@ -351,6 +352,66 @@ describe('command line', function () {
       } finally {
         rmSync(install, { recursive: true, force: true });
       }
+    });
+  });
+
+  describe('units that start where they were generated (issue 11)', function () {
+    const answers = (raw: Record<string, string>): ReturnType<typeof parseAnswers> =>
+      parseAnswers({ name: 'r1', nodePath: '/usr/bin/node', systemdVersion: '252', ...raw } as Record<string, string>);
+
+    it('PrivateTmp=yes: a system install path under /tmp or /var/tmp is refused; --hardening none accepts it', function () {
+      for (const root of ['/tmp', '/var/tmp']) {
+        const reach = sandboxReach(answers({ installPath: `${root}/r1` }), `${root}/r1`);
+        assert.equal(reach.refuse.length, 1, JSON.stringify(reach));
+        assert.match(reach.refuse[0]!, new RegExp(`--install-path ${root}/r1 is under ${root}, but the unit has PrivateTmp=yes .*status=200/CHDIR\\. Fix: pass --install-path outside /tmp and /var/tmp`));
+      }
+      assert.deepEqual(sandboxReach(answers({ installPath: '/tmp/r1', hardening: 'none' }), '/tmp/r1').refuse, []);
+    });
+
+    it('PrivateTmp=yes: a user-scope project under /tmp is warned about (install-units, which re-points the unit, checks again); a node under /tmp is refused', function () {
+      const reach = sandboxReach(answers({ scope: 'user' }), '/tmp/work/r1');
+      assert.deepEqual(reach.refuse, []);
+      assert.match(reach.warn[0]!, /the project directory \/tmp\/work\/r1 is under \/tmp, but the unit has PrivateTmp=yes/);
+      assert.match(sandboxReach(answers({ nodePath: '/tmp/node/bin/node' }), '/opt/r1').refuse[0]!, /--node \/tmp\/node\/bin\/node is under \/tmp/);
+    });
+
+    it('ProtectHome=yes (strict, system scope): an install path under /home, /root or /run/user is refused; baseline and user scope read it', function () {
+      for (const root of ['/home', '/root', '/run/user']) {
+        const reach = sandboxReach(answers({ installPath: `${root}/x/r1` }), `${root}/x/r1`);
+        assert.match(reach.refuse[0] ?? '', /ProtectHome=yes .*Fix: pass --install-path outside them .*--hardening baseline/, root);
+      }
+      assert.deepEqual(sandboxReach(answers({ installPath: '/home/x/r1', hardening: 'baseline' }), '/home/x/r1').refuse, []);
+      assert.deepEqual(sandboxReach(answers({ scope: 'user' }), '/home/x/r1'), { refuse: [], warn: [] });
+      assert.match(sandboxReach(answers({ nodePath: '/root/.nvm/versions/node/v20/bin/node' }), '/opt/r1').warn[0]!, /ProtectHome=yes hides: ExecStart= would fail with status=203\/EXEC/);
+    });
+
+    it('DynamicUser=yes: a directory on the way the service user cannot pass through is warned about, naming the chmod', function () {
+      const base = mkdtempSync(path.join(dir, 'locked-'));
+      chmodSync(base, 0o755);
+      const locked = path.join(base, 'locked');
+      mkdirSync(path.join(locked, 'r1'), { recursive: true });
+      chmodSync(locked, 0o700);
+      const reach = sandboxReach(answers({ installPath: path.join(locked, 'r1'), hardening: 'none' }), path.join(locked, 'r1'));
+      assert.match(reach.warn[0] ?? '', new RegExp(`${locked} is mode 700 here: the transient user of DynamicUser=yes cannot pass through it.*chmod o\\+x`));
+      chmodSync(locked, 0o755);
+      assert.deepEqual(sandboxReach(answers({ installPath: path.join(locked, 'r1'), hardening: 'none' }), path.join(locked, 'r1')).warn, []);
+    });
+
+    it('the generator refuses such a unit before writing anything (exit 1, no directory)', function () {
+      const work = scratch('reach-refused');
+      const { code, output } = create(['t1', '--yes', '--skip-install', '--install-path', '/var/tmp/t1'], work);
+      assert.equal(code, 1, output);
+      assert.match(output, /yo sd-daemon: the unit could not start: --install-path \/var\/tmp\/t1 is under \/var\/tmp/);
+      assert.deepEqual(readdirSync(work), []);
+    });
+
+    it('install-units warns when a user-scope project with PrivateTmp=yes is installed from under /tmp', function () {
+      const work = scratch('reach-install');
+      assert.equal(create(['w1', '--yes', '--skip-install', '--scope', 'user', '--language', 'js'], work).code, 0);
+      const project = path.join(work, 'w1');
+      const run = spawnSync(process.execPath, [path.join(project, 'scripts', 'install-units.mjs'), '--unit-dir', path.join(work, 'units'), '--no-reload'], { encoding: 'utf8' });
+      assert.equal(run.status, 0, run.stderr);
+      assert.match(run.stderr, /warning: this project is at \/tmp\/.*PrivateTmp=yes.*status=200\/CHDIR\. Move the project out of \/tmp and \/var\/tmp/);
     });
   });
 });
