@@ -69,6 +69,8 @@ export default class SdDaemonGenerator extends Generator {
     options.name = given;
     // `yo sd-daemon my-daemon` works in ./my-daemon unless we are in it already.
     this.target = path.basename(here) === given ? here : path.join(here, given);
+    // Said before any question is asked (checked again once the answers are known).
+    checkWritable(this.target, COMMAND, given);
   }
 
   async prompting(): Promise<void> {

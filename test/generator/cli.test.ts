@@ -197,6 +197,16 @@ describe('command line', function () {
       assert.deepEqual(readdirSync(work), ['node_modules']);
     });
 
+    it('yo sd-daemon as root with HOME=/root in a directory the switched-to user may write: works', function () {
+      requireOrSkip(this, process.getuid?.() === 0, 'needs root: yo drops root privileges, which is what this test is about');
+      const work = scratch('root-writable');
+      symlinkSync(path.join(dir, 'work', 'node_modules'), path.join(work, 'node_modules'));
+      const { code, output } = yo(['sd-daemon', 'r2', '--yes', '--skip-install', '--scope', 'user'], work, { HOME: '/root' });
+      assert.equal(code, 0, output);
+      assert.doesNotMatch(output, /TypeError|EACCES/);
+      assert.ok(existsSync(path.join(work, 'r2', 'systemd', 'r2.service')), output);
+    });
+
     it('an unprivileged user runs yo sd-daemon with the generator installed where it can read it', function () {
       requireOrSkip(this, process.getuid?.() === 0, 'needs root to create a user (useradd) and run as it (runuser)');
       const user = 'sdclitest';
