@@ -174,6 +174,17 @@ describe('command line', function () {
       assert.deepEqual(readdirSync(work), []);
     });
 
+    it('yo sd-daemon:unit --hardenig is refused too, naming --hardening; the units are untouched', function () {
+      const work = scratch('unknown-unit');
+      assert.equal(create(['k1', '--yes', '--skip-install', '--scope', 'user'], work).code, 0);
+      const project = path.join(work, 'k1');
+      const before = readFileSync(path.join(project, 'systemd', 'k1.service'), 'utf8');
+      const { code, output } = yo(['sd-daemon:unit', '--hardenig', 'baseline'], project);
+      assert.notEqual(code, 0, output);
+      assert.match(output, /yo sd-daemon:unit: unknown option --hardenig; did you mean --hardening\?/);
+      assert.equal(readFileSync(path.join(project, 'systemd', 'k1.service'), 'utf8'), before);
+    });
+
     it('yo sd-daemon --yes b1: a flag never takes the next word, b1 is the name', function () {
       const work = scratch('flag-order');
       const { code, output } = yo(['sd-daemon', '--yes', 'b1', '--skip-install', '--scope', 'user'], work);
