@@ -139,9 +139,20 @@ const sha256 = (content: string | Buffer): string => createHash('sha256').update
 
 /** A run that would overwrite local edits: refused before anything is written. */
 export class ConflictError extends Error {
-  constructor(readonly files: string[], command: string, unitHint: string) {
+  constructor(
+    readonly files: string[],
+    command: string,
+    unitHint: string,
+    /** Of `files`, those with no recorded hash (written by hand, or before this generator recorded what it wrote). */
+    unrecorded: string[] = [],
+  ) {
+    const edited = files.filter((f) => !unrecorded.includes(f));
+    const parts = [
+      ...(edited.length > 0 ? [`edited since generated: ${edited.join(', ')}`] : []),
+      ...(unrecorded.length > 0 ? [`not known to be as generated (no record in .yo-rc.json): ${unrecorded.join(', ')}`] : []),
+    ];
     super(
-      `${command}: refusing to overwrite ${files.length === 1 ? 'a file' : `${files.length} files`} edited since ${files.length === 1 ? 'it was' : 'they were'} generated: ${files.join(', ')}. Nothing was written. ` +
+      `${command}: refusing to overwrite ${files.length === 1 ? 'a file' : `${files.length} files`} ${parts.join('; ')}. Nothing was written. ` +
         `Keep local changes to a unit in a drop-in (\`${unitHint}\`) and re-run with --force to regenerate, or move your edits elsewhere first.`,
     );
     this.name = 'ConflictError';
@@ -178,7 +189,7 @@ export function settleConflicts(
       else conflicts.push(file);
     }
   }
-  if (conflicts.length > 0) throw new ConflictError(conflicts, command, unitHint);
+  if (conflicts.length > 0) throw new ConflictError(conflicts, command, unitHint, conflicts.filter((f) => recorded[f] === undefined));
   // Settled here: Yeoman's conflicter writes these without asking.
   for (const full of replace) store.get(full).conflicter = 'force';
   return hashes;

@@ -272,7 +272,7 @@ describe('command line', function () {
       const rc = readFileSync(path.join(project, '.yo-rc.json'), 'utf8');
       const { code, output } = create(['--yes', '--skip-install', '--watchdog', '30'], project);
       assert.notEqual(code, 0, output);
-      assert.match(output, /refusing to overwrite a file edited since it was generated: systemd\/e1\.service\. Nothing was written/);
+      assert.match(output, /refusing to overwrite a file edited since generated: systemd\/e1\.service\. Nothing was written/);
       assert.match(output, /systemctl --user edit e1\.service/);
       assert.match(output, /--force/);
       assert.doesNotMatch(output, /force closed the prompt/);
