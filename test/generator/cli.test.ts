@@ -124,6 +124,10 @@ describe('command line', function () {
     const unit = readFileSync(path.join(project, 'from-npm-init', 'systemd', 'from-npm-init.service'), 'utf8');
     assert.match(unit, /^Type=simple$/m);
     assert.ok(existsSync(path.join(project, 'from-npm-init', 'src', 'main.ts')));
+    // --help through npm itself, without a terminal (issue 11: it said "--name: is required").
+    const help = spawnSync('npm', ['init', 'sd-daemon', '--', '--help'], { cwd: project, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env });
+    assert.equal(help.status, 0, `${help.stdout}${help.stderr}`);
+    assert.match(help.stdout, /--sockets /);
   });
 
   describe('--help without a terminal, exit 0 (issue 11)', function () {
