@@ -61,4 +61,16 @@ describe('e2e: install-units under a real systemd user manager', function () {
     assert.equal(last.code, 0, last.output);
     assert.match(last.output, /Nothing changed, and the manager has these units loaded as they are/);
   });
+
+  it('a template unit (name@.service): installed, reloaded, and a second run owes nothing', async function () {
+    const p = await generate({ ...options, template: 'yes' }, 'tpl', m().shareDir);
+    leaveRunDir();
+    const script = m().inside(path.join(p.dir, 'scripts', 'install-units.mjs'));
+    const first = await install(script);
+    assert.equal(first.code, 0, first.output);
+    assert.match(first.output, /ran: systemctl --user daemon-reload/);
+    const again = await install(script);
+    assert.equal(again.code, 0, again.output);
+    assert.match(again.output, /Nothing changed, and the manager has these units loaded as they are/);
+  });
 });
