@@ -5,6 +5,9 @@
 
 /** An input the generator refuses, naming the field (the option) it came from. */
 export class InputError extends Error {
+  /** The message without the option's name: what a prompt shows under its question. */
+  readonly detail: string;
+
   constructor(
     readonly field: string,
     message: string,
@@ -13,6 +16,7 @@ export class InputError extends Error {
   ) {
     super(`${label}: ${message}`);
     this.name = 'InputError';
+    this.detail = message;
   }
 }
 

@@ -3,7 +3,8 @@
 // (only on a terminal, and never with --yes), then the default.
 import type Generator from 'yeoman-generator';
 
-import { OPTIONS, parseAnswers, storedAnswers, type Answers, type OptionSpec } from './answers.js';
+import { OPTIONS, parseAnswers, type Answers, type OptionSpec } from './answers.js';
+import { camel, parseCommandLine, knownFlags, yoWords } from './cli.js';
 import { InputError } from './escape.js';
 
 type Raw = string | boolean | number | undefined;
@@ -18,11 +19,19 @@ function fromCommandLine(options: Record<string, unknown>, spec: OptionSpec): Ra
 export interface ResolveOptions {
   /** Ask for what is neither on the command line nor stored. */
   interactive: boolean;
+  /** The project's stored answers (its .yo-rc.json), read before anything is written. */
+  stored: Record<string, unknown>;
 }
 
-export async function resolveAnswers(generator: Generator, { interactive }: ResolveOptions): Promise<Answers> {
+/** What a prompt shows under its question: the reason alone, as a sentence (the option's name belongs to the command line). */
+export function atPrompt(error: InputError): string {
+  const detail = /^(is|contains|starts|ends|has|must) /.test(error.detail) ? `this answer ${error.detail}` : error.detail;
+  return detail.charAt(0).toUpperCase() + detail.slice(1);
+}
+
+export async function resolveAnswers(generator: Generator, { interactive, stored: storedRaw }: ResolveOptions): Promise<Answers> {
   const options = generator.options as Record<string, unknown>;
-  const stored = generator.config.getAll() as Record<string, Raw>;
+  const stored = storedRaw as Record<string, Raw>;
   const chosen = new Map<string, Raw>();
   for (const spec of OPTIONS) {
     let value = fromCommandLine(options, spec) ?? stored[spec.key];
@@ -35,7 +44,7 @@ export async function resolveAnswers(generator: Generator, { interactive }: Reso
           spec.parse(input, earlier);
           return true;
         } catch (error) {
-          return error instanceof InputError ? error.message : String(error);
+          return error instanceof InputError ? atPrompt(error) : String(error);
         }
       };
       const question = spec.prompt.choices
@@ -66,11 +75,6 @@ function parseAnswersSoFar(chosen: Map<string, Raw>): Partial<Answers> {
   return earlier;
 }
 
-/** Stores the answers in .yo-rc.json. */
-export function storeAnswers(generator: Generator, answers: Answers): void {
-  generator.config.set(storedAnswers(answers));
-}
-
 /** Registers every answer's option (their help text shows the default), plus --yes and --interactive. */
 export function registerOptions(generator: Generator, skip: ReadonlyArray<keyof Answers> = []): void {
   const shownDefault: Partial<Record<keyof Answers, string>> = {
@@ -95,13 +99,40 @@ export function registerOptions(generator: Generator, skip: ReadonlyArray<keyof 
  * Resolves the answers, asking only on a terminal (or with --interactive) and
  * never with --yes; an invalid value fails the run with a message naming its option.
  */
-export async function answersFor(generator: Generator, command: string): Promise<Answers> {
+export async function answersFor(generator: Generator, command: string, stored: Record<string, unknown>): Promise<Answers> {
   const options = generator.options as Record<string, unknown>;
   const interactive = options.yes !== true && (options.interactive === true || process.stdin.isTTY === true);
   try {
-    return await resolveAnswers(generator, { interactive });
+    return await resolveAnswers(generator, { interactive, stored });
   } catch (error) {
     if (error instanceof InputError) throw new Error(`${command}: ${error.message}`);
     throw error;
   }
+}
+
+/**
+ * Under yo, replaces what yo's own parser made of our options with a strict
+ * parse of its words (see yoWords): an unknown option or a second name is
+ * refused here, before anything runs. Returns the positional words. With
+ * --help, nothing is refused: the help is printed instead.
+ */
+export function applyYoCommandLine(generator: Generator, command: string, namespaces: readonly string[]): string[] | undefined {
+  const words = yoWords(namespaces);
+  if (words === undefined) return undefined;
+  const options = generator.options as Record<string, unknown>;
+  let parsed;
+  try {
+    parsed = parseCommandLine(words, command, knownFlags(true));
+  } catch (error) {
+    if (options.help) return undefined;
+    throw error;
+  }
+  for (const flag of knownFlags()) {
+    for (const key of new Set([flag.name, camel(flag.name)])) {
+      if (flag.name in parsed.options) options[key] = parsed.options[flag.name];
+      // yo's parser may have given a flag the next word (`--yes b1`): what the strict parse did not see goes.
+      else delete options[key];
+    }
+  }
+  return parsed.args;
 }

@@ -77,8 +77,9 @@ describe('init scripts (--init sysv,openrc) driving the daemonize mode', functio
     dir = keptDir();
     port = await freePort();
     // System scope, installed where it was generated: the script runs it from --install-path.
+    // That is under /tmp, where the unit's PrivateTmp= would hide it (the generator refuses that): no sandbox for the unit here.
     p = await generate(
-      { runtime: 'bundled', init: 'systemd,sysv,openrc', language: 'js', sockets: `tcp:127.0.0.1:${port}`, installPath: path.join(dir, NAME), description: 'LSB test daemon' },
+      { runtime: 'bundled', init: 'systemd,sysv,openrc', hardening: 'none', language: 'js', sockets: `tcp:127.0.0.1:${port}`, installPath: path.join(dir, NAME), description: 'LSB test daemon' },
       NAME,
       dir,
     );

@@ -724,18 +724,18 @@ describe('reliability: hostile generator answers', function () {
         const target = words.find((w) => w.startsWith('/'));
         if (target !== c.answers!.installPath && target !== `${c.answers!.installPath}/`) problems.push(`${repro(c)}: README line ${js(line)} gave sh the words ${JSON.stringify(words)}`);
       });
-      // The install script refuses to install a system unit from elsewhere, printing the commands to fix it.
+      // The install script, asked from elsewhere with --dry-run, prints the commands that copy the project to its install path.
       const printed: Array<{ c: Case; line: string }> = [];
       // Its values are the install path and the unit names: run for those fields' cases.
       for (const { c, dir } of generated.filter(({ c }) => ['install-path', 'name'].includes(c.field.flag) && c.answers!.initSystems.includes('systemd') && c.answers!.scope === 'system')) {
         const a = c.answers!;
         const run = spawnSync(process.execPath, [path.join(dir, 'scripts', 'install-units.mjs'), '--dry-run', '--unit-dir', path.join(scratch, 'unit-dir')], { cwd: dir, encoding: 'utf8' });
         tally.shellRuns++;
-        if (run.status !== 1 || !run.stderr.includes(`the units run ${a.installPath}/${ENTRY}`)) {
-          problems.push(`${repro(c)}: install-units said (${run.status}) ${js(run.stderr)}`);
+        if (run.status !== 0 || !run.stdout.includes(`the units run ${a.installPath}/${ENTRY}`)) {
+          problems.push(`${repro(c)}: install-units said (${run.status}) ${js(run.stdout + run.stderr)}`);
           continue;
         }
-        const mkdir = run.stderr.split('\n').find((l) => l.trim().startsWith('sudo mkdir -p '));
+        const mkdir = run.stdout.split('\n').find((l) => l.trim().startsWith('sudo mkdir -p '));
         if (mkdir) printed.push({ c, line: mkdir.trim() });
         else problems.push(`${repro(c)}: install-units printed no mkdir command`);
       }
