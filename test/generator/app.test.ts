@@ -87,7 +87,7 @@ describe('yo sd-daemon', function () {
         assert.equal(value(service(p), 'Service', 'NotifyAccess'), undefined);
         assert.equal(value(service(p), 'Service', 'ExecReload'), undefined);
       }],
-      ['--type exec', { type: 'exec' }, (p) => assert.equal(value(service(p), 'Service', 'Type'), 'exec')],
+      ['--type exec (systemd 240+)', { type: 'exec', systemdVersion: '240' }, (p) => assert.equal(value(service(p), 'Service', 'Type'), 'exec')],
       ['--type notify-reload on systemd 253', { type: 'notify-reload', systemdVersion: '253' }, (p) => {
         assert.equal(value(service(p), 'Service', 'Type'), 'notify-reload');
         assert.equal(value(service(p), 'Service', 'ExecReload'), undefined);
