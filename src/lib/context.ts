@@ -107,8 +107,10 @@ export interface ProjectContext {
   hardened: boolean;
   /** systemd-analyze security's exposure of the unit on its target, as measured (MEASURED_EXPOSURE), or '' when not measured. */
   exposure: string;
-  /** What newer systemd would add, one line per release: "242: ProtectHostname=yes, RestrictSUIDSGID=yes". */
+  /** What newer systemd would add, one line per release: "242: ProtectHostname=yes, RestrictSUIDSGID=yes"; empty: nothing. */
   newerAdds: string[];
+  /** Type=notify-reload was asked for a target before 253: the unit is notify + ExecReload=. */
+  reloadFallback: boolean;
 }
 
 export interface UnitContext {
@@ -341,6 +343,7 @@ export function projectContext(answers: Answers, runtimeSpec: string): ProjectCo
       hardened: answers.hardening !== 'none',
       exposure: sandbox.exposure,
       newerAdds: leftOutByRelease(sandbox.leftOut),
+      reloadFallback: answers.type === 'notify-reload' && !knows(answers.systemdVersion, 'Type', 'notify-reload'),
     }))(sandboxOf(answers)),
   };
 }
