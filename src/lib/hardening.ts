@@ -80,8 +80,12 @@ export const UNIT_HARDENING_FACTS: readonly HardeningFact[] = [
       "alone, with the default action, node is killed at start-up by SIGSYS (code=killed, status=31/SYS): V8 calls pkey_alloc, which is in @pkey. " +
       '`@system-service @pkey` runs the whole lifecycle even with the kill action, and with `~@privileged @resources` removed as well ' +
       '(Node raises RLIMIT_NOFILE through prlimit64, which is in @default, so ~@resources keeps that working). ' +
-      'With SystemCallErrorNumber=EPERM, @system-service alone also runs: pkey_alloc fails with EPERM and V8 goes on without memory protection keys.',
-    decision: 'strict: @system-service @pkey, then ~@privileged @resources, SystemCallErrorNumber=EPERM (an unexpected call fails instead of killing); os.setPriority() then fails with EPERM',
+      'With SystemCallErrorNumber=EPERM, @system-service alone also runs: pkey_alloc fails with EPERM and V8 goes on without memory protection keys. ' +
+      'No release puts the pkey calls in @system-service (`systemd-analyze syscall-filter @system-service` of 247, 252 and 257), and @pkey only exists from 244 on; ' +
+      '`@system-service pkey_alloc pkey_free pkey_mprotect` (the calls by name) runs the whole lifecycle with the kill action too, where @system-service alone is killed 31/SYS (both measured here, 252).',
+    decision:
+      'strict: @system-service @pkey (from 244; before, the three calls by name), then ~@privileged @resources, SystemCallErrorNumber=EPERM ' +
+      '(an unexpected call fails instead of killing); os.setPriority() then fails with EPERM',
   },
   {
     directive: 'RestrictAddressFamilies=',
