@@ -3,10 +3,10 @@
 // prompt) the question that asks for it, so no prompt exists without its
 // option twin. Parsing turns the raw string or boolean into a typed value or
 // throws an InputError naming the option.
-import { spawnSync } from 'node:child_process';
 import { isIPv4, isIPv6 } from 'node:net';
 
 import { InputError, rejectControl, trimSpaces, unitPath, unitText } from './escape.js';
+import { DEFAULT_SYSTEMD_VERSION, DISTRIBUTIONS, introducedIn, knows, OLDEST_SYSTEMD_VERSION } from './systemd-versions.js';
 
 export type UnitType = 'notify' | 'notify-reload' | 'simple' | 'exec' | 'forking';
 export type InitSystem = 'systemd' | 'sysv' | 'openrc';
@@ -46,7 +46,7 @@ export interface Answers {
   runtime: RuntimeSource;
   /** The node binary ExecStart= runs (absolute). */
   nodePath: string;
-  /** The systemd the units are written for (Type=notify-reload needs 253). */
+  /** The oldest systemd the units must run on: they carry nothing it lacks (src/lib/systemd-versions.ts). */
   systemdVersion: number;
 }
 
@@ -74,9 +74,9 @@ export interface OptionSpec<K extends keyof Answers = keyof Answers> {
 
 const UNIT_TYPES: Choice[] = [
   { value: 'notify', name: 'notify: ready when the daemon sends READY=1 (recommended)' },
-  { value: 'notify-reload', name: 'notify-reload: notify, and `systemctl reload` sends SIGHUP (systemd 253+)' },
+  { value: 'notify-reload', name: 'notify-reload: notify, and `systemctl reload` sends SIGHUP (systemd 253+; older: notify + ExecReload=)' },
   { value: 'simple', name: 'simple: ready as soon as it is started' },
-  { value: 'exec', name: 'exec: ready once node has been executed' },
+  { value: 'exec', name: 'exec: ready once node has been executed (systemd 240+)' },
   { value: 'forking', name: 'forking: node --daemonize detaches itself and writes a PID file (for setups that need it)' },
 ];
 const INIT_SYSTEMS: readonly InitSystem[] = ['systemd', 'sysv', 'openrc'];
@@ -171,13 +171,6 @@ function parseRunAs(raw: Raw, earlier: Partial<Answers>): string {
   // systemd warns about these: files owned by nobody belong to everyone's unmapped ids.
   if (value === 'nobody' || value === 'nfsnobody') throw new InputError('run-as', `${value} is shared with unmapped ids; systemd calls it unsafe. Use 'dynamic' or a user of the daemon's own`);
   return value;
-}
-
-/** systemd's version here, from `systemctl --version`; 252 (Debian 12) when it cannot be asked. */
-function detectSystemdVersion(): number {
-  const result = spawnSync('systemctl', ['--version'], { encoding: 'utf8', timeout: 5000 });
-  const match = /^systemd (\d+)/.exec(result.stdout ?? '');
-  return match ? Number(match[1]) : 252;
 }
 
 /** Version managers install node under the user's home, which ProtectHome= hides and which moves on upgrades. */
@@ -424,9 +417,11 @@ export const OPTIONS: OptionSpec[] = [
     key: 'systemdVersion',
     flag: 'systemd-version',
     type: 'string',
-    description: 'The systemd version to write units for (default: the one installed here)',
-    default: () => String(detectSystemdVersion()),
-    parse: (raw) => integer('systemd-version', raw, 230, 999),
+    description: `The oldest systemd the units must run on: they carry no directive it lacks (${DISTRIBUTIONS})`,
+    // Not the generating machine's: a unit made on a new workstation must still run on the servers.
+    default: () => String(DEFAULT_SYSTEMD_VERSION),
+    prompt: { message: `Oldest systemd the units must run on (${DISTRIBUTIONS})` },
+    parse: (raw) => integer('systemd-version', raw, OLDEST_SYSTEMD_VERSION, 999),
     show: (value) => String(value),
   }),
 ];
@@ -442,6 +437,13 @@ export function parseAnswers(raw: Record<string, Raw>, given: (spec: OptionSpec)
     (answers as Record<string, unknown>)[spec.key] = spec.parse(value === undefined ? spec.default(answers) : value, answers);
   }
   const result = answers as Answers;
+  // Type=exec has no stand-in on an older systemd (notify-reload has: notify + ExecReload=).
+  if (!knows(result.systemdVersion, 'Type', result.type) && result.type !== 'notify-reload') {
+    throw new InputError(
+      'type',
+      `Type=${result.type} needs systemd ${introducedIn('Type', result.type)}; --systemd-version is ${result.systemdVersion}: use --type simple or notify, or --systemd-version ${introducedIn('Type', result.type)}`,
+    );
+  }
   if (result.fdStore > 0 && result.type !== 'notify' && result.type !== 'notify-reload') {
     throw new InputError('fd-store', `the fd store needs a notify service (FDSTORE=1 is a notification); --type is ${result.type}`);
   }

@@ -2,7 +2,8 @@
 // escaped for the syntax it lands in (unit files, JSON, JavaScript source,
 // shell), and every decision is made here: templates only test booleans and
 // loop over lists.
-import { hardeningDirectives } from './hardening.js';
+import { hardeningFor, leftOutByRelease, measuredExposure, type Directive as HardeningDirective, type ExposureIdentity, type LeftOut } from './hardening.js';
+import { introducedIn, knows } from './systemd-versions.js';
 import { execArg, execArgSpecifiers, InputError, jsString, jsonString, shellList, shellWord, unitPath, unitText } from './escape.js';
 import type { Answers, SocketSpec } from './answers.js';
 
@@ -104,6 +105,16 @@ export interface ProjectContext {
   exConfig: number;
   /** The exit status for "a present manager cannot be told READY=1". */
   exUnavailable: number;
+  /** The systemd the units are written for (--systemd-version). */
+  systemdVersion: number;
+  /** The unit is sandboxed (hardening strict or baseline). */
+  hardened: boolean;
+  /** systemd-analyze security's exposure of the unit on its target, as measured (MEASURED_EXPOSURE), or '' when not measured. */
+  exposure: string;
+  /** What newer systemd would add, one line per release: "242: ProtectHostname=yes, RestrictSUIDSGID=yes"; empty: nothing. */
+  newerAdds: string[];
+  /** Type=notify-reload was asked for a target before 253: the unit is notify + ExecReload=. */
+  reloadFallback: boolean;
 }
 
 export interface UnitContext {
@@ -136,6 +147,8 @@ export interface UnitContext {
   user: string;
   fdStoreMax: number;
   hardening: Directive[];
+  /** The comment above the sandboxing directives: the target, its measured exposure, what newer systemd would add. */
+  sandboxComment: string[];
   wantedBy: string;
   /** The socket unit: Listen*= lines, FileDescriptorName=. */
   sockets: SocketContext[];
@@ -241,6 +254,42 @@ function entryOf(answers: Answers): string {
   return answers.language === 'ts' ? 'dist/main.js' : 'src/main.js';
 }
 
+/** The sandboxing directives for the answers' target, what the target lacks, and the exposure measured for them. */
+function sandboxOf(answers: Answers): { directives: HardeningDirective[]; leftOut: LeftOut[]; exposure: string } {
+  const dynamicUser = answers.scope === 'system' && answers.runAs === 'dynamic';
+  const onlySocketActivated = answers.sockets.length > 0;
+  const { directives, leftOut } = hardeningFor({
+    level: answers.hardening,
+    scope: answers.scope,
+    dynamicUser,
+    socketKinds: answers.sockets.map((s) => s.kind),
+    onlySocketActivated,
+    systemdVersion: answers.systemdVersion,
+  });
+  // A named root is not measured: it scores as root, whatever the sandbox.
+  const identity: ExposureIdentity | undefined =
+    answers.scope === 'user' ? 'user-manager' : dynamicUser ? 'dynamic' : answers.runAs === 'root' ? undefined : 'named';
+  const exposure = identity === undefined ? undefined : measuredExposure({ level: answers.hardening, identity, onlySocketActivated }, answers.systemdVersion);
+  return { directives, leftOut, exposure: exposure === undefined ? '' : exposure.toFixed(1) };
+}
+
+/** The comment lines above a unit's sandboxing directives. */
+function sandboxComment(answers: Answers, leftOut: LeftOut[], exposure: string): string[] {
+  if (answers.hardening === 'none') return [];
+  const lines = [
+    `Sandbox (${answers.hardening}) for systemd ${answers.systemdVersion} (--systemd-version): every directive below is one it knows.`,
+    exposure
+      ? `systemd-analyze security --offline=true rates this unit ${exposure} (measured with systemd 252).`
+      : 'Its exposure: `systemd-analyze security` on the installed unit (this combination was not measured).',
+  ];
+  const newer = leftOutByRelease(leftOut);
+  if (newer.length > 0) {
+    lines.push('Newer systemd would add (regenerate with a higher --systemd-version):');
+    lines.push(...newer.map((line) => `  ${line}`));
+  }
+  return lines;
+}
+
 export function projectContext(answers: Answers, runtimeSpec: string): ProjectContext {
   const notify = answers.type === 'notify' || answers.type === 'notify-reload';
   const unitBase = answers.template ? `${answers.name}@` : answers.name;
@@ -294,6 +343,13 @@ export function projectContext(answers: Answers, runtimeSpec: string): ProjectCo
     stopTimeoutMs: (STOP_TIMEOUT_SEC - 5) * 1000,
     exConfig: EX_CONFIG,
     exUnavailable: EX_UNAVAILABLE,
+    ...((sandbox) => ({
+      systemdVersion: answers.systemdVersion,
+      hardened: answers.hardening !== 'none',
+      exposure: sandbox.exposure,
+      newerAdds: leftOutByRelease(sandbox.leftOut),
+      reloadFallback: answers.type === 'notify-reload' && !knows(answers.systemdVersion, 'Type', 'notify-reload'),
+    }))(sandboxOf(answers)),
   };
 }
 
@@ -304,7 +360,8 @@ export function projectContext(answers: Answers, runtimeSpec: string): ProjectCo
  */
 export function unitContext(answers: Answers, projectDir: string): UnitContext {
   const notify = answers.type === 'notify' || answers.type === 'notify-reload';
-  const nativeReload = answers.type === 'notify-reload' && answers.systemdVersion >= 253;
+  // Type=notify-reload only where the target knows it (the table): otherwise notify + ExecReload=, which reloads the same way.
+  const nativeReload = answers.type === 'notify-reload' && knows(answers.systemdVersion, 'Type', 'notify-reload');
   const type = answers.type === 'notify-reload' && !nativeReload ? 'notify' : answers.type;
   const forking = answers.type === 'forking';
   const dirField = answers.scope === 'system' ? 'install-path' : 'directory';
@@ -322,13 +379,13 @@ export function unitContext(answers: Answers, projectDir: string): UnitContext {
   const args = [execArg('node', answers.nodePath), execArg('install-path', `${projectDir}/${entryOf(answers)}`), ...execStartTail(answers)];
   const pid = pidFileOf(answers, answers.scope === 'system' ? '/run' : '%t');
   const dynamicUser = answers.scope === 'system' && answers.runAs === 'dynamic';
-  const onlySocketActivated = answers.sockets.length > 0;
+  const sandbox = sandboxOf(answers);
   return {
     description: unitText('description', answers.description),
     type,
     typeComment:
       answers.type === 'notify-reload' && !nativeReload
-        ? `Type=notify-reload needs systemd 253; on ${answers.systemdVersion}, notify plus ExecReload= does the same.`
+        ? `Type=notify-reload needs systemd ${introducedIn('Type', 'notify-reload')}; on ${answers.systemdVersion}, notify plus ExecReload= does the same.`
         : typeComments[answers.type]!,
     forking,
     pidFile: pid.file,
@@ -356,13 +413,8 @@ export function unitContext(answers: Answers, projectDir: string): UnitContext {
     dynamicUser,
     user: answers.scope === 'system' && answers.runAs !== 'dynamic' ? answers.runAs : '',
     fdStoreMax: answers.fdStore,
-    hardening: hardeningDirectives({
-      level: answers.hardening,
-      scope: answers.scope,
-      dynamicUser,
-      socketKinds: answers.sockets.map((s) => s.kind),
-      onlySocketActivated,
-    }),
+    hardening: sandbox.directives,
+    sandboxComment: sandboxComment(answers, sandbox.leftOut, sandbox.exposure),
     wantedBy: answers.scope === 'user' ? 'default.target' : 'multi-user.target',
     sockets: answers.sockets.map(socketContext),
     hasSockets: answers.sockets.length > 0,

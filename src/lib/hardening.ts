@@ -1,28 +1,18 @@
-// The sandboxing directives a generated .service carries, per hardening level
-// and scope, as data: the generator renders each as `# comment` above
-// `Key=value`. Every directive of `strict` and `baseline` was seen working
-// under a real systemd 252 manager with a Node 20 daemon built on
+// The sandboxing directives a generated .service carries, per hardening level,
+// scope and target systemd version, as data: the generator renders each as
+// `# comment` above `Key=value`. Every directive of `strict` and `baseline` was
+// seen working under a real systemd 252 manager with a Node 20 daemon built on
 // sd-daemon-runtime (start, READY=1, HTTP on a socket-activated listener,
 // watchdog pings, reload, clean stop): test/e2e/hardening.test.ts proves it
 // again on every run. What breaks Node, and how, is in UNIT_HARDENING_FACTS.
 //
-// `systemd-analyze security --offline=true`, overall exposure (0 best, 10 worst),
-// Type=notify with one TCP listener (test/generator/hardening.test.ts prints them):
-//                                socket-activated  own listener
-//   strict   system+DynamicUser  0.2               1.1
-//   strict   system (root)       0.6               1.4
-//   strict   user                1.2               1.9
-//   baseline system+DynamicUser  4.5               4.5
-//   baseline system (root)       4.9               4.9
-//   baseline user                5.1               5.1
-//   none     system+DynamicUser  8.4               8.4
-//   none     user                9.8               9.8
-// What keeps the default (strict, system, DynamicUser=yes, socket-activated)
-// from 0: MemoryDenyWriteExecute= (0.1, see below), AF_UNIX (0.1, sd_notify
-// needs it), the DeviceAllow=char-rtc r that ProtectClock= adds (0.1) and
-// RootDirectory= (0.1). With a listener of its own it also lacks PrivateNetwork=,
-// IPAddressDeny= and AF_INET/AF_INET6 restrictions. A user unit is scored as if
-// it ran as root (0.4) and without the system-only directives; it runs as the user.
+// The sets are written once, for the newest systemd; hardeningFor() then fits
+// them to the target through the table in systemd-versions.ts: a directive the
+// target does not know is left out (and reported, with the release that adds
+// it), @pkey becomes its three calls by name before 244, and a user unit
+// before 245 keeps only what needs no namespace. The exposure of each result,
+// as systemd-analyze 252 rates it, is MEASURED_EXPOSURE below.
+import { BEHAVIOURS, introducedIn, knows } from './systemd-versions.js';
 
 export type HardeningLevel = 'strict' | 'baseline' | 'none';
 export type HardeningScope = 'system' | 'user';
@@ -43,6 +33,17 @@ export interface HardeningOptions {
   onlySocketActivated: boolean;
   /** Already escaped for a unit file by the caller; rendered as-is into one ReadWritePaths= line. */
   writablePaths?: string[];
+  /** The systemd the unit is written for; absent: the newest (every directive of the level). */
+  systemdVersion?: number;
+}
+
+/** A directive of the level that the target systemd lacks, and the release that has it. */
+export interface LeftOut {
+  key: string;
+  value: string;
+  since: number;
+  /** Why it is left out, in words (for the unit comment and the README). */
+  why: string;
 }
 
 export interface Directive {
@@ -79,8 +80,12 @@ export const UNIT_HARDENING_FACTS: readonly HardeningFact[] = [
       "alone, with the default action, node is killed at start-up by SIGSYS (code=killed, status=31/SYS): V8 calls pkey_alloc, which is in @pkey. " +
       '`@system-service @pkey` runs the whole lifecycle even with the kill action, and with `~@privileged @resources` removed as well ' +
       '(Node raises RLIMIT_NOFILE through prlimit64, which is in @default, so ~@resources keeps that working). ' +
-      'With SystemCallErrorNumber=EPERM, @system-service alone also runs: pkey_alloc fails with EPERM and V8 goes on without memory protection keys.',
-    decision: 'strict: @system-service @pkey, then ~@privileged @resources, SystemCallErrorNumber=EPERM (an unexpected call fails instead of killing); os.setPriority() then fails with EPERM',
+      'With SystemCallErrorNumber=EPERM, @system-service alone also runs: pkey_alloc fails with EPERM and V8 goes on without memory protection keys. ' +
+      'No release puts the pkey calls in @system-service (`systemd-analyze syscall-filter @system-service` of 247, 252 and 257), and @pkey only exists from 244 on; ' +
+      '`@system-service pkey_alloc pkey_free pkey_mprotect` (the calls by name) runs the whole lifecycle with the kill action too, where @system-service alone is killed 31/SYS (both measured here, 252).',
+    decision:
+      'strict: @system-service @pkey (from 244; before, the three calls by name), then ~@privileged @resources, SystemCallErrorNumber=EPERM ' +
+      '(an unexpected call fails instead of killing); os.setPriority() then fails with EPERM',
   },
   {
     directive: 'RestrictAddressFamilies=',
@@ -156,6 +161,8 @@ function check(options: HardeningOptions): void {
   if (options.scope === 'user' && options.dynamicUser) {
     throw new TypeError('hardeningDirectives: DynamicUser= is not supported by user managers (systemd.exec(5)); dynamicUser must be false for scope "user"');
   }
+  const version = options.systemdVersion;
+  if (version !== undefined && !Number.isInteger(version)) throw new TypeError(`hardeningDirectives: systemdVersion must be an integer, got ${JSON.stringify(version)}`);
   for (const p of options.writablePaths ?? []) {
     // The caller escapes; this only refuses what would end the line or the value.
     if (p === '' || /[\n\r\0]/.test(p)) throw new TypeError(`hardeningDirectives: writable path ${JSON.stringify(p)} is empty or contains a newline or NUL`);
@@ -288,14 +295,8 @@ function baseline(options: HardeningOptions): Directive[] {
   return lines;
 }
 
-/**
- * The hardening directives of a .service for `level` and `scope`, in the
- * order to render them. `none` is an empty list. Throws a TypeError for
- * options that cannot be (an unknown level, scope or socket kind, DynamicUser
- * in a user manager, a writable path with a newline).
- */
-export function hardeningDirectives(options: HardeningOptions): Directive[] {
-  check(options);
+/** The level's directives for the newest systemd, in the order to render them. */
+function fullSet(options: HardeningOptions): Directive[] {
   switch (options.level) {
     case 'strict':
       return strict(options);
@@ -304,4 +305,133 @@ export function hardeningDirectives(options: HardeningOptions): Directive[] {
     case 'none':
       return [];
   }
+}
+
+/**
+ * What a user manager can only apply inside the user namespace PrivateUsers=
+ * gives it, which it has from 245 on (BEHAVIOURS.userNamespacing): the
+ * namespacing settings, and dropping capabilities, which an unprivileged
+ * process holds none of anyway.
+ */
+const USER_NAMESPACED = new Set([
+  'PrivateUsers', 'ProtectSystem', 'ProtectHome', 'ReadWritePaths', 'PrivateTmp', 'PrivateDevices', 'PrivateIPC', 'PrivateMounts',
+  'PrivateNetwork', 'ProtectKernelTunables', 'ProtectKernelModules', 'ProtectKernelLogs', 'ProtectClock', 'ProtectHostname',
+  'CapabilityBoundingSet', 'AmbientCapabilities',
+]);
+
+const PKEY_CALLS = 'pkey_alloc pkey_free pkey_mprotect';
+
+/** One directive of the full set on the target: kept, rewritten to what the target understands, or left out. */
+function fit(d: Directive, options: HardeningOptions, version: number): Directive | LeftOut {
+  if (options.scope === 'user' && version < BEHAVIOURS.userNamespacing.since && USER_NAMESPACED.has(d.key)) {
+    return { key: d.key, value: d.value, since: BEHAVIOURS.userNamespacing.since, why: 'a user manager applies it only inside PrivateUsers=, which it supports from 245 on' };
+  }
+  // Node needs the pkey calls whatever the target (V8 calls pkey_alloc): by name where the group is unknown.
+  if (d.key === 'SystemCallFilter' && d.value.split(' ').includes('@pkey') && !knows(version, 'SystemCallFilter', '@pkey')) {
+    return {
+      key: d.key,
+      value: d.value.replace('@pkey', PKEY_CALLS),
+      comment: 'allow the calls of an ordinary service, plus the memory protection key calls by name (V8 calls pkey_alloc; the @pkey group needs systemd 244)',
+    };
+  }
+  if (!knows(version, d.key, d.value)) {
+    const since = introducedIn(d.key, d.value);
+    return { key: d.key, value: d.value, since, why: `needs systemd ${since}` };
+  }
+  return d;
+}
+
+const isLeftOut = (x: Directive | LeftOut): x is LeftOut => 'since' in x;
+
+/**
+ * The hardening directives of a .service for the options' level, scope and
+ * target systemd (in the order to render them), and what the level has that
+ * the target lacks. `none` is an empty list. Throws a TypeError for options
+ * that cannot be (an unknown level, scope or socket kind, DynamicUser in a
+ * user manager, a writable path with a newline, a key missing from the table
+ * of versions).
+ */
+export function hardeningFor(options: HardeningOptions): { directives: Directive[]; leftOut: LeftOut[] } {
+  check(options);
+  const version = options.systemdVersion ?? Infinity;
+  const fitted = fullSet(options).map((d) => fit(d, options, version));
+  return { directives: fitted.filter((x): x is Directive => !isLeftOut(x)), leftOut: fitted.filter(isLeftOut) };
+}
+
+/** hardeningFor(options).directives. */
+export function hardeningDirectives(options: HardeningOptions): Directive[] {
+  return hardeningFor(options).directives;
+}
+
+/** The left-out directives by release, oldest first: "242: ProtectHostname=yes, RestrictSUIDSGID=yes". */
+export function leftOutByRelease(leftOut: LeftOut[]): string[] {
+  const byRelease = new Map<number, string[]>();
+  for (const d of [...leftOut].sort((a, b) => a.since - b.since)) {
+    const list = byRelease.get(d.since) ?? [];
+    list.push(`${d.key}=${d.value}`);
+    byRelease.set(d.since, list);
+  }
+  return [...byRelease].map(([since, list]) => `${since}: ${list.join(', ')}`);
+}
+
+/** Who the service runs as, as systemd-analyze scores it: DynamicUser=yes, a named User=, or (user scope) the manager's user. */
+export type ExposureIdentity = 'dynamic' | 'named' | 'user-manager';
+
+export interface ExposureConfig {
+  level: HardeningLevel;
+  identity: ExposureIdentity;
+  onlySocketActivated: boolean;
+}
+
+/**
+ * The releases from which the emitted units differ (the `since` of each
+ * fitted directive): a target between two of them gets the units of the lower.
+ * test/generator/verify.test.ts proves that every version from 239 to 260 emits
+ * the same units as its step.
+ */
+export const EXPOSURE_STEPS: readonly number[] = [239, 242, 244, 245, 247, 248];
+
+/**
+ * `systemd-analyze security --offline=true` overall exposure (0 best, 10
+ * worst), measured with systemd 252 (Debian 12) on the complete .service the
+ * generator writes (Type=notify, one TCP listener), per EXPOSURE_STEPS.
+ * 252's analyzer rates the settings 252 knows: the 253+ units are the 248 units
+ * (nothing newer is emitted), and nothing newer than 252 is rated.
+ * test/generator/verify.test.ts measures them all again and fails on any difference.
+ * A named user other than these (User=root) is not measured.
+ */
+export const MEASURED_EXPOSURE: Readonly<Record<string, readonly number[]>> = {
+  //                                       239  242  244  245  247  248+
+  'strict dynamic socket-activated':      [0.6, 0.6, 0.5, 0.4, 0.2, 0.2],
+  'strict dynamic own-listener':          [1.5, 1.5, 1.3, 1.3, 1.1, 1.1],
+  'strict named socket-activated':        [0.8, 0.6, 0.5, 0.4, 0.2, 0.2],
+  'strict named own-listener':            [1.7, 1.5, 1.3, 1.3, 1.1, 1.1],
+  'strict user-manager socket-activated': [6.1, 5.9, 5.9, 1.2, 1.2, 1.2],
+  'strict user-manager own-listener':     [6.4, 6.2, 6.2, 1.9, 1.9, 1.9],
+  'baseline dynamic socket-activated':    [5.0, 5.0, 4.8, 4.5, 4.5, 4.5],
+  'baseline dynamic own-listener':        [5.0, 5.0, 4.8, 4.5, 4.5, 4.5],
+  'baseline named socket-activated':      [5.3, 5.1, 4.8, 4.6, 4.6, 4.6],
+  'baseline named own-listener':          [5.3, 5.1, 4.8, 4.6, 4.6, 4.6],
+  'baseline user-manager socket-activated': [7.6, 7.4, 7.4, 5.1, 5.1, 5.1],
+  'baseline user-manager own-listener':   [7.6, 7.4, 7.4, 5.1, 5.1, 5.1],
+  'none dynamic socket-activated':        [8.4, 8.4, 8.4, 8.4, 8.4, 8.4],
+  'none dynamic own-listener':            [8.4, 8.4, 8.4, 8.4, 8.4, 8.4],
+  'none named socket-activated':          [9.2, 9.2, 9.2, 9.2, 9.2, 9.2],
+  'none named own-listener':              [9.2, 9.2, 9.2, 9.2, 9.2, 9.2],
+  'none user-manager socket-activated':   [9.8, 9.8, 9.8, 9.8, 9.8, 9.8],
+  'none user-manager own-listener':       [9.8, 9.8, 9.8, 9.8, 9.8, 9.8],
+};
+
+export function exposureKey(config: ExposureConfig): string {
+  return `${config.level} ${config.identity} ${config.onlySocketActivated ? 'socket-activated' : 'own-listener'}`;
+}
+
+/** The step a target's units are those of: the newest EXPOSURE_STEPS entry at or below it. */
+export function exposureStep(systemdVersion: number): number {
+  return [...EXPOSURE_STEPS].reverse().find((step) => step <= systemdVersion) ?? EXPOSURE_STEPS[0]!;
+}
+
+/** The measured exposure of a configuration on a target, or undefined when it was not measured. */
+export function measuredExposure(config: ExposureConfig, systemdVersion: number): number | undefined {
+  return MEASURED_EXPOSURE[exposureKey(config)]?.[EXPOSURE_STEPS.indexOf(exposureStep(systemdVersion))];
 }

@@ -84,7 +84,7 @@ export function registerOptions(generator: Generator, skip: ReadonlyArray<keyof 
     watchdogSec: '"10"; "0" with --type forking',
     installPath: '/opt/<name>',
     nodePath: 'the node running yo',
-    systemdVersion: 'the installed one',
+    systemdVersion: '239 (RHEL 8), whatever systemd runs here',
   };
   for (const spec of OPTIONS) {
     if (skip.includes(spec.key)) continue;

@@ -77,6 +77,15 @@ const CASES: Case[] = [
     title: 'baseline, user scope',
     options: { level: 'baseline', scope: 'user', dynamicUser: false, socketKinds: ['tcp'], onlySocketActivated: true },
   },
+  // The sets fitted to older targets run node too (pkey_alloc & co. by name where @pkey is unknown).
+  {
+    title: 'strict, system scope, written for systemd 239 (RHEL 8)',
+    options: { level: 'strict', scope: 'system', dynamicUser: true, socketKinds: ['tcp'], onlySocketActivated: true, systemdVersion: 239 },
+  },
+  {
+    title: 'strict, user scope, written for systemd 244 (no namespacing before 245)',
+    options: { level: 'strict', scope: 'user', dynamicUser: false, socketKinds: ['tcp'], onlySocketActivated: true, systemdVersion: 244 },
+  },
 ];
 
 describe('e2e: the generated hardening sets under a real systemd user manager', function () {

@@ -87,7 +87,7 @@ describe('yo sd-daemon', function () {
         assert.equal(value(service(p), 'Service', 'NotifyAccess'), undefined);
         assert.equal(value(service(p), 'Service', 'ExecReload'), undefined);
       }],
-      ['--type exec', { type: 'exec' }, (p) => assert.equal(value(service(p), 'Service', 'Type'), 'exec')],
+      ['--type exec (systemd 240+)', { type: 'exec', systemdVersion: '240' }, (p) => assert.equal(value(service(p), 'Service', 'Type'), 'exec')],
       ['--type notify-reload on systemd 253', { type: 'notify-reload', systemdVersion: '253' }, (p) => {
         assert.equal(value(service(p), 'Service', 'Type'), 'notify-reload');
         assert.equal(value(service(p), 'Service', 'ExecReload'), undefined);
@@ -267,7 +267,7 @@ describe('yo sd-daemon', function () {
       const result = await helpers
         .run(APP)
         .withOptions(cli({ interactive: true, skipInstall: true, scope: 'user' }))
-        .withAnswers({ name: 'asked', description: 'From the prompt', type: 'simple', sockets: 'none', watchdogSec: '0', hardening: 'baseline', language: 'js' }, {
+        .withAnswers({ name: 'asked', description: 'From the prompt', type: 'simple', sockets: 'none', watchdogSec: '0', hardening: 'baseline', language: 'js', systemdVersion: '252' }, {
           callback: (answer: unknown, options: { question: { name: string } }) => {
             asked.push(options.question.name);
             return answer;
@@ -280,7 +280,8 @@ describe('yo sd-daemon', function () {
       assert.equal(value(unit, 'Service', 'Type'), 'simple');
       assert.ok(p.exists('src/main.js'));
       assert.ok(!asked.includes('scope'), 'an option given on the command line is not asked');
-      assert.deepEqual(asked, ['name', 'description', 'type', 'sockets', 'watchdogSec', 'hardening', 'language']);
+      assert.deepEqual(asked, ['name', 'description', 'type', 'sockets', 'watchdogSec', 'hardening', 'language', 'systemdVersion']);
+      assert.match(p.read('systemd/asked.service'), /# Sandbox \(baseline\) for systemd 252 \(--systemd-version\)/);
     });
   });
 

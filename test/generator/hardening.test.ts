@@ -11,7 +11,8 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
-import { hardeningDirectives, UNIT_HARDENING_FACTS, type Directive, type HardeningOptions, type SocketKind } from '../../src/lib/hardening.js';
+import { hardeningDirectives, hardeningFor, leftOutByRelease, UNIT_HARDENING_FACTS, type Directive, type HardeningOptions, type SocketKind } from '../../src/lib/hardening.js';
+import { introducedIn, knows, KEYS, TESTED_TARGETS, VALUES } from '../../src/lib/systemd-versions.js';
 import { requireOrSkip } from '../helpers/prerequisites.js';
 
 const pair = (d: Directive): string => `${d.key}=${d.value}`;
@@ -179,6 +180,84 @@ describe('hardeningDirectives(): the sets as data', function () {
     ];
     for (const [override, message] of cases) {
       assert.throws(() => hardeningDirectives({ ...DEFAULT, ...override } as HardeningOptions), { name: 'TypeError', message }, JSON.stringify(override));
+    }
+  });
+});
+
+describe('hardeningFor(): the sets fitted to the target systemd (src/lib/systemd-versions.ts)', function () {
+  const at = (systemdVersion: number, options: Partial<HardeningOptions> = {}): string[] => pairs({ ...DEFAULT, ...options, systemdVersion });
+
+  it('the table: every entry has a release and a source; the releases of the issue are the ones NEWS gives', function () {
+    for (const [key, entry] of Object.entries({ ...KEYS, ...VALUES })) {
+      assert.ok(Number.isInteger(entry.since) && entry.since >= 0 && entry.source.length > 5, key);
+    }
+    const expected: Array<[string, string, number]> = [
+      ['Type', 'exec', 240], ['Type', 'notify-reload', 253], ['ProtectHostname', 'yes', 242], ['ProtectKernelLogs', 'yes', 244],
+      ['ProtectClock', 'yes', 245], ['ProtectProc', 'invisible', 247], ['ProcSubset', 'pid', 247], ['PrivateIPC', 'yes', 248],
+      ['SystemCallFilter', '@system-service @pkey', 244], ['SystemCallFilter', '@system-service pkey_alloc', 239], ['RestrictSUIDSGID', 'yes', 242],
+      ['ProtectSystem', 'strict', 232], ['DynamicUser', 'yes', 232], ['PrivateMounts', 'yes', 239], ['PrivateUsers', 'yes', 232],
+    ];
+    for (const [key, value, since] of expected) assert.equal(introducedIn(key, value), since, `${key}=${value}`);
+    assert.throws(() => introducedIn('ProtectEverything', 'yes'), /ProtectEverything= is not in the table of directives/);
+    assert.throws(() => introducedIn('SystemCallFilter', '@everything'), /SystemCallFilter=@everything is not in the table of values/);
+    assert.equal(knows(252, 'Type', 'notify-reload'), false);
+    assert.equal(knows(253, 'Type', 'notify-reload'), true);
+  });
+
+  it('strict, system, DynamicUser, socket-activated on 239 (RHEL 8): the full set less what 239 lacks; the pkey calls by name', function () {
+    const full = pairs(DEFAULT);
+    const on239 = at(239);
+    const dropped = ['PrivateIPC=yes', 'ProtectKernelLogs=yes', 'ProtectClock=yes', 'ProtectHostname=yes', 'ProtectProc=invisible', 'ProcSubset=pid', 'RestrictSUIDSGID=yes'];
+    assert.deepEqual(
+      on239.filter((p) => !p.startsWith('SystemCallFilter=@system-service')),
+      full.filter((p) => !dropped.includes(p) && !p.startsWith('SystemCallFilter=@system-service')),
+    );
+    assert.ok(on239.includes('SystemCallFilter=@system-service pkey_alloc pkey_free pkey_mprotect'));
+    assert.deepEqual(leftOutByRelease(hardeningFor({ ...DEFAULT, systemdVersion: 239 }).leftOut), [
+      '242: ProtectHostname=yes, RestrictSUIDSGID=yes',
+      '244: ProtectKernelLogs=yes',
+      '245: ProtectClock=yes',
+      '247: ProtectProc=invisible, ProcSubset=pid',
+      '248: PrivateIPC=yes',
+    ]);
+  });
+
+  it('each release adds its directives: 242, 244 (@pkey as a group), 245, 247, 248; from 248 on, the full set', function () {
+    assert.ok(at(242).includes('ProtectHostname=yes') && at(242).includes('RestrictSUIDSGID=yes') && !at(241).includes('ProtectHostname=yes'));
+    assert.ok(at(244).includes('ProtectKernelLogs=yes') && at(244).includes('SystemCallFilter=@system-service @pkey'));
+    assert.ok(at(243).includes('SystemCallFilter=@system-service pkey_alloc pkey_free pkey_mprotect'));
+    assert.ok(at(245).includes('ProtectClock=yes') && !at(244).includes('ProtectClock=yes'));
+    assert.ok(at(247).includes('ProtectProc=invisible') && at(247).includes('ProcSubset=pid') && !at(246).includes('ProcSubset=pid'));
+    assert.ok(at(248).includes('PrivateIPC=yes') && !at(247).includes('PrivateIPC=yes'));
+    for (const version of [248, 252, 257, 300]) assert.deepEqual(at(version), pairs(DEFAULT), String(version));
+    assert.deepEqual(hardeningFor({ ...DEFAULT, systemdVersion: 248 }).leftOut, []);
+  });
+
+  it('a user unit before 245 keeps only what needs no namespace (a user manager has PrivateUsers= from 245 on)', function () {
+    const user = { scope: 'user' as const, dynamicUser: false };
+    const on244 = at(244, user);
+    for (const key of ['PrivateUsers', 'ProtectSystem', 'ProtectHome', 'PrivateTmp', 'PrivateDevices', 'PrivateMounts', 'PrivateNetwork', 'ProtectKernelTunables', 'CapabilityBoundingSet']) {
+      assert.ok(!on244.some((p) => p.startsWith(`${key}=`)), `${key} on 244`);
+    }
+    for (const kept of ['NoNewPrivileges=yes', 'RestrictNamespaces=yes', 'LockPersonality=yes', 'RestrictAddressFamilies=AF_UNIX', 'SystemCallArchitectures=native', 'SystemCallErrorNumber=EPERM']) {
+      assert.ok(on244.includes(kept), kept);
+    }
+    assert.equal(at(245, user)[0], 'PrivateUsers=yes');
+    assert.ok(hardeningFor({ ...DEFAULT, ...user, systemdVersion: 244 }).leftOut.every((d) => d.since === 245 || d.since > 244));
+  });
+
+  it('every directive of every level, scope and socket choice on every tested target is one the target knows', function () {
+    for (const systemdVersion of TESTED_TARGETS) {
+      for (const level of ['strict', 'baseline', 'none'] as const) {
+        for (const scope of ['system', 'user'] as const) {
+          for (const onlySocketActivated of [true, false]) {
+            const options = { level, scope, dynamicUser: scope === 'system', socketKinds: ['tcp' as const], onlySocketActivated, writablePaths: ['/var/lib/app'], systemdVersion };
+            for (const d of hardeningDirectives(options)) {
+              assert.ok(introducedIn(d.key, d.value) <= systemdVersion, `${d.key}=${d.value} on ${systemdVersion} (${level}/${scope})`);
+            }
+          }
+        }
+      }
     }
   });
 });

@@ -1,16 +1,21 @@
 // Every unit the generator emits, across an option matrix, passes
-// `systemd-analyze verify` with no output at all; the default system service
-// scores 1.0 or lower on `systemd-analyze security`. Units are rendered by the
-// same functions the generators write them with (unitContext + the templates).
+// `systemd-analyze verify` with no output at all; for each target systemd
+// (--systemd-version), every emitted key and value is one the target knows
+// (checked against src/lib/systemd-versions.ts), systemd-analyze 252 loads the
+// units of every target up to 252 without a word, and their exposure is the
+// one MEASURED_EXPOSURE states. Units are rendered by the same functions the
+// generators write them with (unitContext + the templates).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 import { parseAnswers, type Answers } from '../../generators/lib/answers.js';
 import { unitContext } from '../../generators/lib/context.js';
+import { EXPOSURE_STEPS, exposureKey, exposureStep, hardeningDirectives, MEASURED_EXPOSURE, type ExposureConfig } from '../../generators/lib/hardening.js';
 import { renderText } from '../../generators/lib/render.js';
+import { introducedIn, OLDEST_SYSTEMD_VERSION, TESTED_TARGETS } from '../../generators/lib/systemd-versions.js';
 import { requireOrSkip } from '../helpers/prerequisites.js';
 
 const TYPES = ['notify', 'notify-reload', 'simple', 'exec'];
@@ -115,21 +120,161 @@ describe('systemd-analyze on the emitted units', function () {
     });
   });
 
-  it('the default system service is exposure 1.0 or lower on systemd-analyze security', function () {
-    const dir = path.join(root, 'security');
-    mkdirSync(dir);
-    const scores: string[] = [];
-    let strict = Infinity;
-    for (const hardening of HARDENING) {
-      const answers = parseAnswers({ name: `security-${hardening}`, hardening, nodePath: process.execPath });
-      const [service] = writeUnits(dir, answers);
-      const { output } = analyze(['security', '--offline=true', service!], 'system', runtimeDir);
-      const match = /Overall exposure level for \S+: ([0-9.]+) (\S+)/.exec(output);
-      assert.ok(match, `no exposure line in:\n${output.slice(-500)}`);
-      scores.push(`${hardening}: ${match[1]} ${match[2]}`);
-      if (hardening === 'strict') strict = Number(match[1]);
+});
+
+/** Every `Key=value` line of a unit file: [line number, key, value]. */
+function settings(text: string): Array<[number, string, string]> {
+  return text
+    .split('\n')
+    .map((line, index): [number, string] => [index + 1, line])
+    .filter(([, line]) => line !== '' && !line.startsWith('#') && !line.startsWith('['))
+    .map(([number, line]) => [number, line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]);
+}
+
+/** A smaller matrix for each target: every type the target allows x scope x strict/baseline, sockets cycling. */
+function targetRows(target: number): Array<Record<string, string | boolean>> {
+  const rows: Array<Record<string, string | boolean>> = [];
+  let i = 0;
+  for (const type of [...TYPES, 'forking']) {
+    if (type === 'exec' && target < introducedIn('Type', 'exec')) continue;
+    for (const scope of SCOPES) {
+      for (const hardening of ['strict', 'baseline']) {
+        const forking = type === 'forking';
+        rows.push({ type, scope, hardening, systemdVersion: String(target), ...(forking ? {} : { sockets: SOCKETS[i % SOCKETS.length]!, template: i % 3 === 0 }) });
+        i++;
+      }
     }
-    console.log(`      systemd-analyze security --offline=true (default system service): ${scores.join(', ')}`);
-    assert.ok(strict <= 1.0, `strict exposure ${strict}`);
+  }
+  rows.push({ hardening: 'strict', runAs: 'www-data', systemdVersion: String(target) });
+  return rows;
+}
+
+describe('units for the systemd that will run them (--systemd-version)', function () {
+  this.timeout(300_000);
+  let root: string;
+  let runtimeDir: string;
+  const analyzer = spawnSync('systemd-analyze', ['--version'], { encoding: 'utf8' });
+  const here = Number(/^systemd (\d+)/.exec(analyzer.stdout ?? '')?.[1] ?? 0);
+
+  before(function () {
+    root = mkdtempSync(path.join(tmpdir(), 'sd-targets-'));
+    runtimeDir = path.join(root, 'runtime');
+    mkdirSync(runtimeDir, { mode: 0o700 });
+  });
+
+  after(() => root && rmSync(root, { recursive: true, force: true }));
+
+  function unitsFor(target: number, row: Record<string, string | boolean>, index: number): { answers: Answers; files: string[] } {
+    const answers = parseAnswers({ name: `tg${target}-${index}`, nodePath: process.execPath, ...row });
+    const dir = path.join(root, `${target}-${index}`);
+    mkdirSync(dir, { recursive: true });
+    return { answers, files: writeUnits(dir, answers) };
+  }
+
+  it('the default target is 239 (RHEL 8), not the systemd of the generating machine', function () {
+    assert.equal(parseAnswers({ name: 'dflt', nodePath: process.execPath }).systemdVersion, 239);
+    assert.equal(OLDEST_SYSTEMD_VERSION, 239);
+    assert.throws(() => parseAnswers({ name: 'old', nodePath: process.execPath, systemdVersion: '237' }), /--systemd-version: "237" is not a whole number from 239 to 999/);
+  });
+
+  it('Type=exec is refused below 240, naming both options and the way out', function () {
+    assert.throws(
+      () => parseAnswers({ name: 'ex', nodePath: process.execPath, type: 'exec', systemdVersion: '239' }),
+      /--type: Type=exec needs systemd 240; --systemd-version is 239: use --type simple or notify, or --systemd-version 240/,
+    );
+    assert.equal(parseAnswers({ name: 'ex', nodePath: process.execPath, type: 'exec', systemdVersion: '240' }).type, 'exec');
+  });
+
+  for (const target of TESTED_TARGETS) {
+    it(`systemd ${target}: every emitted key and value is one ${target} knows (the table), notify-reload only from 253`, function () {
+      targetRows(target).forEach((row, index) => {
+        const { answers, files } = unitsFor(target, row, index);
+        for (const file of files) {
+          const text = readFileSync(file, 'utf8');
+          for (const [line, key, value] of settings(text)) {
+            const since = introducedIn(key, value);
+            assert.ok(since <= target, `${path.basename(file)}:${line}: ${key}=${value} needs systemd ${since}, the target is ${target}`);
+          }
+          if (file.endsWith('.service')) {
+            const type = /^Type=(.*)$/m.exec(text)?.[1];
+            if (answers.type === 'notify-reload') {
+              assert.equal(type, target >= 253 ? 'notify-reload' : 'notify', file);
+              assert.equal(/^ExecReload=/m.test(text), target < 253, file);
+              if (target < 253) assert.match(text, /# Type=notify-reload needs systemd 253; on \d+, notify plus ExecReload= does the same\./);
+            }
+          }
+        }
+      });
+    });
+  }
+
+  it('every version from 239 to 260 emits the sandbox of its exposure step (the steps are complete)', function () {
+    for (let version = 239; version <= 260; version++) {
+      for (const level of ['strict', 'baseline'] as const) {
+        for (const scope of ['system', 'user'] as const) {
+          const options = { level, scope, dynamicUser: scope === 'system', socketKinds: ['tcp' as const], onlySocketActivated: true };
+          assert.deepEqual(
+            hardeningDirectives({ ...options, systemdVersion: version }),
+            hardeningDirectives({ ...options, systemdVersion: exposureStep(version) }),
+            `${level} ${scope} on ${version}`,
+          );
+        }
+      }
+    }
+  });
+
+  for (const target of TESTED_TARGETS.filter((t) => t <= 252)) {
+    it(`systemd-analyze verify (this machine's) loads the units for ${target} without a word`, function () {
+      requireOrSkip(this, analyzer.status === 0, 'systemd-analyze is not installed (package systemd)');
+      if (here < target) this.skip();
+      const byScope: Record<string, string[]> = { system: [], user: [] };
+      targetRows(target).forEach((row, index) => {
+        const { answers, files } = unitsFor(target, row, index);
+        byScope[answers.scope]!.push(...files);
+      });
+      for (const [scope, files] of Object.entries(byScope)) {
+        const { code, output } = analyze(['verify', ...files], scope, runtimeDir);
+        assert.doesNotMatch(output, /Unknown key|Failed to parse|Unknown system call group|Invalid/, output);
+        assert.equal(output, '', `systemd-analyze ${here} verify (${scope}) printed:\n${output}`);
+        assert.equal(code, 0);
+      }
+    });
+  }
+
+  it(`systemd-analyze security --offline=true: each target's exposure is the one MEASURED_EXPOSURE states`, function () {
+    requireOrSkip(this, analyzer.status === 0, 'systemd-analyze is not installed (package systemd)');
+    const measured: Record<string, number[]> = {};
+    const mismatches: string[] = [];
+    const identities = [['system', 'dynamic'], ['system', 'named'], ['user', 'user-manager']] as const;
+    for (const level of ['strict', 'baseline', 'none'] as const) {
+      for (const [scope, identity] of identities) {
+        for (const onlySocketActivated of [true, false]) {
+          const config: ExposureConfig = { level, identity, onlySocketActivated };
+          const key = exposureKey(config);
+          measured[key] = [];
+          for (const target of TESTED_TARGETS) {
+            const row = {
+              hardening: level,
+              scope,
+              ...(identity === 'named' ? { runAs: 'www-data' } : {}),
+              sockets: onlySocketActivated ? 'tcp:127.0.0.1:8080' : 'none',
+              systemdVersion: String(target),
+            };
+            const { files } = unitsFor(target, row, 1000 + Object.keys(measured).length);
+            const service = files.find((f) => f.endsWith('.service'))!;
+            const { output } = analyze(['security', '--offline=true', service], scope, runtimeDir);
+            const figure = Number(/Overall exposure level for \S+: ([0-9.]+)/.exec(output)?.[1] ?? NaN);
+            assert.ok(!Number.isNaN(figure), `no exposure line in:\n${output.slice(-500)}`);
+            const stepIndex = EXPOSURE_STEPS.indexOf(exposureStep(target));
+            if (target === exposureStep(target)) measured[key]![stepIndex] = figure;
+            const stated = MEASURED_EXPOSURE[key]?.[stepIndex];
+            if (stated !== figure) mismatches.push(`${key} on ${target}: measured ${figure}, stated ${stated}`);
+          }
+        }
+      }
+    }
+    console.log(`      systemd-analyze ${here} security --offline=true, steps ${EXPOSURE_STEPS.join(', ')}:`);
+    for (const [key, figures] of Object.entries(measured)) console.log(`        '${key}': [${figures.join(', ')}],`);
+    assert.deepEqual(mismatches, []);
   });
 });
