@@ -7,6 +7,10 @@
 // host's /etc is untouched). The daemon is the generated project's own, run
 // with --daemonize: start returns once it is ready; status, reload and stop
 // are checked against the process itself.
+//
+// OPENRC_SSD=<path to OpenRC's own start-stop-daemon> (Alpine's and Gentoo's;
+// .ci/openrc-own-ssd.sh builds it) runs the same tests with it mounted over
+// Debian's inside the namespace.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -30,6 +34,8 @@ echo default > /run/openrc/softlevel
 # Installed as the README says: openrc-run finds a failed service's state by
 # its name under /etc/init.d, and reads <script dir>/../conf.d/<name>.
 mount -t overlay overlay -o lowerdir="$1":/etc /etc
+# $2, when given: another start-stop-daemon in place of the system's.
+[ -z "\${2:-}" ] || mount --bind "$2" "$(command -v start-stop-daemon)"
 ip link set lo up
 echo ready
 exec sleep 1000000
@@ -39,7 +45,9 @@ function has(command: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${command}`]).status === 0;
 }
 
-describe('the OpenRC runscript under the real openrc-run', function () {
+const OWN_SSD = process.env.OPENRC_SSD;
+
+describe(`the OpenRC runscript under the real openrc-run, with ${OWN_SSD ? "OpenRC's own" : "Debian's"} start-stop-daemon`, function () {
   this.timeout(120_000);
   let dir: string;
   let p: Generated;
@@ -96,7 +104,7 @@ describe('the OpenRC runscript under the real openrc-run', function () {
     // openrc-run gives the script a clean environment: the daemon's settings come from conf.d.
     writeFileSync(path.join(etc, 'conf.d', NAME), `export CONFIG_FILE=${configFile}\n`);
 
-    sandbox = spawn('unshare', ['--mount', '--net', '--propagation', 'private', 'sh', '-c', SANDBOX, 'sh', etc], { stdio: ['ignore', 'pipe', 'pipe'] });
+    sandbox = spawn('unshare', ['--mount', '--net', '--propagation', 'private', 'sh', '-c', SANDBOX, 'sh', etc, ...(OWN_SSD ? [OWN_SSD] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`the sandbox did not come up in 20 s:\n${output}`)), 20_000);
@@ -114,6 +122,11 @@ describe('the OpenRC runscript under the real openrc-run', function () {
         reject(new Error(`the sandbox exited (${code}) before it was ready:\n${output}`));
       });
     });
+  });
+
+  it('openrc-run finds the start-stop-daemon meant', function () {
+    const version = spawnSync('nsenter', ['-t', String(sandbox!.pid), '-m', 'start-stop-daemon', '--version'], { encoding: 'utf8' });
+    assert.match(version.stdout, OWN_SSD ? /\(OpenRC/ : /for Debian/, `${version.stdout}${version.stderr}`);
   });
 
   afterEach(function () {
