@@ -26,7 +26,7 @@ const OPENRC_DIRS = ['started', 'starting', 'stopping', 'inactive', 'wasinactive
 
 // Run as root by unshare in new mount and network namespaces; $1 is the staged
 // /etc layer (init.d/<name>, conf.d/<name>). Prints "ready", then holds the
-// namespaces open until killed.
+// namespaces open until its stdin closes (the test ends, or dies).
 const SANDBOX = `set -eu
 mount -t tmpfs -o mode=0755 tmpfs /run
 mkdir /run/openrc ${OPENRC_DIRS.map((d) => `/run/openrc/${d}`).join(' ')}
@@ -38,7 +38,7 @@ mount -t overlay overlay -o lowerdir="$1":/etc /etc
 [ -z "\${2:-}" ] || mount --bind "$2" "$(command -v start-stop-daemon)"
 ip link set lo up
 echo ready
-exec sleep 1000000
+read -r _ || true
 `;
 
 function has(command: string): boolean {
@@ -57,9 +57,10 @@ describe(`the OpenRC runscript under the real openrc-run, with ${OWN_SSD ? "Open
   let sandbox: ChildProcess | undefined;
   const pidFile = `/run/${NAME}/${NAME}.pid`;
 
-  /** `/etc/init.d/<name> <action>` inside the namespaces, as an operator runs it. */
-  function rc(action: string): { code: number | null; output: string } {
-    const result = spawnSync('nsenter', ['-t', String(sandbox!.pid), '-m', '-n', `/etc/init.d/${NAME}`, action], { encoding: 'utf8', timeout: 60_000 });
+  /** `/etc/init.d/<name> <action>` (or `rc-service <name> <action>`) inside the namespaces, as an operator runs it. */
+  function rc(action: string, how: 'script' | 'rc-service' = 'script'): { code: number | null; output: string } {
+    const command = how === 'script' ? [`/etc/init.d/${NAME}`, action] : ['rc-service', NAME, action];
+    const result = spawnSync('nsenter', ['-t', String(sandbox!.pid), '-m', '-n', ...command], { encoding: 'utf8', timeout: 60_000 });
     return { code: result.status, output: `${result.stdout}${result.stderr}${result.error ? `\n(${result.error.message})` : ''}` };
   }
 
@@ -104,7 +105,7 @@ describe(`the OpenRC runscript under the real openrc-run, with ${OWN_SSD ? "Open
     // openrc-run gives the script a clean environment: the daemon's settings come from conf.d.
     writeFileSync(path.join(etc, 'conf.d', NAME), `export CONFIG_FILE=${configFile}\n`);
 
-    sandbox = spawn('unshare', ['--mount', '--net', '--propagation', 'private', 'sh', '-c', SANDBOX, 'sh', etc, ...(OWN_SSD ? [OWN_SSD] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+    sandbox = spawn('unshare', ['--mount', '--net', '--propagation', 'private', 'sh', '-c', SANDBOX, 'sh', etc, ...(OWN_SSD ? [OWN_SSD] : [])], { stdio: ['pipe', 'pipe', 'pipe'] });
     let output = '';
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`the sandbox did not come up in 20 s:\n${output}`)), 20_000);
@@ -139,7 +140,7 @@ describe(`the OpenRC runscript under the real openrc-run, with ${OWN_SSD ? "Open
   });
 
   after(function () {
-    if (sandbox?.pid !== undefined && sandbox.exitCode === null) process.kill(sandbox.pid, 'SIGKILL');
+    sandbox?.stdin?.end();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -218,13 +219,13 @@ describe(`the OpenRC runscript under the real openrc-run, with ${OWN_SSD ? "Open
 
   it('a configuration error fails the start with the daemon status 78/CONFIG and its message; openrc-run itself exits 1', function () {
     writeFileSync(configFile, '{ "greeting": ');
-    const start = rc('start');
+    const start = rc('start', 'rc-service');
     // openrc-run.c ends every failed start with eerrorx("ERROR: %s failed to start"): exit 1, whatever the script returned.
     assert.equal(start.code, 1, start.output);
     assert.match(start.output, /exited with status 78\/CONFIG before it was ready: configuration error: .*config\.json/);
     assert.match(start.output, /ERROR: orc failed to start/);
     assert.deepEqual(processesRunning(entry), [], 'nothing is left running');
-    const status = rc('status');
+    const status = rc('status', 'rc-service');
     assert.equal(status.code, 3, `the service is stopped, not stuck starting:\n${status.output}`);
   });
 });
