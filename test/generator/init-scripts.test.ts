@@ -2,12 +2,12 @@
 // LSB script is driven by the real start-stop-daemon against the generated
 // daemon's --daemonize mode: `start` returns only once the daemon serves, or
 // with the daemon's own exit code when it fails while starting; `status`
-// speaks LSB; a second start, a stale PID file and reload behave. OpenRC is
-// not installed here: its runscript is checked statically (syntax, and the
-// command, arguments and PID file a shell reads back from it).
+// speaks LSB; a second start, a stale PID file and reload behave. The OpenRC
+// runscript is checked statically here (syntax, and the command, arguments and
+// PID file a shell reads back from it); test/openrc/ runs it under openrc-run.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import helpers from 'yeoman-test';
@@ -15,35 +15,10 @@ import helpers from 'yeoman-test';
 import { freePort, get } from '../e2e/units.js';
 import { npm } from '../helpers/npm.js';
 import { requireOrSkip } from '../helpers/prerequisites.js';
+import { alive, processesRunning } from '../helpers/processes.js';
 import { APP, cli, generate, keptDir, leaveRunDir, project, type Generated } from './helpers.js';
 
 const NAME = 'lsb';
-
-
-
-/** The process exists and has not ended: a daemon reparented to an init that does not reap it stays a zombie. */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/^[ZX]$/.test(stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3));
-  } catch {
-    return false;
-  }
-}
-
-/** Every process whose command line names `file` (the daemon and any stage of it still around). */
-function processesRunning(file: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').includes(file)) pids.push(Number(entry));
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return pids;
-}
 
 describe('init scripts (--init sysv,openrc) driving the daemonize mode', function () {
   this.timeout(120_000);
@@ -219,7 +194,7 @@ describe('init scripts (--init sysv,openrc) driving the daemonize mode', functio
     assert.ok(text.startsWith('#!/sbin/openrc-run\n'));
     assert.equal(spawnSync('sh', ['-n', file]).status, 0);
     // What openrc-run reads: the variables, and command_args split as its start-stop-daemon call evals it.
-    const read = spawnSync('sh', ['-c', '. "$1"; printf "%s\\n" "$command" "$pidfile" "$retry"; eval "set -- $command_args"; printf "[%s]\\n" "$@"; type depend start_pre reload >/dev/null', 'sh', file], {
+    const read = spawnSync('sh', ['-c', '. "$1"; printf "%s\\n" "$command" "$pidfile" "$retry"; eval "set -- $command_args"; printf "[%s]\\n" "$@"; type depend start_pre running status stop stop_post reload >/dev/null', 'sh', file], {
       encoding: 'utf8',
     });
     assert.equal(read.status, 0, read.stderr);
