@@ -2,7 +2,7 @@
 // from the tarball the generator bundles; npm run build) and then bound into
 // a container at the install path their units name (--install-path, default
 // /opt/<name>), where their own scripts/install-units.mjs installs them.
-import { chmodSync } from 'node:fs';
+import { chmodSync, mkdtempSync } from 'node:fs';
 import path from 'node:path';
 
 import { generate, leaveRunDir, runIn, type Generated } from '../generator/helpers.js';
@@ -22,7 +22,9 @@ export interface BuiltProject extends Generated {
 /** Generates `spec` under `parent` (made readable for DynamicUser=), installs its dependencies offline and builds it. */
 export async function buildProject(spec: ProjectSpec, parent: string): Promise<BuiltProject> {
   const installPath = `/opt/${spec.name}`;
-  const p = await generate({ scope: 'system', installPath, ...spec.options }, spec.name, parent);
+  // A directory per project: yeoman-test empties the directory it runs in.
+  const dir = mkdtempSync(path.join(parent, `${spec.name}-`));
+  const p = await generate({ scope: 'system', installPath, ...spec.options }, spec.name, dir);
   leaveRunDir();
   // The runtime comes from the tarball the generator bundles; typescript and
   // @types/node from the npm cache when there, else the registry.
@@ -30,6 +32,7 @@ export async function buildProject(spec: ProjectSpec, parent: string): Promise<B
   runIn(p.dir, 'npm', ['run', 'build']);
   // Services run as a transient user: everything must be world-readable.
   chmodSync(parent, 0o755);
+  chmodSync(dir, 0o755);
   runIn(p.dir, 'chmod', ['-R', 'a+rX', p.dir]);
   return { ...p, name: spec.name, installPath: path.posix.normalize(installPath) };
 }

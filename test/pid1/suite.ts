@@ -78,7 +78,9 @@ export async function get(c: Container, port: number, urlPath = '/'): Promise<{ 
  */
 export async function verifyClean(c: Container, files: string[]): Promise<void> {
   const r = await c.exec(['systemd-analyze', 'verify', '--man=no', ...files], { timeoutMs: 120_000 });
-  assert.equal(`${r.stdout}${r.stderr}`.trim(), '', `systemd-analyze verify ${files.join(' ')} is not clean (exit ${r.code}):\n${r.stdout}${r.stderr}`);
+  // (247 colours its warnings even into a pipe.)
+  const said = `${r.stdout}${r.stderr}`.replace(/\x1b\[[0-9;]*m/g, '').trim();
+  assert.equal(said, '', `systemd-analyze verify ${files.join(' ')} is not clean (exit ${r.code}):\n${said}`);
   assert.equal(r.code, 0);
 }
 
@@ -116,6 +118,12 @@ export function describeVersion(spec: VersionSpec): void {
     const artifacts = path.join(ARTIFACTS, String(spec.version));
     const results: Results = { systemdVersion: spec.version, treeBuildSeconds: null, security: {}, tests: [] };
     let testStarted = 0n;
+    /** Set when the addon does not load: the daemon tests then fail at once with this cause instead of waiting out start timeouts. */
+    let addonFailure: string | null = null;
+    const daemonRuns = (): Context => {
+      if (addonFailure) throw new Error(`not attempted: ${addonFailure} (see the addon test above)`);
+      return get_();
+    };
 
     before(async function () {
       this.timeout(2400_000);
@@ -188,10 +196,11 @@ export function describeVersion(spec: VersionSpec): void {
       const out = await c.container.check(['sh', '-c', `cd ${p.installPath} && exec "$0" -e "$1"`, process.execPath, probe]);
       const caps = JSON.parse(out) as { native: boolean; nativeError: string | null };
       const glibc = (await c.container.exec(['sh', '-c', 'ldd --version 2>&1 | head -n 1'])).stdout.trim();
+      if (!caps.native) addonFailure = `sd-daemon-runtime's addon does not load on this tree (${glibc}), so the daemon cannot notify systemd`;
       assert.equal(caps.native, true, `sd-daemon-runtime's addon does not load on this tree (${glibc}): ${caps.nativeError}`);
     });
 
-    it('install-units installs the units (a second run changes nothing); systemd-analyze verify is clean inside', async function () {
+    it('install-units installs the units where the container\'s systemd loads them (a second run changes nothing)', async function () {
       const c = get_();
       const p = c.projects.get(NAME)!;
       const first = await installUnits(c, p);
@@ -199,7 +208,6 @@ export function describeVersion(spec: VersionSpec): void {
       assert.match(first, /ran: systemctl daemon-reload/);
       const second = await installUnits(c, p);
       assert.match(second, /Nothing changed/);
-      await verifyClean(c.container, [`/etc/systemd/system/${SERVICE}`, `/etc/systemd/system/${SOCKET}`]);
       // The test's drop-in: the configuration file, and the hang hook preloaded into node.
       await c.container.writeFile(
         `/etc/systemd/system/${SERVICE}.d/50-pid1-test.conf`,
@@ -216,11 +224,16 @@ export function describeVersion(spec: VersionSpec): void {
       assert.equal(loaded.WorkingDirectory, p.installPath);
       if (nativeReload) {
         assert.equal(loaded.Type, 'notify-reload', 'systemd >= 253 runs the reload itself');
-        assert.equal(loaded.ExecReload, '');
+        assert.equal(loaded.ExecReload ?? '', '', 'and no ExecReload=');
       } else {
         assert.equal(loaded.Type, 'notify', `notify-reload falls back to notify on ${spec.version}`);
         assert.match(loaded.ExecReload ?? '', /kill/, 'and ExecReload= sends SIGHUP');
       }
+    });
+
+    it('systemd-analyze verify is clean inside (every directive known to this systemd)', async function () {
+      const c = get_();
+      await verifyClean(c.container, [`/etc/systemd/system/${SERVICE}`, `/etc/systemd/system/${SOCKET}`]);
     });
 
     it('systemd-analyze security measures the service inside', async function () {
@@ -231,7 +244,7 @@ export function describeVersion(spec: VersionSpec): void {
     });
 
     it('socket activation: nothing runs until a connection; curl on 127.0.0.1 answers; READY and STATUS reach systemd', async function () {
-      const c = get_();
+      const c = daemonRuns();
       const start = await c.container.systemctl('start', SOCKET);
       assert.equal(start.code, 0, start.stderr);
       assert.equal((await c.container.show(SERVICE, ['ActiveState'])).ActiveState, 'inactive', 'nothing runs before the first connection');
@@ -243,7 +256,7 @@ export function describeVersion(spec: VersionSpec): void {
     });
 
     it(`systemctl reload re-reads the configuration (${nativeReload ? 'Type=notify-reload: SIGHUP from systemd' : 'ExecReload=: kill -HUP'})`, async function () {
-      const c = get_();
+      const c = daemonRuns();
       const before = await c.container.show(SERVICE, ['MainPID']);
       writeFileSync(path.join(c.testDir, 'config.json'), `${JSON.stringify({ greeting: 'second' })}\n`);
       const reload = await c.container.systemctl('reload', SERVICE);
@@ -266,7 +279,7 @@ export function describeVersion(spec: VersionSpec): void {
 
     it('the watchdog kills a hung daemon (Result=watchdog) and Restart= brings it back', async function () {
       this.timeout(120_000);
-      const c = get_();
+      const c = daemonRuns();
       const before = await c.container.show(SERVICE, ['MainPID', 'NRestarts']);
       const hung = process.hrtime.bigint();
       const kill = await c.container.systemctl('kill', '--signal=SIGUSR2', SERVICE);
@@ -289,7 +302,7 @@ export function describeVersion(spec: VersionSpec): void {
     });
 
     it('graceful stop: STOPPING, drain, exit 0, Result=success', async function () {
-      const c = get_();
+      const c = daemonRuns();
       const stop = await c.container.systemctl('stop', SERVICE);
       assert.equal(stop.code, 0, stop.stderr);
       const stopped = await c.container.show(SERVICE, ['ActiveState', 'Result', 'ExecMainCode', 'ExecMainStatus']);
@@ -298,7 +311,7 @@ export function describeVersion(spec: VersionSpec): void {
     });
 
     it('a configuration error exits 78 (EX_CONFIG) and is not restarted (RestartPreventExitStatus=)', async function () {
-      const c = get_();
+      const c = daemonRuns();
       writeFileSync(path.join(c.testDir, 'config.json'), '{ "greeting": \n');
       await c.container.systemctl('reset-failed', SERVICE);
       const before = await c.container.show(SERVICE, ['NRestarts']);
