@@ -39,6 +39,15 @@ export interface Context {
   /** The test's directory on the host, bound at TEST_DIR. */
   testDir: string;
   results: Results;
+  /** Set when the project's runtime cannot load its addon here: daemon tests then fail at once with it. */
+  addonFailure: string | null;
+}
+
+/** The context, for a test that runs a daemon: fails at once, with the cause, where the addon does not load. */
+export function daemonContext(ctx: () => Context): Context {
+  const c = ctx();
+  if (c.addonFailure) throw new Error(`not attempted: ${c.addonFailure} (see the addon test above)`);
+  return c;
 }
 
 export interface Results {
@@ -118,12 +127,8 @@ export function describeVersion(spec: VersionSpec): void {
     const artifacts = path.join(ARTIFACTS, String(spec.version));
     const results: Results = { systemdVersion: spec.version, treeBuildSeconds: null, security: {}, tests: [] };
     let testStarted = 0n;
-    /** Set when the addon does not load: the daemon tests then fail at once with this cause instead of waiting out start timeouts. */
-    let addonFailure: string | null = null;
-    const daemonRuns = (): Context => {
-      if (addonFailure) throw new Error(`not attempted: ${addonFailure} (see the addon test above)`);
-      return get_();
-    };
+    // Where the addon does not load, the daemon tests fail at once with that cause instead of waiting out start timeouts.
+    const daemonRuns = (): Context => daemonContext(get_);
 
     before(async function () {
       this.timeout(2400_000);
@@ -163,7 +168,7 @@ export function describeVersion(spec: VersionSpec): void {
       if (!(tree.volatile === 'yes' && process.execPath.startsWith('/usr/'))) binds.push({ host: process.execPath, inside: process.execPath });
 
       const container = await Container.boot({ label: String(spec.version), directory: tree.directory, volatile: tree.volatile, binds, artifacts });
-      ctx = { container, projects, artifacts, testDir, results };
+      ctx = { container, projects, artifacts, testDir, results, addonFailure: null };
       results.bootSeconds = container.bootSeconds;
       results.bootState = container.systemState;
       results.systemdInside = (await container.check(['systemctl', '--version'])).split('\n')[0];
@@ -196,7 +201,7 @@ export function describeVersion(spec: VersionSpec): void {
       const out = await c.container.check(['sh', '-c', `cd ${p.installPath} && exec "$0" -e "$1"`, process.execPath, probe]);
       const caps = JSON.parse(out) as { native: boolean; nativeError: string | null };
       const glibc = (await c.container.exec(['sh', '-c', 'ldd --version 2>&1 | head -n 1'])).stdout.trim();
-      if (!caps.native) addonFailure = `sd-daemon-runtime's addon does not load on this tree (${glibc}), so the daemon cannot notify systemd`;
+      if (!caps.native) c.addonFailure = `sd-daemon-runtime's addon does not load on this tree (${glibc}), so the daemon cannot notify systemd`;
       assert.equal(caps.native, true, `sd-daemon-runtime's addon does not load on this tree (${glibc}): ${caps.nativeError}`);
     });
 
@@ -333,5 +338,44 @@ export function describeVersion(spec: VersionSpec): void {
     });
 
     spec.more?.(get_);
+  });
+}
+
+/**
+ * A project generated with every default (for this machine's systemd, which
+ * is what a user gets on their workstation) works on the container's systemd
+ * too: installed, verified, activated by its socket, reloaded and stopped.
+ * Its socket is the default 127.0.0.1:8080, so it runs after the main project's
+ * tests, which stop theirs.
+ */
+export function describeDefaults(ctx: () => Context, name: string): void {
+  describe(`a project generated with the defaults on this machine (${name})`, function () {
+    const SERVICE = `${name}.service`;
+    const SOCKET = `${name}.socket`;
+
+    it('installs; verify is clean; security measured', async function () {
+      const c = ctx();
+      await installUnits(c, c.projects.get(name)!);
+      await verifyClean(c.container, [`/etc/systemd/system/${SERVICE}`, `/etc/systemd/system/${SOCKET}`]);
+      const figure = await security(c, SERVICE);
+      console.log(`      exposure of ${SERVICE} (defaults) here: ${figure.exposure} ${figure.rating}`);
+    });
+
+    it('starts by its socket, serves, reloads and stops with Result=success', async function () {
+      const c = daemonContext(ctx);
+      assert.equal((await c.container.systemctl('start', SOCKET)).code, 0);
+      const response = await get(c.container, 8080);
+      assert.equal(response.status, 200, `${response.error}\n--- journal ---\n${await c.container.journal(SERVICE)}`);
+      assert.equal(JSON.parse(response.body).name, name);
+      const running = await c.container.show(SERVICE, ['ActiveState', 'SubState', 'MainPID']);
+      assert.equal(running.SubState, 'running');
+      const reload = await c.container.systemctl('reload', SERVICE);
+      assert.equal(reload.code, 0, `${reload.stderr}\n--- journal ---\n${await c.container.journal(SERVICE)}`);
+      await c.container.waitFor(SERVICE, ['ActiveState', 'SubState'], (v) => v.ActiveState === 'active' && v.SubState === 'running', 10_000);
+      assert.equal((await c.container.show(SERVICE, ['MainPID'])).MainPID, running.MainPID, 'the same daemon after the reload');
+      const stop = await c.container.systemctl('stop', SERVICE, SOCKET);
+      assert.equal(stop.code, 0, stop.stderr);
+      assert.deepEqual(await c.container.show(SERVICE, ['ActiveState', 'Result', 'ExecMainStatus']), { ActiveState: 'inactive', Result: 'success', ExecMainStatus: '0' });
+    });
   });
 }

@@ -1,7 +1,11 @@
 // PID-1 systemd 247: a Debian 11 (bullseye) tree from debootstrap, cached
 // between runs, booted under a tmpfs overlay so the cache stays pristine.
+// A project generated with the defaults for this machine's newer systemd must
+// work here too.
 import { debianRoot } from './roots.js';
-import { describeVersion } from './suite.js';
+import { describeDefaults, describeVersion } from './suite.js';
+
+const DEFAULTS = 'pid1-defaults';
 
 describeVersion({
   version: 247,
@@ -9,4 +13,6 @@ describeVersion({
     const { dir, builtSeconds } = await debianRoot('bullseye');
     return { directory: dir, volatile: 'overlay', builtSeconds };
   },
+  extraProjects: [{ name: DEFAULTS, options: {} }],
+  more: (ctx) => describeDefaults(ctx, DEFAULTS),
 });
