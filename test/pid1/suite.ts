@@ -127,6 +127,8 @@ export function describeVersion(spec: VersionSpec): void {
     const artifacts = path.join(ARTIFACTS, String(spec.version));
     const results: Results = { systemdVersion: spec.version, treeBuildSeconds: null, security: {}, tests: [] };
     let testStarted = 0n;
+    /** The generated projects and the test directory, on the host; removed once the container is down. */
+    let parent = '';
     // Where the addon does not load, the daemon tests fail at once with that cause instead of waiting out start timeouts.
     const daemonRuns = (): Context => daemonContext(get_);
 
@@ -142,7 +144,7 @@ export function describeVersion(spec: VersionSpec): void {
       results.treeBuildSeconds = tree.builtSeconds;
 
       const buildStarted = process.hrtime.bigint();
-      const parent = mkdtempSync(path.join(tmpdir(), `sd-pid1-${spec.version}-`));
+      parent = mkdtempSync(path.join(tmpdir(), `sd-pid1-${spec.version}-`));
       const specs: ProjectSpec[] = [
         { name: NAME, options: { type: 'notify-reload', systemdVersion: String(spec.version), description: `PID-1 test daemon on systemd ${spec.version}` } },
         ...(spec.extraProjects ?? []),
@@ -177,6 +179,8 @@ export function describeVersion(spec: VersionSpec): void {
     after(async function () {
       this.timeout(120_000);
       if (ctx) await ctx.container.shutdown();
+      // Only once nothing has them bound (the units and init scripts are in the artefacts).
+      if (parent) rmSync(parent, { recursive: true, force: true });
       mkdirSync(artifacts, { recursive: true });
       writeFileSync(path.join(artifacts, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
     });
