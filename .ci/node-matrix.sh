@@ -14,7 +14,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 versions=${NODE_MATRIX:-22 24}
-work=$(mktemp -d "${TMPDIR:-/tmp}/node-matrix.XXXXXX")
+# Outside /tmp and readable by every user: the generator tests take this node
+# as the units' ExecStart (a node under /tmp is refused, PrivateTmp= would hide
+# it) and some tests run it as another user.
+mkdir -p /var/cache/sd-daemon-node-matrix
+work=$(mktemp -d /var/cache/sd-daemon-node-matrix/run.XXXXXX)
+chmod 755 "$work"
 trap 'rm -rf "$work"' EXIT
 
 if [ ! -f runtime/dist/index.js ] || [ ! -d generators/app ]; then

@@ -13,6 +13,7 @@ import path from 'node:path';
 
 import { generate, leaveRunDir, runIn, type Generated } from '../generator/helpers.js';
 import { freePort, get, service, sleep, useUserManager } from './units.js';
+import { hostSystemdVersion } from '../helpers/systemd.js';
 
 
 describe('e2e: Type=forking under a real systemd user manager', function () {
@@ -50,7 +51,7 @@ describe('e2e: Type=forking under a real systemd user manager', function () {
       this.timeout(240_000);
       port = await freePort();
       // Generated where services can see it (PrivateTmp= hides /tmp from them).
-      p = await generate({ runtime: 'bundled', scope: 'user', type: 'forking', description: 'forking e2e daemon' }, NAME, m().shareDir);
+      p = await generate({ runtime: 'bundled', scope: 'user', systemdVersion: hostSystemdVersion(), type: 'forking', description: 'forking e2e daemon' }, NAME, m().shareDir);
       leaveRunDir();
       runIn(p.dir, 'npm', ['install']);
       runIn(p.dir, 'npm', ['run', 'build']);

@@ -8,6 +8,7 @@ import path from 'node:path';
 
 import { generate, leaveRunDir, runIn } from '../generator/helpers.js';
 import { freePort, get, sleep, useUserManager } from './units.js';
+import { hostSystemdVersion } from '../helpers/systemd.js';
 
 
 describe('e2e: a generated project under a real systemd user manager', function () {
@@ -17,7 +18,7 @@ describe('e2e: a generated project under a real systemd user manager', function 
   it('installs its units, starts through its socket, serves, survives the watchdog, reloads and stops cleanly', async function () {
     const port = await freePort();
     // Generated where services can see it (PrivateTmp= hides /tmp from them).
-    const p = await generate({ runtime: 'bundled', scope: 'user', sockets: `tcp:127.0.0.1:${port}`, description: 'e2e daemon' }, 'gen-e2e', m().shareDir);
+    const p = await generate({ runtime: 'bundled', scope: 'user', systemdVersion: hostSystemdVersion(), sockets: `tcp:127.0.0.1:${port}`, description: 'e2e daemon' }, 'gen-e2e', m().shareDir);
     leaveRunDir();
     runIn(p.dir, 'npm', ['install']);
     runIn(p.dir, 'npm', ['run', 'build']);

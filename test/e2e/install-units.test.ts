@@ -8,11 +8,12 @@ import path from 'node:path';
 
 import { generate, leaveRunDir } from '../generator/helpers.js';
 import { useUserManager } from './units.js';
+import { hostSystemdVersion } from '../helpers/systemd.js';
 
 describe('e2e: install-units under a real systemd user manager', function () {
   this.timeout(120_000);
   const m = useUserManager();
-  const options = { scope: 'user', type: 'simple', sockets: 'none', watchdog: 'off', language: 'js' };
+  const options = { scope: 'user', systemdVersion: hostSystemdVersion(), type: 'simple', sockets: 'none', watchdog: 'off', language: 'js' };
 
   async function install(script: string, ...args: string[]): Promise<{ code: number; output: string }> {
     const configHome = path.dirname(path.dirname(m().unitDir));

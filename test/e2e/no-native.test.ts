@@ -9,6 +9,7 @@ import path from 'node:path';
 
 import { generate, leaveRunDir, runIn } from '../generator/helpers.js';
 import { freePort, useUserManager } from './units.js';
+import { hostSystemdVersion } from '../helpers/systemd.js';
 
 describe('e2e: a generated Type=notify daemon without its addon, under a real systemd user manager', function () {
   this.timeout(240_000);
@@ -18,9 +19,9 @@ describe('e2e: a generated Type=notify daemon without its addon, under a real sy
   it(`fails its start at once with 69 (EX_UNAVAILABLE) and says why, well before TimeoutStartSec=`, async function () {
     const port = await freePort();
     // Generated where services can see it (PrivateTmp= hides /tmp from them).
-    const p = await generate({ scope: 'user', sockets: `tcp:127.0.0.1:${port}`, description: 'no-native e2e daemon' }, NAME, m().shareDir);
+    const p = await generate({ runtime: 'bundled', scope: 'user', systemdVersion: hostSystemdVersion(), sockets: `tcp:127.0.0.1:${port}`, description: 'no-native e2e daemon' }, NAME, m().shareDir);
     leaveRunDir();
-    runIn(p.dir, 'npm', ['install', '--offline']);
+    runIn(p.dir, 'npm', ['install']);
     runIn(p.dir, 'npm', ['run', 'build']);
     runIn(p.dir, 'chmod', ['-R', 'a+rX', p.dir]);
     const configHome = path.dirname(path.dirname(m().unitDir));

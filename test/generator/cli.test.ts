@@ -434,7 +434,7 @@ describe('command line', function () {
 
     it('install-units warns when a user-scope project with PrivateTmp=yes is installed from under /tmp', function () {
       const work = scratch('reach-install');
-      assert.equal(create(['w1', '--yes', '--skip-install', '--scope', 'user', '--language', 'js'], work).code, 0);
+      assert.equal(create(['w1', '--yes', '--skip-install', '--scope', 'user', '--systemd-version', '245', '--language', 'js'], work).code, 0);
       const project = path.join(work, 'w1');
       const run = spawnSync(process.execPath, [path.join(project, 'scripts', 'install-units.mjs'), '--unit-dir', path.join(work, 'units'), '--no-reload'], { encoding: 'utf8' });
       assert.equal(run.status, 0, run.stderr);

@@ -86,16 +86,17 @@ describe(`the OpenRC runscript under the real openrc-run, with ${OWN_SSD ? "Open
     dir = keptDir();
     port = await freePort();
     // System scope, installed where it was generated: the script runs node on dir/orc/src/main.js.
+    // That is under /tmp, where the unit's PrivateTmp= would hide it (the generator refuses that): no sandbox for the unit here.
     p = await generate(
-      { init: 'systemd,sysv,openrc', language: 'js', sockets: `tcp:127.0.0.1:${port}`, installPath: path.join(dir, NAME), description: 'OpenRC test daemon' },
+      { runtime: 'bundled', init: 'systemd,sysv,openrc', hardening: 'none', language: 'js', sockets: `tcp:127.0.0.1:${port}`, installPath: path.join(dir, NAME), description: 'OpenRC test daemon' },
       NAME,
       dir,
     );
     entry = path.join(p.dir, 'src', 'main.js');
     configFile = path.join(dir, 'config.json');
     writeFileSync(configFile, JSON.stringify({ greeting: 'first' }));
-    // A private cache: the runtime comes from the project's vendor tarball, its one dependency from the registry.
-    runIn(p.dir, 'npm', ['install', '--cache', path.join(dir, 'npm-cache')]);
+    // The runtime comes from the project's vendor tarball (runIn: the test run's npm cache).
+    runIn(p.dir, 'npm', ['install']);
 
     const etc = path.join(dir, 'etc');
     mkdirSync(path.join(etc, 'init.d'), { recursive: true });

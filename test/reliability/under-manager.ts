@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { generate, leaveRunDir, runIn } from '../generator/helpers.js';
 import { arg, freePort, sleep } from '../e2e/units.js';
 import type { UnitProperties, UserManager } from '../e2e/user-manager.js';
+import { hostSystemdVersion } from '../helpers/systemd.js';
 
 /** A script under test/reliability/fixtures/. */
 export const fixture = (name: string): string => path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', name);
@@ -54,7 +55,7 @@ export interface InstalledProject {
  */
 export async function installGenerated(manager: UserManager, name: string, options: Record<string, unknown> = {}): Promise<InstalledProject> {
   const port = await freePort();
-  const project = await generate({ runtime: 'bundled', scope: 'user', sockets: `tcp:127.0.0.1:${port}`, description: `${name} under faults`, ...options }, name, manager.shareDir);
+  const project = await generate({ runtime: 'bundled', scope: 'user', systemdVersion: hostSystemdVersion(), sockets: `tcp:127.0.0.1:${port}`, description: `${name} under faults`, ...options }, name, manager.shareDir);
   leaveRunDir();
   runIn(project.dir, 'npm', ['install']);
   runIn(project.dir, 'npm', ['run', 'build']);
