@@ -89,6 +89,9 @@ describe('lifecycle under the fake service manager', function () {
       service.kill('SIGUSR1');
       for (let waited = 0; waited < 5000 && service.watchdog.pings <= pingsWhileAway; waited += 50) await sleep(50);
       assert.ok(service.watchdog.pings > pingsWhileAway, 'pings arrive again');
+      // The recovery line follows the delivered ping; the manager may see the
+      // ping before the line reaches the stderr pipe (seen on Node 24).
+      await service.waitForOutput(/is told again/, { stream: 'stderr', timeoutMs: 10_000 });
       await service.stop();
       // Said by notify() itself (notify-report.ts), the one place that reports delivery.
       const failures = service.stderr.match(/^<3>sd-daemon-runtime: cannot tell the service manager \(NOTIFY_SOCKET=\/nonexistent\/notify\) WATCHDOG=1: ENOENT from sendmsg/gm);

@@ -209,8 +209,8 @@ log: { type: stdout, format: pretty, level: http }
     assert.ok(resolvedRuntime(project).startsWith(`${url}/sd-daemon-runtime/-/sd-daemon-runtime-${version}.tgz`), resolvedRuntime(project));
     asUser('npm run build (demo)', project, 'npm', ['run', 'build']);
     const test = asUser('npm test (demo)', project, 'npm', ['test']);
-    assert.match(test, /# pass [1-9]/);
-    assert.match(test, /# fail 0/);
+    assert.match(test, /^(?:#|ℹ) pass [1-9]/m);
+    assert.match(test, /^(?:#|ℹ) fail 0$/m);
   });
 
   it('npm install -g yo generator-sd-daemon into a private prefix, then yo sd-daemon demo2 --yes, as the same user', function () {
@@ -224,7 +224,7 @@ log: { type: stdout, format: pretty, level: http }
     asUser('npm install (demo2)', project, 'npm', ['install']);
     assert.ok(resolvedRuntime(project).startsWith(`${url}/`), resolvedRuntime(project));
     const test = asUser('npm test (demo2)', project, 'npm', ['test']);
-    assert.match(test, /# pass [1-9]/);
-    assert.match(test, /# fail 0/);
+    assert.match(test, /^(?:#|ℹ) pass [1-9]/m);
+    assert.match(test, /^(?:#|ℹ) fail 0$/m);
   });
 });
