@@ -100,7 +100,8 @@ export function parseCommandLine(argv: readonly string[], command: string, flags
   const unknown = (word: string, name: string): UsageError => {
     const near = nearestFlag(name, flags);
     return new UsageError(
-      `${command}: unknown option ${word}${near ? `; did you mean --${near}?` : ''} (\`${command} --help\` lists every option)`,
+      // npm init takes a bare --help for itself: ours needs the `--` before it.
+      `${command}: unknown option ${word}${near ? `; did you mean --${near}?` : ''} (\`${command}${command.startsWith('npm ') ? ' --' : ''} --help\` lists every option)`,
     );
   };
   for (let i = 0; i < argv.length; i += 1) {
