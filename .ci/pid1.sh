@@ -12,16 +12,8 @@ started=$(date +%s)
 
 # systemd-nspawn, debootstrap, nsenter and flock (util-linux), curl (the 252
 # container is this machine's /usr, and the tests knock on sockets with curl).
-need=()
-for pkg in systemd-container debootstrap util-linux curl; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need+=("$pkg")
-done
-if [ "${#need[@]}" -gt 0 ]; then
-  echo "pid1: installing ${need[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${need[@]}"
-fi
+. .ci/packages.sh
+ensure_packages pid1 systemd-container debootstrap util-linux curl
 
 [ -d node_modules ] || npm ci --no-audit --no-fund
 [ -f generators/app/index.js ] || npm run build

@@ -9,16 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CI="${CI:-true}"
 
-need=()
-for pkg in passwd util-linux; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need+=("$pkg")
-done
-if [ "${#need[@]}" -gt 0 ]; then
-  echo "registry.sh: installing ${need[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${need[@]}"
-fi
+. .ci/packages.sh
+ensure_packages registry passwd util-linux
 
 [ -d node_modules ] || npm ci --no-audit --no-fund
 npm run test:registry

@@ -5,11 +5,8 @@
 # built, as after `npm test`; python3 is the fuzzer's notify receiver.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v python3 >/dev/null; then
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends python3
-fi
+. .ci/packages.sh
+ensure_packages soak python3
 start=$(date +%s)
 npm run test:soak
 echo "soak: wall $(( $(date +%s) - start )) s"
