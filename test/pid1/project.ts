@@ -24,11 +24,11 @@ export async function buildProject(spec: ProjectSpec, parent: string): Promise<B
   const installPath = `/opt/${spec.name}`;
   // A directory per project: yeoman-test empties the directory it runs in.
   const dir = mkdtempSync(path.join(parent, `${spec.name}-`));
-  const p = await generate({ scope: 'system', installPath, ...spec.options }, spec.name, dir);
+  const p = await generate({ runtime: 'bundled', scope: 'system', installPath, ...spec.options }, spec.name, dir);
   leaveRunDir();
   // The runtime comes from the tarball the generator bundles; typescript and
-  // @types/node from the npm cache when there, else the registry.
-  runIn(p.dir, 'npm', ['install', '--prefer-offline']);
+  // @types/node through the test run's npm cache (runIn).
+  runIn(p.dir, 'npm', ['install']);
   runIn(p.dir, 'npm', ['run', 'build']);
   // Services run as a transient user: everything must be world-readable.
   chmodSync(parent, 0o755);
