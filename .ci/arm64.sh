@@ -5,11 +5,11 @@
 # Run after `npm ci` (which builds the runtime). NODE_ARM64_VERSION picks the
 # Node major (default 24). Prints mocha's summary; exits non-zero on failure.
 #
-# Measured here (11:31 UTC, 2 loaded cores): 382 of 382 pass in 261 s (4m28s
+# Measured here (11:31 and 11:36 UTC, 2 loaded cores): 382 of 382 pass in 261-275 s (4m28s-4m43s
 # for the whole script). Under qemu-user a bare Node start takes ~0.7-0.9 s
 # (~0.1-0.2 s natively); tests whose deadlines cover Node starts stretch them
 # by that measured factor (test/helpers/time-scale.ts prints it, x2.90 here).
-# Once in two runs the arm64 Node then died with SIGSEGV inside qemu while
+# In one of three runs the arm64 Node then died with SIGSEGV inside qemu while
 # exiting, after mocha's summary (exit 139): not understood yet.
 set -euo pipefail
 cd "$(dirname "$0")/.."
