@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 
 import { FakeServiceManager, type FakeService } from 'sd-daemon-runtime/testing';
 
+import { scaled } from './helpers/time-scale.js';
+
 const fixture = fileURLToPath(new URL('./fixtures/lifecycle-daemon.mjs', import.meta.url));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -192,21 +194,23 @@ describe('lifecycle under the fake service manager', function () {
 
   describe('withExtendedTimeout', function () {
     it('keeps EXTEND_TIMEOUT_USEC going during a slow start', async function () {
-      const service = await start('slow-start', { extra: ['100', '60000', '450'] });
-      await service.waitFor('READY=1');
+      // Intervals of the daemon's own timers, stretched where Node runs slower (see time-scale.ts).
+      const service = await start('slow-start', { extra: [scaled(100), 60_000, scaled(450)].map(String) });
+      await service.waitFor('READY=1', { timeoutMs: scaled(5000) });
       const extensions = service.messages.filter((m) => m.fields.EXTEND_TIMEOUT_USEC);
       assert.ok(extensions.length >= 4, `extensions: ${extensions.length}`);
-      assert.equal(extensions[0]!.fields.EXTEND_TIMEOUT_USEC, '300000');
+      assert.equal(extensions[0]!.fields.EXTEND_TIMEOUT_USEC, String(3 * scaled(100) * 1000));
     });
 
     it('stops asking once the cap is reached, so a hung start still times out', async function () {
-      const service = await start('slow-start', { extra: ['100', '250', '800'] });
-      await service.waitFor('READY=1');
+      const cap = scaled(250);
+      const service = await start('slow-start', { extra: [scaled(100), cap, scaled(800)].map(String) });
+      await service.waitFor('READY=1', { timeoutMs: scaled(5000) });
       const extensions = service.messages.filter((m) => m.fields.EXTEND_TIMEOUT_USEC);
       assert.ok(extensions.length >= 2 && extensions.length <= 4, `extensions: ${extensions.length}`);
       // The last request never reaches past the cap.
       const asked = extensions.map((m) => Number(m.fields.EXTEND_TIMEOUT_USEC));
-      assert.ok(asked.every((usec) => usec <= 300_000));
+      assert.ok(asked.every((usec) => usec <= Math.max(3 * scaled(100), cap) * 1000), `asked: ${asked}`);
     });
   });
 

@@ -15,6 +15,7 @@ import { notify } from 'sd-daemon-runtime';
 import { FakeServiceManager, type FakeServiceManagerOptions, type FakeServiceSpawnOptions } from 'sd-daemon-runtime/testing';
 
 import { fixtures } from './helpers/activation.js';
+import { scaled } from './helpers/time-scale.js';
 
 function node(fixture: string, ...args: string[]): FakeServiceSpawnOptions {
   return { command: process.execPath, args: [join(fixtures, fixture), ...args] };
@@ -154,7 +155,8 @@ describe('FakeServiceManager (sd-daemon-runtime/testing)', () => {
   it('NotifyAccess=main ignores a child of the daemon (recorded with the reason); NotifyAccess=all acts on it', async () => {
     const m = await manager();
     const strict = await m.spawn({ ...node('grandchild.mjs'), notifyAccess: 'main' });
-    const last = await strict.waitFor({ STATUS: 'main after grandchild' });
+    // Two Node starts (the daemon, then its child) before this message: stretched where Node starts slower.
+    const last = await strict.waitFor({ STATUS: 'main after grandchild' }, { timeoutMs: scaled(5000) });
     const grandchild = Number(last.fields.X_GRANDCHILD);
     const [ignored] = strict.rejected;
     assert.ok(ignored, 'the grandchild message is recorded');
@@ -167,7 +169,7 @@ describe('FakeServiceManager (sd-daemon-runtime/testing)', () => {
     await strict.stop();
 
     const open = await m.spawn({ ...node('grandchild.mjs'), notifyAccess: 'all' });
-    const ready = await open.waitFor('READY=1');
+    const ready = await open.waitFor('READY=1', { timeoutMs: scaled(5000) });
     assert.notEqual(ready.pid, open.pid, 'sent by the grandchild');
     assert.equal(ready.accepted, true);
     assert.equal(open.state, 'ready');
