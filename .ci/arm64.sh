@@ -78,6 +78,15 @@ args=()
 for f in "${files[@]}"; do args+=("test/$f.test.ts"); done
 started=$(date +%s)
 status=0
-"$bin/node" node_modules/mocha/bin/mocha.js --reporter spec "${args[@]}" || status=$?
+log="$work/mocha.log"
+"$bin/node" node_modules/mocha/bin/mocha.js --reporter spec "${args[@]}" 2>&1 | tee "$log" || status=${PIPESTATUS[0]}
 echo "arm64: mocha exit $status after $(( $(date +%s) - started )) s"
+# qemu-user 7.2 has been seen (1 run in 3) to die of SIGSEGV inside the
+# emulator while node exits, after mocha printed its summary. That is a crash
+# of the emulator at exit, not a test result: accept it only when mocha's own
+# summary says every test passed, and say so loudly.
+if [ "$status" -eq 139 ] && grep -qE '^  [0-9]+ passing' "$log" && ! grep -qE '^  [0-9]+ (failing|pending)' "$log"; then
+  echo "arm64: WARNING: qemu-user died of SIGSEGV at node's exit after all tests passed (summary above); counted as passed"
+  status=0
+fi
 exit "$status"
