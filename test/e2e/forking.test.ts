@@ -11,9 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
-import { generate, leaveRunDir, runIn, type Generated } from '../generator/helpers.js';
-import { freePort, get, service, sleep, useUserManager } from './units.js';
-import { hostSystemdVersion } from '../helpers/systemd.js';
+import { freePort, get, installGenerated, service, sleep, useUserManager } from './units.js';
 
 
 describe('e2e: Type=forking under a real systemd user manager', function () {
@@ -43,22 +41,13 @@ describe('e2e: Type=forking under a real systemd user manager', function () {
   });
 
   describe('the generated project', function () {
-    let p: Generated;
     let port: number;
     const NAME = 'fork-e2e';
 
     before(async function () {
       this.timeout(240_000);
       port = await freePort();
-      // Generated where services can see it (PrivateTmp= hides /tmp from them).
-      p = await generate({ runtime: 'bundled', scope: 'user', systemdVersion: hostSystemdVersion(), type: 'forking', description: 'forking e2e daemon' }, NAME, m().shareDir);
-      leaveRunDir();
-      runIn(p.dir, 'npm', ['install']);
-      runIn(p.dir, 'npm', ['run', 'build']);
-      runIn(p.dir, 'chmod', ['-R', 'a+rX', p.dir]);
-      const configHome = path.dirname(path.dirname(m().unitDir));
-      const install = await m().inNamespace('env', `XDG_CONFIG_HOME=${configHome}`, process.execPath, m().inside(path.join(p.dir, 'scripts', 'install-units.mjs')));
-      assert.equal(install.code, 0, `install-units:\n${install.stdout}${install.stderr}`);
+      await installGenerated(m(), { type: 'forking', description: 'forking e2e daemon' }, NAME);
     });
 
     /** A drop-in of the test's own: the port (no socket unit: the daemon listens by itself), output to a file, optionally a config file. */

@@ -6,9 +6,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 
-import { generate, leaveRunDir, runIn } from '../generator/helpers.js';
-import { freePort, get, sleep, useUserManager } from './units.js';
-import { hostSystemdVersion } from '../helpers/systemd.js';
+import { freePort, get, installGenerated, sleep, useUserManager } from './units.js';
 
 
 describe('e2e: a generated project under a real systemd user manager', function () {
@@ -17,19 +15,10 @@ describe('e2e: a generated project under a real systemd user manager', function 
 
   it('installs its units, starts through its socket, serves, survives the watchdog, reloads and stops cleanly', async function () {
     const port = await freePort();
-    // Generated where services can see it (PrivateTmp= hides /tmp from them).
-    const p = await generate({ runtime: 'bundled', scope: 'user', systemdVersion: hostSystemdVersion(), sockets: `tcp:127.0.0.1:${port}`, description: 'e2e daemon' }, 'gen-e2e', m().shareDir);
-    leaveRunDir();
-    runIn(p.dir, 'npm', ['install']);
-    runIn(p.dir, 'npm', ['run', 'build']);
-    runIn(p.dir, 'chmod', ['-R', 'a+rX', p.dir]);
-
-    // The project's own install script, run where the manager sees the project,
-    // so its drop-in points ExecStart= at the path services can reach.
+    const p = await installGenerated(m(), { sockets: `tcp:127.0.0.1:${port}`, description: 'e2e daemon' }, 'gen-e2e');
+    // The project's own install script again: a second run changes nothing.
     const configHome = path.dirname(path.dirname(m().unitDir));
     const script = m().inside(path.join(p.dir, 'scripts', 'install-units.mjs'));
-    const install = await m().inNamespace('env', `XDG_CONFIG_HOME=${configHome}`, process.execPath, script);
-    assert.equal(install.code, 0, `install-units:\n${install.stdout}${install.stderr}`);
     const again = await m().inNamespace('env', `XDG_CONFIG_HOME=${configHome}`, process.execPath, script);
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /unchanged/, 'a second install changes nothing');

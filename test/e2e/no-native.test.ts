@@ -5,11 +5,8 @@
 // missing addon), the start must fail fast, with the cause and the fix in the
 // service's log and EX_UNAVAILABLE (69) as its exit status.
 import assert from 'node:assert/strict';
-import path from 'node:path';
 
-import { generate, leaveRunDir, runIn } from '../generator/helpers.js';
-import { freePort, useUserManager } from './units.js';
-import { hostSystemdVersion } from '../helpers/systemd.js';
+import { freePort, installGenerated, useUserManager } from './units.js';
 
 describe('e2e: a generated Type=notify daemon without its addon, under a real systemd user manager', function () {
   this.timeout(240_000);
@@ -18,15 +15,7 @@ describe('e2e: a generated Type=notify daemon without its addon, under a real sy
 
   it(`fails its start at once with 69 (EX_UNAVAILABLE) and says why, well before TimeoutStartSec=`, async function () {
     const port = await freePort();
-    // Generated where services can see it (PrivateTmp= hides /tmp from them).
-    const p = await generate({ runtime: 'bundled', scope: 'user', systemdVersion: hostSystemdVersion(), sockets: `tcp:127.0.0.1:${port}`, description: 'no-native e2e daemon' }, NAME, m().shareDir);
-    leaveRunDir();
-    runIn(p.dir, 'npm', ['install']);
-    runIn(p.dir, 'npm', ['run', 'build']);
-    runIn(p.dir, 'chmod', ['-R', 'a+rX', p.dir]);
-    const configHome = path.dirname(path.dirname(m().unitDir));
-    const install = await m().inNamespace('env', `XDG_CONFIG_HOME=${configHome}`, process.execPath, m().inside(path.join(p.dir, 'scripts', 'install-units.mjs')));
-    assert.equal(install.code, 0, `install-units:\n${install.stdout}${install.stderr}`);
+    await installGenerated(m(), { sockets: `tcp:127.0.0.1:${port}`, description: 'no-native e2e daemon' }, NAME);
 
     // The test's drop-in: the addon switched off, output to a file (journald does not run here).
     const log = await m().logFile(NAME);

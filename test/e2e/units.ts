@@ -12,6 +12,8 @@ import { fileURLToPath } from 'node:url';
 
 import { UserManager } from './user-manager.js';
 import { requireOrSkip } from '../helpers/prerequisites.js';
+import { generate, leaveRunDir, runIn, type Generated } from '../generator/helpers.js';
+import { hostSystemdVersion } from '../helpers/systemd.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..', '..');
@@ -170,4 +172,23 @@ export async function firstRequestThroughSocket(
   }
   assert.equal(reply.status, 200, `${reply.body}${await explain()}`);
   return reply;
+}
+
+/**
+ * Generates a user-scope project for this machine's systemd where the manager's
+ * services can see it (PrivateTmp= hides /tmp from them), installs and builds
+ * it, and runs its own install-units where the manager sees the project, so
+ * the drop-in points ExecStart= at a path services can reach.
+ */
+export async function installGenerated(manager: UserManager, options: Record<string, string>, name: string): Promise<Generated> {
+  const p = await generate({ runtime: 'bundled', scope: 'user', systemdVersion: hostSystemdVersion(), ...options }, name, manager.shareDir);
+  leaveRunDir();
+  runIn(p.dir, 'npm', ['install']);
+  runIn(p.dir, 'npm', ['run', 'build']);
+  runIn(p.dir, 'chmod', ['-R', 'a+rX', p.dir]);
+  const configHome = path.dirname(path.dirname(manager.unitDir));
+  const script = manager.inside(path.join(p.dir, 'scripts', 'install-units.mjs'));
+  const install = await manager.inNamespace('env', `XDG_CONFIG_HOME=${configHome}`, process.execPath, script);
+  assert.equal(install.code, 0, `install-units:\n${install.stdout}${install.stderr}`);
+  return p;
 }
