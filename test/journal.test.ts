@@ -4,6 +4,7 @@
 // through a sealed memfd, the logger's JOURNAL_STREAM detection, and the
 // "<N>" fallback on stderr when the socket is absent, said once.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -56,6 +57,21 @@ describe('journal native protocol (encoding)', function () {
     assert.throws(() => encodeJournalRecord({ A: null as never }), /A has a value of type null/);
     assert.throws(() => encodeJournalRecord({ A: Number.NaN }), /A is NaN/);
     assert.throws(() => encodeJournalRecord({}), /no fields/);
+  });
+
+  it('without the addon, a journal logger writes <N> lines on stderr and says once why', function () {
+    const dir = mkdtempSync(join(tmpdir(), 'journal-no-native-'));
+    try {
+      const specFile = join(dir, 'spec.json');
+      writeFileSync(specFile, JSON.stringify({ run: 'no-native', journal: true }));
+      const result = spawnSync(process.execPath, [fixture, 'logger'], { encoding: 'utf8', env: { ...process.env, SPEC_FILE: specFile, SD_DAEMON_RUNTIME_NATIVE: 'off' }, timeout: 60_000 });
+      assert.equal(result.status, 0, result.stderr);
+      const lines = result.stderr.split('\n');
+      assert.match(lines[0]!, /^<4>sd-daemon-runtime: cannot send to the journal at \/run\/systemd\/journal\/socket \(sd-daemon-runtime: native addon not loaded: SD_DAEMON_RUNTIME_NATIVE=off.*fix: the native addon is needed/);
+      assert.deepEqual(lines.slice(1), ['<6>plain info', '<4>served /x', '<3>two', '<3>lines', '<5>from a stream', '<5>second line', 'raw bytes, no prefix', '']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('reports an absent socket as a value, never throwing', function () {
