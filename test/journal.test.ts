@@ -6,13 +6,14 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, ftruncateSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { encodeJournalRecord, journalFieldNameProblem, sendJournal } from 'sd-daemon-runtime';
 import { PrivateJournald, valueBytes, type JsonEntry } from './helpers/journald.js';
+import { addon } from './helpers/native.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/journal-send.mjs', import.meta.url));
 const b64 = (bytes: Buffer): { base64: string } => ({ base64: bytes.toString('base64') });
@@ -71,6 +72,27 @@ describe('journal native protocol (encoding)', function () {
       assert.deepEqual(lines.slice(1), ['<6>plain info', '<4>served /x', '<3>two', '<3>lines', '<5>from a stream', '<5>second line', 'raw bytes, no prefix', '']);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("the addon's memfd, once sealed as for the journal, refuses writes, growth and shrinking", function () {
+    const native = addon();
+    const fd = native.memfdCreate('journal-test');
+    assert.ok(fd >= 0, `memfd_create: ${fd}`);
+    try {
+      assert.equal(writeSync(fd, 'record'), 6);
+      const { F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_GROW, F_SEAL_WRITE } = native.constants;
+      assert.equal(native.addSeals(fd, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE), 0);
+      assert.throws(() => writeSync(fd, 'x', 0), { code: 'EPERM' });
+      assert.throws(() => ftruncateSync(fd, 1), { code: 'EPERM' });
+      assert.throws(() => ftruncateSync(fd, 100), { code: 'EPERM' });
+      // F_SEAL_SEAL: no more seals can be changed either.
+      assert.equal(native.addSeals(fd, F_SEAL_WRITE), -1 /* EPERM */);
+      assert.equal(readFileSync(`/proc/self/fd/${fd}`, 'utf8'), 'record');
+      // CLOEXEC, so a child never inherits a record.
+      assert.equal(native.getCloexec(fd), 1);
+    } finally {
+      closeSync(fd);
     }
   });
 
