@@ -164,11 +164,14 @@ describe('log: records for journald', function () {
       assert.deepEqual(writes, []);
       assert.throws(() => logger.record('loud' as never, {}, 'x'), /unknown priority "loud"/);
       assert.throws(() => logger.record('err', null as never, 'x'), /log.record: fields must be an object, got null/);
+      assert.throws(() => logger.record('err', { PRIORITY: 1 }, 'x'), /PRIORITY comes from the priority argument/);
+      assert.throws(() => logger.record('err', { MESSAGE: 'a' }, 'b'), /the message is given twice/);
     });
 
     it("createLogger refuses a journal option that is not true, false or 'auto', and bad default fields at once", function () {
       assert.throws(() => createLogger({ journal: 'yes' as never }), /journal must be true, false or 'auto', got yes/);
       assert.throws(() => createLogger({ fields: { 'bad-name': 'x' } }), /"bad-name" is not a journal field name.*"BAD_NAME"/);
+      assert.throws(() => createLogger({ fields: { PRIORITY: 3 } }), /fields cannot set PRIORITY/);
     });
 
     it('a stream logger never sends to the journal, even when asked for auto', function () {

@@ -299,17 +299,23 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const baseFields: JournalFields = { ...(options.fields ?? {}) };
   // Checked now, so a bad default field fails at creation, not at the first record.
   if (Object.keys(baseFields).length > 0) encodeJournalRecord(baseFields);
+  for (const own of ['MESSAGE', 'PRIORITY']) {
+    if (baseFields[own] !== undefined) throw new TypeError(`createLogger: fields cannot set ${own}: each record has its own`);
+  }
   const codeLocation = options.codeLocation === true;
   const prefixed = prefix === 'auto' ? autoPrefix(out) : prefix;
   const sink = sinkFor(out);
   let threshold = priorityNumber(options.level ?? 'debug');
 
-  /** One record to journald; `skip` counts the logger's own frames above the caller. */
-  function sendRecord(n: number, message: string, fields: JournalFields | undefined, skip: number): void {
+  /**
+   * One record to journald; `skip` counts the logger's own frames above the
+   * caller, or is null where no caller is meaningful (a piped stream's lines).
+   */
+  function sendRecord(n: number, message: string, fields: JournalFields | undefined, skip: number | null): void {
     const last = message.length - 1;
     const body = last >= 0 && message.charCodeAt(last) === 10 ? message.slice(0, last) : message;
     const record: JournalFields = { MESSAGE: body, PRIORITY: n, ...baseFields };
-    if (codeLocation) Object.assign(record, callerLocation(skip + 1));
+    if (codeLocation && skip !== null) Object.assign(record, callerLocation(skip + 1));
     if (fields) Object.assign(record, fields);
     const result = sendEncoded(encodeJournalRecord(record), journalSocket);
     if (!result.sent) journalFallback(n, body, result);
@@ -330,13 +336,19 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   function record(priority: Priority | number, fields: JournalFields, args: unknown[]): void {
     const n = priorityNumber(priority);
     if (fields === null || typeof fields !== 'object') throw new TypeError(`log.record: fields must be an object, got ${fields === null ? 'null' : typeof fields}`);
+    // The priority argument and the message are the record's; the same
+    // fields again would be stored twice, so that is refused, not guessed at.
+    if (fields.PRIORITY !== undefined) throw new TypeError('log.record: PRIORITY comes from the priority argument; leave it out of the fields');
+    if (fields.MESSAGE !== undefined && args.length > 0) {
+      throw new TypeError('log.record: the message is given twice (a MESSAGE field and message arguments); keep one');
+    }
     if (n > threshold) return;
     let message: string;
     let rest = fields;
     if (args.length > 0) message = format(args);
     else {
       const given = fields.MESSAGE;
-      message = given === undefined ? '' : typeof given === 'string' ? given : Buffer.isBuffer(given) ? given.toString('utf8') : String(given);
+      message = given === undefined ? '' : typeof given === 'string' ? given : given instanceof Uint8Array ? Buffer.from(given).toString('utf8') : String(given);
       rest = { ...fields };
       delete rest.MESSAGE;
     }
@@ -350,7 +362,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     const decoder = new (builtin.stringDecoder().StringDecoder)('utf8');
     let pending = '';
     const writeOne = (text: string): void => {
-      if (journal) sendRecord(n, text, undefined, 3);
+      if (journal) sendRecord(n, text, undefined, null);
       else sink.write(render(n, text, prefixed));
     };
     const flushLines = (text: string): void => {
@@ -371,7 +383,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       const lines = data.slice(0, end);
       // In the journal, each line is a record, as journald makes of a stream.
       if (journal) {
-        for (const line of lines.split('\n')) sendRecord(n, line, undefined, 3);
+        for (const line of lines.split('\n')) sendRecord(n, line, undefined, null);
         return;
       }
       // All complete lines of this chunk go out in one write; each stays its own record.
