@@ -159,6 +159,8 @@ describe('journal native protocol (a real systemd-journald)', function () {
     assert.deepEqual(valueBytes(entry!.BINARY!), binary);
     assert.deepEqual(valueBytes(entry!.WITH_NUL!), Buffer.from('a\0b'));
     assert.equal(entry!._TRANSPORT, 'journal');
+    // Added as libsystemd adds it: the program's name, as the stdout stream would carry it.
+    assert.equal(entry!.SYSLOG_IDENTIFIER, 'node');
   });
 
   it('passes a 1 MiB record as a sealed memfd, stored byte for byte', async function () {

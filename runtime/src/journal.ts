@@ -14,6 +14,7 @@ import { failed, nativeBinding, nativeLoadError, systemError, type NativeBinding
 
 // Built-ins through process.getBuiltinModule, not `import`: see builtins.ts.
 const { closeSync, writeSync } = process.getBuiltinModule('node:fs');
+const { basename } = process.getBuiltinModule('node:path');
 
 /** Where journald receives native records (sd_journal_sendv's address). */
 export const JOURNAL_SOCKET = '/run/systemd/journal/socket';
@@ -142,13 +143,28 @@ const ENOBUFS = -105;
 const ENOENT = -2;
 const ECONNREFUSED = -111;
 
+let defaultIdentifier: string | undefined;
+
 /**
- * Sends one record to journald. Never throws because of the environment
+ * SYSLOG_IDENTIFIER for a record that names none: the program's name,
+ * basename(argv[0]) ("node"), as libsystemd appends
+ * program_invocation_short_name. It is what journalctl -t and the short
+ * output show; the stdout stream gets the same from systemd by default.
+ */
+export function withIdentifier(fields: JournalFields): JournalFields {
+  if (fields.SYSLOG_IDENTIFIER !== undefined) return fields;
+  defaultIdentifier ??= basename(process.argv0 || process.execPath);
+  return { ...fields, SYSLOG_IDENTIFIER: defaultIdentifier };
+}
+
+/**
+ * Sends one record to journald. Like sd_journal_sendv, it adds
+ * SYSLOG_IDENTIFIER (the program's name) when the record has none. Never throws because of the environment
  * (read the result); throws TypeError for an invalid record. Does not fall
  * back on its own: the logger (createLogger({ journal })) does that.
  */
 export function sendJournal(fields: JournalFields, options: JournalSendOptions = {}): JournalSendResult {
-  const data = encodeJournalRecord(fields);
+  const data = encodeJournalRecord(withIdentifier(fields));
   return sendEncoded(data, options.socket ?? JOURNAL_SOCKET);
 }
 

@@ -10,7 +10,7 @@
 import type { InspectOptions } from 'node:util';
 
 import { builtin } from './builtins.js';
-import { callerLocation, encodeJournalRecord, JOURNAL_SOCKET, sendEncoded, type JournalFields, type JournalSendResult } from './journal.js';
+import { callerLocation, encodeJournalRecord, JOURNAL_SOCKET, sendEncoded, withIdentifier, type JournalFields, type JournalSendResult } from './journal.js';
 
 // Built-ins through process.getBuiltinModule, not `import`: see builtins.ts.
 const { fstatSync, writeSync } = process.getBuiltinModule('node:fs');
@@ -317,7 +317,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     const record: JournalFields = { MESSAGE: body, PRIORITY: n, ...baseFields };
     if (codeLocation && skip !== null) Object.assign(record, callerLocation(skip + 1));
     if (fields) Object.assign(record, fields);
-    const result = sendEncoded(encodeJournalRecord(record), journalSocket);
+    const result = sendEncoded(encodeJournalRecord(withIdentifier(record)), journalSocket);
     if (!result.sent) journalFallback(n, body, result);
   }
 
