@@ -7,9 +7,10 @@
 // maps rather than copies. Unlike stdout, the journal keeps every field as
 // sent: several lines in one MESSAGE, binary values, your own KEY=value pairs.
 //
-// When the socket is absent (no journald, a sandbox without /run) or the
-// addon is missing, the record is written to stderr as "<N>message" lines
-// and that is said once on stderr; its other fields are lost there.
+// sendJournal() reports an absent socket (no journald, a sandbox without
+// /run) or a missing addon in its result; the logger (log.ts) then writes the
+// record to stderr as "<N>" lines and says so once there.
+import { errnoNumber } from './builtins.js';
 import { failed, nativeBinding, nativeLoadError, systemError, type NativeBinding } from './native.js';
 
 // Built-ins through process.getBuiltinModule, not `import`: see builtins.ts.
@@ -144,18 +145,17 @@ function sendMemfd(native: NativeBinding, address: Buffer, data: Buffer): number
     if (failed(sealed)) return sealed;
     return native.sendmsg(address, EMPTY, [fd], null, SEND_TIMEOUT_MS);
   } catch (error) {
-    return (error as { errno?: number }).errno ?? -5; /* EIO */
+    // Node's fs errors carry the negative errno, as the addon's results do.
+    return (error as { errno?: number }).errno ?? -errnoNumber('EIO');
   } finally {
     closeSync(fd);
   }
 }
 
 const EMPTY = Buffer.alloc(0);
-// errno values (Linux) the datagram path can meet.
-const EMSGSIZE = -90;
-const ENOBUFS = -105;
-const ENOENT = -2;
-const ECONNREFUSED = -111;
+// The errnos the datagram path tells apart, negative as the addon returns
+// them; looked up on first send (node:os is not loaded before).
+let errnos: { EMSGSIZE: number; ENOBUFS: number; ENOENT: number; ECONNREFUSED: number } | undefined;
 
 let defaultIdentifier: string | undefined;
 
@@ -187,14 +187,16 @@ export function sendEncoded(data: Buffer, socket: string): JournalSendResult {
   const native = nativeBinding();
   if (native === null) return { sent: false, reason: 'no-native', socket, error: nativeLoadError()! };
   const address = socketAddress(socket);
+  errnos ??= { EMSGSIZE: -errnoNumber('EMSGSIZE'), ENOBUFS: -errnoNumber('ENOBUFS'), ENOENT: -errnoNumber('ENOENT'), ECONNREFUSED: -errnoNumber('ECONNREFUSED') };
   let result = native.sendmsg(address, data, null, null, SEND_TIMEOUT_MS);
   let via: 'datagram' | 'memfd' = 'datagram';
-  if (result === EMSGSIZE || result === ENOBUFS) {
+  // Too big for a datagram through this socket's send buffer: the memfd way, as libsystemd does.
+  if (result === errnos.EMSGSIZE || result === errnos.ENOBUFS) {
     via = 'memfd';
     result = sendMemfd(native, address, data);
   }
   if (failed(result)) {
-    const reason = result === ENOENT || result === ECONNREFUSED ? 'no-socket' : 'send-failed';
+    const reason = result === errnos.ENOENT || result === errnos.ECONNREFUSED ? 'no-socket' : 'send-failed';
     return { sent: false, reason, socket, error: systemError(result, via === 'memfd' ? 'sendmsg (memfd)' : 'sendmsg', `to ${socket}`, socket) };
   }
   return { sent: true, bytes: data.length, via };
