@@ -9,8 +9,10 @@ import {
   ExitCode,
   exitCodeClass,
   exitCodeInfo,
+  exitCodeByName,
   exitCodeName,
   parseExitCode,
+  RETIRED_EXIT_CODES,
   type ExitCodeClass,
 } from 'sd-daemon-runtime';
 import { requireOrSkip } from './helpers/prerequisites.js';
@@ -120,13 +122,68 @@ describe('exit codes', function () {
     }
   });
 
+  describe('exitCodeByName (every name a user may meet)', function () {
+    const cases: [string, number | undefined][] = [
+      ['CONFIG', 78],
+      ['EX_CONFIG', 78],
+      ['EX_USAGE', 64],
+      ['EX_OK', 0],
+      ['OK', 0],
+      ['SUCCESS', 0],
+      ['NAMESPACE', 226],
+      // Retired names from older releases.
+      ['TCPWRAP', 223],
+      ['MAKE_STARTER', 234],
+      ['BUS_ENDPOINT', 236],
+      // A current name wins over the retired use of the same name (237 in v218-v229).
+      ['SMACK_PROCESS_LABEL', 236],
+      // EX_ only prefixes the BSD codes, as in sysexits.h.
+      ['EX_NAMESPACE', undefined],
+      ['EX_SUCCESS', undefined],
+      ['78', undefined],
+      ['ok', undefined],
+      ['', undefined],
+      ['toString', undefined],
+    ];
+    for (const [name, expected] of cases) {
+      it(`${JSON.stringify(name)} -> ${expected}`, function () {
+        assert.equal(exitCodeByName(name), expected);
+      });
+    }
+
+    it('parseExitCode stays as strict as SuccessExitStatus=: no aliases, no retired names', function () {
+      for (const name of ['OK', 'EX_OK', 'EX_CONFIG', 'TCPWRAP', 'MAKE_STARTER', 'BUS_ENDPOINT']) assert.equal(parseExitCode(name), undefined, name);
+    });
+  });
+
+  describe('retired names', function () {
+    it('lists each with its last version, frozen, in code order, never a current name for the same code', function () {
+      assert.ok(Object.isFrozen(RETIRED_EXIT_CODES));
+      assert.deepEqual(
+        RETIRED_EXIT_CODES.map((e) => [e.code, e.name, e.since, e.until]),
+        [
+          [223, 'TCPWRAP', 8, 211],
+          [234, 'MAKE_STARTER', 214, 234],
+          [236, 'BUS_ENDPOINT', 217, 229],
+          [237, 'SMACK_PROCESS_LABEL', undefined, 229],
+        ],
+      );
+      for (const retired of RETIRED_EXIT_CODES) {
+        assert.ok(Object.isFrozen(retired));
+        assert.notEqual(exitCodeName(retired.code), retired.name);
+      }
+    });
+  });
+
   describe('the table', function () {
     it('is in code order, with unique codes and names, each round-tripping through ExitCode', function () {
       const codes = EXIT_CODES.map((e) => e.code);
       assert.deepEqual(codes, [...codes].sort((a, b) => a - b));
       assert.equal(new Set(codes).size, codes.length);
       assert.equal(new Set(EXIT_CODES.map((e) => e.name)).size, EXIT_CODES.length);
-      assert.deepEqual(Object.keys(ExitCode).sort(), EXIT_CODES.map((e) => e.name).sort());
+      // OK is the one alias (sysexits.h's EX_OK); every other key is a table entry.
+      assert.deepEqual(Object.keys(ExitCode).sort(), [...EXIT_CODES.map((e) => e.name), 'OK'].sort());
+      assert.equal(ExitCode.OK, 0);
       for (const info of EXIT_CODES) {
         assert.equal(ExitCode[info.name], info.code);
         assert.deepEqual(exitCodeInfo(info.code), info);
@@ -197,6 +254,22 @@ describe('exit codes', function () {
       // And the newer ones really are unknown to it (this proves their version annotations are not too old).
       const newer = EXIT_CODES.filter((e) => e.since !== undefined && e.since > version).map((e) => e.code);
       for (const code of newer) assert.ok(!theirs.some((t) => t.code === code), `systemd ${version} knows ${code}`);
+    });
+
+    it('no longer prints the retired names: each code is unnamed or renamed there', function () {
+      const printed = new Map(
+        analyze
+          .trim()
+          .split('\n')
+          .slice(1)
+          .map((line) => line.trim().split(/\s+/))
+          .map(([name, code]) => [Number(code), name]),
+      );
+      for (const retired of RETIRED_EXIT_CODES) {
+        assert.ok(retired.until < version, `${retired.name} is said to be printed up to ${retired.until}, this is ${version}`);
+        assert.notEqual(printed.get(retired.code), retired.name);
+        assert.equal(printed.get(retired.code), exitCodeName(retired.code));
+      }
     });
   });
 });

@@ -137,6 +137,50 @@ describe('log: records for journald', function () {
     assert.deepEqual(writes, []);
   });
 
+  describe('raw() and record() on a stream', function () {
+    it('raw() writes exactly what it is given: no prefix, no newline, no level check', function () {
+      const { stream, writes } = capture();
+      const logger = createLogger({ stream, prefix: true, level: 'emerg' });
+      logger.raw('<5>formatted by me\n');
+      logger.raw(Buffer.from('bytes'));
+      assert.deepEqual(writes, ['<5>formatted by me\n', 'bytes']);
+    });
+
+    it('raw() refuses what is neither text nor bytes', function () {
+      const { logger } = prefixedLogger();
+      assert.throws(() => logger.raw(42 as never), /log.raw: data must be a string or bytes, got number/);
+    });
+
+    it('record() writes its message at its priority; fields have no place on a stream', function () {
+      const { logger, writes } = prefixedLogger();
+      logger.record('warning', { REQUEST_ID: 'r-1' }, 'served %s in %d ms', '/x', 12);
+      logger.record(3, { MESSAGE: 'from\nthe field', CODE: 7 });
+      assert.deepEqual(writes, ['<4>served /x in 12 ms\n', '<3>from\n<3>the field\n']);
+    });
+
+    it('record() respects the level and refuses a priority or fields that are wrong', function () {
+      const { logger, writes } = prefixedLogger({ level: 'err' });
+      logger.record('info', { A: 1 }, 'dropped');
+      assert.deepEqual(writes, []);
+      assert.throws(() => logger.record('loud' as never, {}, 'x'), /unknown priority "loud"/);
+      assert.throws(() => logger.record('err', null as never, 'x'), /log.record: fields must be an object, got null/);
+      assert.throws(() => logger.record('err', { PRIORITY: 1 }, 'x'), /PRIORITY comes from the priority argument/);
+      assert.throws(() => logger.record('err', { MESSAGE: 'a' }, 'b'), /the message is given twice/);
+    });
+
+    it("createLogger refuses a journal option that is not true, false or 'auto', and bad default fields at once", function () {
+      assert.throws(() => createLogger({ journal: 'yes' as never }), /journal must be true, false or 'auto', got yes/);
+      assert.throws(() => createLogger({ fields: { 'bad-name': 'x' } }), /"bad-name" is not a journal field name.*"BAD_NAME"/);
+      assert.throws(() => createLogger({ fields: { PRIORITY: 3 } }), /fields cannot set PRIORITY/);
+    });
+
+    it('a stream logger never sends to the journal, even when asked for auto', function () {
+      const { stream } = capture();
+      assert.equal(createLogger({ stream, journal: 'auto' }).journal, false);
+      assert.equal(createLogger({ stream }).journal, false);
+    });
+  });
+
   describe('level filtering', function () {
     it('emits only priorities at or above the level', function () {
       const { logger, writes } = prefixedLogger({ level: 'warning' });
@@ -482,6 +526,25 @@ describe('logging to stdout/stderr: batched writes to the fd', function () {
     const result = spawnSync(process.execPath, writer('last', 3, "setTimeout(() => { log.err('about to throw'); throw new Error('boom'); }, 1);"), { encoding: 'utf8' });
     assert.equal(result.status, 1);
     assert.match(result.stderr, /^last 0 \nlast 1 y\nlast 2 yy\nabout to throw\n[^]*Error: boom/);
+  });
+
+  it('raw() writes bytes as they are, in order with the batched records around it', function () {
+    const result = spawnSync(
+      process.execPath,
+      writer('rec', 2, `
+        log.raw(Buffer.from([0xff, 0x00, 0x0a]));
+        log.raw('<3>my own line\\n');
+        log.raw('no newline');
+        log.raw(new Uint8Array([0x0a]));
+        log.info('after');`),
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    assert.equal(result.status, 0, result.stderr.toString());
+    // Invalid UTF-8 and a NUL pass through untouched: bytes, not text.
+    assert.deepEqual(
+      result.stderr,
+      Buffer.concat([Buffer.from('rec 0 \nrec 1 y\n'), Buffer.from([0xff, 0x00, 0x0a]), Buffer.from('<3>my own line\nno newline\nafter\n')]),
+    );
   });
 
   it('a reader that went away (EPIPE) drops records without killing the daemon', async function () {

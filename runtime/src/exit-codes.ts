@@ -107,13 +107,30 @@ const SYSTEMD = [
   ['EXCEPTION', 255],
 ] as const;
 
+// [name, code, first version, last version] for names older systemd releases
+// printed and current ones do not: `systemctl status` on such a release (or a
+// log line kept from one) shows them. Current systemd leaves 223 and 234
+// unnamed (_EXIT_RESERVED, "don't reuse") and gives 236 and 237 new names.
+// The first version of 237/SMACK_PROCESS_LABEL is not established, hence none.
+const RETIRED = [
+  ['TCPWRAP', 223, 8, 211],
+  ['MAKE_STARTER', 234, 214, 234], // kdbus
+  ['BUS_ENDPOINT', 236, 217, 229], // kdbus
+  ['SMACK_PROCESS_LABEL', 237, undefined, 229], // moved to 236 in v230
+] as const;
+
 type Entry = (typeof LIBC)[number] | (typeof LSB)[number] | (typeof BSD)[number] | (typeof SYSTEMD)[number];
 export type ExitCodeName = Entry[0];
 
-/** Every named exit status: `ExitCode.CONFIG` is 78, `ExitCode.NAMESPACE` 226. */
-export const ExitCode = Object.freeze(
-  Object.fromEntries([...LIBC, ...LSB, ...BSD, ...SYSTEMD].map(([name, code]) => [name, code])),
-) as { readonly [E in Entry as E[0]]: E[1] };
+/**
+ * Every named exit status: `ExitCode.CONFIG` is 78, `ExitCode.NAMESPACE` 226.
+ * `ExitCode.OK` (0) is sysexits.h's EX_OK, an alias of SUCCESS that systemd
+ * never prints.
+ */
+export const ExitCode = Object.freeze({
+  ...Object.fromEntries([...LIBC, ...LSB, ...BSD, ...SYSTEMD].map(([name, code]) => [name, code])),
+  OK: 0,
+}) as { readonly [E in Entry as E[0]]: E[1] } & { readonly OK: 0 };
 
 export interface ExitCodeInfo {
   code: number;
@@ -123,6 +140,17 @@ export interface ExitCodeInfo {
   since?: number;
 }
 
+/** A name that older systemd releases printed for `code`, and current ones do not. */
+export interface RetiredExitCodeInfo {
+  code: number;
+  name: (typeof RETIRED)[number][0];
+  class: 'systemd';
+  /** The first systemd version that printed it, where established. */
+  since?: number;
+  /** The last systemd version that printed it. */
+  until: number;
+}
+
 function entries(list: readonly (readonly [ExitCodeName, number, number?])[], cls: ExitCodeClass): ExitCodeInfo[] {
   return list.map(([name, code, since]) => Object.freeze(since === undefined ? { code, name, class: cls } : { code, name, class: cls, since }));
 }
@@ -130,6 +158,13 @@ function entries(list: readonly (readonly [ExitCodeName, number, number?])[], cl
 /** The whole table, in code order. */
 export const EXIT_CODES: readonly ExitCodeInfo[] = Object.freeze(
   [...entries(LIBC, 'libc'), ...entries(LSB, 'LSB'), ...entries(BSD, 'BSD'), ...entries(SYSTEMD, 'systemd')].sort((a, b) => a.code - b.code),
+);
+
+/** The retired names, in code order: what `systemctl status` printed on older releases. */
+export const RETIRED_EXIT_CODES: readonly RetiredExitCodeInfo[] = Object.freeze(
+  RETIRED.map(([name, code, since, until]) =>
+    Object.freeze(since === undefined ? { code, name, class: 'systemd' as const, until } : { code, name, class: 'systemd' as const, since, until }),
+  ),
 );
 
 // Indexed by code, as systemd's exit_status_mappings[256] is.
@@ -175,4 +210,22 @@ export function parseExitCode(text: string): number | undefined {
   if (!/^\d{1,3}$/.test(text)) return undefined;
   const code = Number(text);
   return code <= 255 ? code : undefined;
+}
+
+/**
+ * The code behind any name a user may meet: the current names (as
+ * parseExitCode), the BSD ones with sysexits.h's EX_ prefix ("EX_CONFIG"),
+ * EX_OK and OK for 0, and the retired names older systemd printed
+ * ("MAKE_STARTER" is 234). Undefined for anything else. Not for validating
+ * unit files: SuccessExitStatus= accepts only what parseExitCode does.
+ */
+export function exitCodeByName(name: string): number | undefined {
+  if (name === 'OK' || name === 'EX_OK') return 0;
+  const current = BY_NAME.get(name);
+  if (current) return current.code;
+  if (name.startsWith('EX_')) {
+    const bsd = BY_NAME.get(name.slice(3));
+    return bsd?.class === 'BSD' ? bsd.code : undefined;
+  }
+  return RETIRED_EXIT_CODES.find((info) => info.name === name)?.code;
 }

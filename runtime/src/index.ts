@@ -3,11 +3,23 @@
 // manager is not here: it lives on the 'sd-daemon-runtime/testing' subpath,
 // so a daemon never loads test tooling (nor the built-ins it needs).
 export * from './capabilities.js';
+export * from './booted.js';
 export * from './notify.js';
 export type { SystemError } from './native.js';
 export * from './watchdog.js';
 export * from './lifecycle.js';
 export * from './log.js';
+export {
+  encodeJournalRecord,
+  JOURNAL_FIELD_NAME_MAX,
+  JOURNAL_SOCKET,
+  journalFieldNameProblem,
+  sendJournal,
+  type JournalFields,
+  type JournalSendOptions,
+  type JournalSendResult,
+  type JournalValue,
+} from './journal.js';
 export * from './exit-codes.js';
 export * from './listen-fds.js';
 export * from './adopt.js';

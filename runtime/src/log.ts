@@ -10,6 +10,7 @@
 import type { InspectOptions } from 'node:util';
 
 import { builtin } from './builtins.js';
+import { callerLocation, encodeJournalRecord, JOURNAL_SOCKET, sendEncoded, withIdentifier, type JournalFields, type JournalSendResult } from './journal.js';
 
 // Built-ins through process.getBuiltinModule, not `import`: see builtins.ts.
 const { fstatSync, writeSync } = process.getBuiltinModule('node:fs');
@@ -40,6 +41,21 @@ export interface LoggerOptions {
   prefix?: boolean | 'auto';
   /** The least important priority emitted (default 'debug': everything). */
   level?: Priority;
+  /**
+   * Send records to journald over its native protocol (journal.ts) instead
+   * of writing lines to `stream`: every field kept, several lines in one
+   * record, binary values. 'auto' turns it on when the stream is stdout or
+   * stderr and $JOURNAL_STREAM says that fd is connected to journald; true
+   * forces it. Default false: lines on the stream, as before. Where the
+   * socket cannot be reached, records go to stderr as "<N>" lines, said once.
+   */
+  journal?: boolean | 'auto';
+  /** Fields added to every journal record (e.g. { SYSLOG_IDENTIFIER: 'my-daemon' }). */
+  fields?: JournalFields;
+  /** Add CODE_FILE, CODE_LINE and CODE_FUNC of the logging call to journal records (costs a stack capture per record). */
+  codeLocation?: boolean;
+  /** The journal socket (default /run/systemd/journal/socket). */
+  journalSocket?: string;
 }
 
 export interface Logger {
@@ -54,6 +70,20 @@ export interface Logger {
   /** One record at a priority given by name or number (0-7). */
   log(priority: Priority | number, ...args: unknown[]): void;
   /**
+   * One record with fields of its own: `logger.record('info', { REQUEST_ID: id }, 'served %s', path)`.
+   * In the journal every field is stored; on a stream only the message is
+   * written (a line has no place for fields). With no message arguments, the
+   * MESSAGE field is the message.
+   */
+  record(priority: Priority | number, fields: JournalFields, ...args: unknown[]): void;
+  /**
+   * Writes `data` to the logger's stream as it is: no prefix, no newline
+   * added, no level check, never to the journal socket. For lines you format
+   * yourself (include "<N>" when you want journald to read a priority). On
+   * stdout/stderr it keeps its place among the batched records.
+   */
+  raw(data: string | Uint8Array): void;
+  /**
    * A Writable whose every line becomes a record at `priority`. Input is
    * line-buffered: a partial line is held until its newline, or until end().
    * Useful for piping a child's output into the journal at a priority.
@@ -61,6 +91,8 @@ export interface Logger {
   stream(priority: Priority): NodeJS.WritableStream;
   /** True when records carry "<N>" prefixes (decided once, at creation). */
   readonly prefixed: boolean;
+  /** True when records go to journald's native socket (decided once, at creation). */
+  readonly journal: boolean;
   /** The least important priority emitted; settable, e.g. on reload. */
   level: Priority;
   /** Whether a record at `priority` would be written: check before costly formatting. */
@@ -75,6 +107,8 @@ export interface Logger {
 /** Writes whole records to a sink; stdout and stderr get the batched FdSink. */
 interface Sink {
   write(text: string): void;
+  /** Bytes as they are, in order with the records written before them. */
+  writeBytes(data: Uint8Array): void;
   flush(): void;
 }
 
@@ -122,6 +156,11 @@ class FdSink implements Sink {
     }
   }
 
+  writeBytes(data: Uint8Array): void {
+    this.flush();
+    writeAll(this.fd, data);
+  }
+
   flush(): void {
     if (this.#pendingBytes === 0) return;
     const text = this.#pending;
@@ -134,10 +173,10 @@ class FdSink implements Sink {
 let sleeper: Int32Array | undefined;
 
 /** write(2) until every byte is out, waiting while the fd is full; drops on a dead reader. */
-function writeAll(fd: number, text: string): void {
-  let data: string | Buffer = text;
+function writeAll(fd: number, text: string | Uint8Array): void {
+  let data: string | Uint8Array = text;
   let offset = 0;
-  const total = Buffer.byteLength(text);
+  const total = typeof text === 'string' ? Buffer.byteLength(text) : text.byteLength;
   while (offset < total) {
     try {
       offset += typeof data === 'string' ? writeSync(fd, data) : writeSync(fd, data, offset);
@@ -148,7 +187,7 @@ function writeAll(fd: number, text: string): void {
       Atomics.wait(sleeper, 0, 0, 1);
     }
     // After a partial write, continue from the byte offset.
-    if (typeof data === 'string' && offset < total) data = Buffer.from(text);
+    if (typeof data === 'string' && offset < total) data = Buffer.from(data);
   }
 }
 
@@ -156,7 +195,7 @@ const fdSinks = new Map<number, FdSink>();
 
 function sinkFor(out: NodeJS.WritableStream): Sink {
   const fd = out === process.stderr ? 2 : out === process.stdout ? 1 : -1;
-  if (fd === -1) return { write: (text) => void out.write(text), flush: () => {} };
+  if (fd === -1) return { write: (text) => void out.write(text), writeBytes: (data) => void out.write(data), flush: () => {} };
   // One sink per fd, shared by every logger on it: their records keep their order.
   let sink = fdSinks.get(fd);
   if (!sink) fdSinks.set(fd, (sink = new FdSink(fd)));
@@ -215,22 +254,106 @@ function render(n: number, message: string, prefixed: boolean): string {
   return PREFIX[n] + body.replaceAll('\n', NEWLINE_PREFIX[n]!) + '\n';
 }
 
+// What the journal fallback said already: once per socket and cause, not per record.
+const journalFallbackSaid = new Set<string>();
+
+/**
+ * A record that could not reach journald goes to stderr as "<N>" lines, and
+ * the first time per cause that is said there too, with the fix.
+ */
+function journalFallback(n: number, message: string, result: Exclude<JournalSendResult, { sent: true }>): void {
+  const sink = sinkFor(process.stderr);
+  const error = result.error as Error & { code?: string };
+  const key = `${result.socket}\0${result.reason}\0${error.code ?? ''}`;
+  if (!journalFallbackSaid.has(key)) {
+    journalFallbackSaid.add(key);
+    const fix =
+      result.reason === 'no-native'
+        ? 'the native addon is needed to reach the journal socket (see capabilities().nativeError)'
+        : result.reason === 'no-socket'
+          ? 'journald is not running here, or a sandbox hides /run/systemd/journal from this process'
+          : 'journald refused or did not take the record in time; check its state (systemctl status systemd-journald)';
+    sink.write(
+      render(4, `sd-daemon-runtime: cannot send to the journal at ${result.socket} (${error.message.split('\n')[0]}); records go to stderr as <N> lines from now on, without their other fields; fix: ${fix}`, true),
+    );
+  }
+  sink.write(render(n, message, true));
+}
+
+function autoJournal(stream: NodeJS.WritableStream): boolean {
+  return autoPrefix(stream);
+}
+
 export function createLogger(options: LoggerOptions = {}): Logger {
   const out = options.stream ?? process.stderr;
   const prefix = options.prefix ?? 'auto';
   if (prefix !== true && prefix !== false && prefix !== 'auto') {
     throw new TypeError(`createLogger: prefix must be true, false or 'auto', got ${String(prefix)}`);
   }
+  const journalOption = options.journal ?? false;
+  if (journalOption !== true && journalOption !== false && journalOption !== 'auto') {
+    throw new TypeError(`createLogger: journal must be true, false or 'auto', got ${String(journalOption)}`);
+  }
+  const journal = journalOption === 'auto' ? autoJournal(out) : journalOption;
+  const journalSocket = options.journalSocket ?? JOURNAL_SOCKET;
+  const baseFields: JournalFields = { ...(options.fields ?? {}) };
+  // Checked now, so a bad default field fails at creation, not at the first record.
+  if (Object.keys(baseFields).length > 0) encodeJournalRecord(baseFields);
+  for (const own of ['MESSAGE', 'PRIORITY']) {
+    if (baseFields[own] !== undefined) throw new TypeError(`createLogger: fields cannot set ${own}: each record has its own`);
+  }
+  const codeLocation = options.codeLocation === true;
   const prefixed = prefix === 'auto' ? autoPrefix(out) : prefix;
   const sink = sinkFor(out);
   let threshold = priorityNumber(options.level ?? 'debug');
 
-  function emit(n: number, args: unknown[]): void {
-    if (n > threshold) return;
+  /**
+   * One record to journald; `skip` counts the logger's own frames above the
+   * caller, or is null where no caller is meaningful (a piped stream's lines).
+   */
+  function sendRecord(n: number, message: string, fields: JournalFields | undefined, skip: number | null): void {
+    const last = message.length - 1;
+    const body = last >= 0 && message.charCodeAt(last) === 10 ? message.slice(0, last) : message;
+    const record: JournalFields = { MESSAGE: body, PRIORITY: n, ...baseFields };
+    if (codeLocation && skip !== null) Object.assign(record, callerLocation(skip + 1));
+    if (fields) Object.assign(record, fields);
+    const result = sendEncoded(encodeJournalRecord(withIdentifier(record)), journalSocket);
+    if (!result.sent) journalFallback(n, body, result);
+  }
+
+  function format(args: unknown[]): string {
     // A lone string needs no formatting: util.format only substitutes %
     // sequences when there are further arguments, so the result is the same.
-    const message = args.length === 1 && typeof args[0] === 'string' ? args[0] : formatWithOptions(INSPECT, ...args);
-    sink.write(render(n, message, prefixed));
+    return args.length === 1 && typeof args[0] === 'string' ? args[0] : formatWithOptions(INSPECT, ...args);
+  }
+
+  function emit(n: number, args: unknown[]): void {
+    if (n > threshold) return;
+    if (journal) sendRecord(n, format(args), undefined, 2);
+    else sink.write(render(n, format(args), prefixed));
+  }
+
+  function record(priority: Priority | number, fields: JournalFields, args: unknown[]): void {
+    const n = priorityNumber(priority);
+    if (fields === null || typeof fields !== 'object') throw new TypeError(`log.record: fields must be an object, got ${fields === null ? 'null' : typeof fields}`);
+    // The priority argument and the message are the record's; the same
+    // fields again would be stored twice, so that is refused, not guessed at.
+    if (fields.PRIORITY !== undefined) throw new TypeError('log.record: PRIORITY comes from the priority argument; leave it out of the fields');
+    if (fields.MESSAGE !== undefined && args.length > 0) {
+      throw new TypeError('log.record: the message is given twice (a MESSAGE field and message arguments); keep one');
+    }
+    if (n > threshold) return;
+    let message: string;
+    let rest = fields;
+    if (args.length > 0) message = format(args);
+    else {
+      const given = fields.MESSAGE;
+      message = given === undefined ? '' : typeof given === 'string' ? given : given instanceof Uint8Array ? Buffer.from(given).toString('utf8') : String(given);
+      rest = { ...fields };
+      delete rest.MESSAGE;
+    }
+    if (journal) sendRecord(n, message, rest, 2);
+    else sink.write(render(n, message, prefixed));
   }
 
   function lineStream(priority: Priority): NodeJS.WritableStream {
@@ -238,6 +361,10 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     // StringDecoder keeps a multi-byte character split across chunks whole.
     const decoder = new (builtin.stringDecoder().StringDecoder)('utf8');
     let pending = '';
+    const writeOne = (text: string): void => {
+      if (journal) sendRecord(n, text, undefined, null);
+      else sink.write(render(n, text, prefixed));
+    };
     const flushLines = (text: string): void => {
       const data = pending + text;
       const end = data.lastIndexOf('\n');
@@ -247,14 +374,19 @@ export function createLogger(options: LoggerOptions = {}): Logger {
         // bound; journald would cut such a line at LineMax anyway.
         if (pending.length >= MAX_PENDING) {
           pending = '';
-          if (n <= threshold) sink.write(render(n, data, prefixed));
+          if (n <= threshold) writeOne(data);
         }
         return;
       }
       pending = data.slice(end + 1);
       if (n > threshold) return;
-      // All complete lines of this chunk go out in one write; each stays its own record.
       const lines = data.slice(0, end);
+      // In the journal, each line is a record, as journald makes of a stream.
+      if (journal) {
+        for (const line of lines.split('\n')) sendRecord(n, line, undefined, null);
+        return;
+      }
+      // All complete lines of this chunk go out in one write; each stays its own record.
       sink.write(prefixed ? PREFIX[n] + lines.replaceAll('\n', NEWLINE_PREFIX[n]!) + '\n' : lines + '\n');
     };
     return new (builtin.stream().Writable)({
@@ -270,7 +402,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
         if (pending !== '') {
           const rest = pending;
           pending = '';
-          if (n <= threshold) sink.write(render(n, rest, prefixed));
+          if (n <= threshold) writeOne(rest);
         }
         callback();
       },
@@ -287,8 +419,15 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     info: (...args: unknown[]) => emit(6, args),
     debug: (...args: unknown[]) => emit(7, args),
     log: (priority: Priority | number, ...args: unknown[]) => emit(priorityNumber(priority), args),
+    record: (priority: Priority | number, fields: JournalFields, ...args: unknown[]) => record(priority, fields, args),
+    raw: (data: string | Uint8Array) => {
+      if (typeof data === 'string') sink.write(data);
+      else if (data instanceof Uint8Array) sink.writeBytes(data);
+      else throw new TypeError(`log.raw: data must be a string or bytes, got ${data === null ? 'null' : typeof data}`);
+    },
     stream: lineStream,
     prefixed,
+    journal,
     get level(): Priority {
       return NAMES[threshold]!;
     },
@@ -300,7 +439,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   };
 }
 
-const METHODS = ['emerg', 'alert', 'crit', 'err', 'warning', 'notice', 'info', 'debug', 'log', 'stream', 'enabled', 'flush'] as const;
+const METHODS = ['emerg', 'alert', 'crit', 'err', 'warning', 'notice', 'info', 'debug', 'log', 'record', 'raw', 'stream', 'enabled', 'flush'] as const;
 
 /**
  * The default logger, on process.stderr. It is built on first use, so merely
@@ -318,6 +457,7 @@ function materialize(): Logger {
     Object.defineProperty(log, name, { value: real[name], writable: true, enumerable: true, configurable: true });
   }
   Object.defineProperty(log, 'prefixed', { value: real.prefixed, enumerable: true, configurable: true });
+  Object.defineProperty(log, 'journal', { value: real.journal, enumerable: true, configurable: true });
   return real;
 }
 
@@ -329,6 +469,7 @@ for (const name of METHODS) {
   });
 }
 Object.defineProperty(log, 'prefixed', { get: () => materialize().prefixed, enumerable: true, configurable: true });
+Object.defineProperty(log, 'journal', { get: () => materialize().journal, enumerable: true, configurable: true });
 // The level stays an accessor: it must reach the real logger's threshold.
 Object.defineProperty(log, 'level', {
   get: () => materialize().level,

@@ -61,7 +61,21 @@ export interface NativeBinding {
   /** fork, setsid, fork, exec: the daemon's PID (in a new session, not its leader). fds[i] becomes its fd i. */
   spawnDaemon(file: string, argv: string[], envp: string[], fds: number[]): number;
   FdWatcher: new (fd: number, callback: (status: number) => void) => FdWatcher;
-  constants: { LOCK_SH: number; LOCK_EX: number; LOCK_UN: number; LOCK_NB: number; SUN_PATH_MAX: number };
+  /** memfd_create(2) with MFD_CLOEXEC | MFD_ALLOW_SEALING: the fd, or -errno (-ENOSYS before Linux 3.17). */
+  memfdCreate(name: string): number;
+  /** fcntl(fd, F_ADD_SEALS, seals): 0 or -errno. */
+  addSeals(fd: number, seals: number): number;
+  constants: {
+    LOCK_SH: number;
+    LOCK_EX: number;
+    LOCK_UN: number;
+    LOCK_NB: number;
+    SUN_PATH_MAX: number;
+    F_SEAL_SEAL: number;
+    F_SEAL_SHRINK: number;
+    F_SEAL_GROW: number;
+    F_SEAL_WRITE: number;
+  };
 }
 
 /**

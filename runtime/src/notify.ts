@@ -47,6 +47,16 @@ export interface NotifyFields {
   ERRNO?: number;
   BUSERROR?: string;
   MAINPID?: number;
+  /**
+   * The pidfd inode ID of the MAINPID process (fstat(pidfd).st_ino on pidfs,
+   * Linux 6.9+; what sd_pidfd_get_inode_id(3) returns), so the manager cannot
+   * confuse it with a process that reused the PID. systemd 257 and later.
+   */
+  MAINPIDFDID?: number | bigint;
+  /** The main process is the pidfd passed as the message's one fd (options.fds). systemd 257 and later. */
+  MAINPIDFD?: Flag;
+  /** A Varlink error name (org.varlink.service.InvalidParameter), as BUSERROR. systemd 257 and later. */
+  VARLINKERROR?: string;
   /** Microseconds, relative to now. */
   EXTEND_TIMEOUT_USEC?: Usec;
   /** 1 keeps the watchdog alive; 'trigger' asks the manager to act as if it expired. */
@@ -126,6 +136,7 @@ type FieldKind =
   | { kind: 'text' }
   | { kind: 'integer'; min: number; max: number }
   | { kind: 'usec' }
+  | { kind: 'uint64' }
   | { kind: 'choice'; choices: readonly (string | number | boolean)[] };
 
 const FLAG: FieldKind = { kind: 'flag' };
@@ -141,6 +152,9 @@ const FIELD_KINDS: Record<string, FieldKind> = {
   STATUS: { kind: 'text' },
   BUSERROR: { kind: 'text' },
   FDNAME: { kind: 'text' },
+  VARLINKERROR: { kind: 'text' },
+  MAINPIDFD: FLAG,
+  MAINPIDFDID: { kind: 'uint64' },
   ERRNO: { kind: 'integer', min: 0, max: INT_MAX },
   MAINPID: { kind: 'integer', min: 1, max: INT_MAX },
   EXIT_STATUS: { kind: 'integer', min: 0, max: 255 },
@@ -193,8 +207,10 @@ function renderValue(key: string, value: unknown): string {
       }
       return text;
     }
-    case 'usec': {
-      if (type !== 'number' && type !== 'bigint') throw new TypeError(`notify: ${key} must be a number of microseconds, got ${describeValue(value)}`);
+    case 'usec':
+    case 'uint64': {
+      const what = spec.kind === 'usec' ? 'a number of microseconds' : 'a number or bigint';
+      if (type !== 'number' && type !== 'bigint') throw new TypeError(`notify: ${key} must be ${what}, got ${describeValue(value)}`);
       const text = wholeNumber(key, value as number | bigint);
       if (BigInt(text) > USEC_MAX) throw new RangeError(`notify: ${key} must fit in 64 bits (at most ${USEC_MAX}), got ${text}`);
       return text;
@@ -314,6 +330,9 @@ export function notify(state: string | NotifyFields, options: NotifyOptions = {}
     const fds = (options.fds ?? []).map(fdOf);
     if (typeof state === 'object' && state !== null && state.FDSTORE !== undefined && fds.length === 0) {
       throw new TypeError('notify: FDSTORE=1 without file descriptors (pass them in options.fds)');
+    }
+    if (typeof state === 'object' && state !== null && state.MAINPIDFD !== undefined && fds.length !== 1) {
+      throw new TypeError(`notify: MAINPIDFD=1 takes exactly one fd, the main process's pidfd, in options.fds (got ${fds.length})`);
     }
     if (fds.length > NOTIFY_MAX_FDS) {
       throw new RangeError(`notify: ${fds.length} file descriptors; one message carries at most ${NOTIFY_MAX_FDS}`);

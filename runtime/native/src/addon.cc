@@ -678,6 +678,42 @@ class FdWatcher : public Napi::ObjectWrap<FdWatcher> {
   uv_poll_t* handle_ = nullptr;
 };
 
+// ---- Journal: large records travel as a sealed memfd (Node has no memfd_create
+// or F_ADD_SEALS). The record's bytes are written from TypeScript with
+// fs.writeSync and the fd is sent with the existing sendmsg (SCM_RIGHTS).
+
+// memfdCreate(name: string): fd | -errno
+// A CLOEXEC memfd that accepts seals. A raw syscall, so the prebuild needs no
+// glibc symbol newer than 2.28 (and musl builds need no wrapper either).
+Napi::Value MemfdCreate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) {
+    Napi::TypeError::New(env, "memfdCreate(name: string)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+#ifdef SYS_memfd_create
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  // MFD_CLOEXEC | MFD_ALLOW_SEALING, spelled out: older headers lack the names.
+  long fd = syscall(SYS_memfd_create, name.c_str(), 0x0001U | 0x0002U);
+  if (fd < 0) return Errno(env, errno);
+  return Napi::Number::New(env, static_cast<double>(fd));
+#else
+  return Errno(env, ENOSYS);
+#endif
+}
+
+// addSeals(fd: number, seals: number): 0 | -errno   (fcntl F_ADD_SEALS)
+Napi::Value AddSeals(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) {
+    Napi::TypeError::New(env, "addSeals(fd: number, seals: number)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  // F_ADD_SEALS is F_LINUX_SPECIFIC_BASE (1024) + 9 on every architecture.
+  if (fcntl(info[0].As<Napi::Number>().Int32Value(), 1024 + 9, info[1].As<Napi::Number>().Int32Value()) < 0) return Errno(env, errno);
+  return Napi::Number::New(env, 0);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sendmsg", Napi::Function::New(env, SendMsg));
   exports.Set("bindDgram", Napi::Function::New(env, BindDgram));
@@ -692,6 +728,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("dup2", Napi::Function::New(env, Dup2));
   exports.Set("spawnDaemon", Napi::Function::New(env, SpawnDaemon));
   exports.Set("FdWatcher", FdWatcher::Init(env));
+  exports.Set("memfdCreate", Napi::Function::New(env, MemfdCreate));
+  exports.Set("addSeals", Napi::Function::New(env, AddSeals));
 
   Napi::Object constants = Napi::Object::New(env);
   constants.Set("LOCK_SH", Napi::Number::New(env, LOCK_SH));
@@ -699,6 +737,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   constants.Set("LOCK_UN", Napi::Number::New(env, LOCK_UN));
   constants.Set("LOCK_NB", Napi::Number::New(env, LOCK_NB));
   constants.Set("SUN_PATH_MAX", Napi::Number::New(env, sizeof(sockaddr_un::sun_path)));
+  // F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_GROW, F_SEAL_WRITE (linux/fcntl.h).
+  constants.Set("F_SEAL_SEAL", Napi::Number::New(env, 0x0001));
+  constants.Set("F_SEAL_SHRINK", Napi::Number::New(env, 0x0002));
+  constants.Set("F_SEAL_GROW", Napi::Number::New(env, 0x0004));
+  constants.Set("F_SEAL_WRITE", Napi::Number::New(env, 0x0008));
   exports.Set("constants", constants);
   return exports;
 }
