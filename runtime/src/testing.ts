@@ -23,7 +23,9 @@
 // This file is the 'sd-daemon-runtime/testing' entry and only re-exports.
 // One module per part, under testing/:
 //   fake-manager.ts     the manager: spawn, routing, close   (FakeServiceManager)
-//   fake-service.ts     one run's state machine and waiting   (FakeService)
+//   fake-service.ts     one run's state machine               (FakeService)
+//   service-watchdog.ts WatchdogSec=: the deadline and its counts
+//   waiting.ts          waitFor() and friends; the failure report
 //   notify-receiver.ts  reads and judges each notify datagram
 //   barrier.ts          BARRIER=1
 //   fd-store.ts         FDSTORE=1 / FDSTOREREMOVE=1
@@ -35,7 +37,8 @@
 // The datagram text itself is read by ../notify-datagram.ts, shared with daemonize().
 export type { FakeServiceManagerOptions, FakeServiceSpawnOptions } from './testing/fake-manager.js';
 export { FakeServiceManager } from './testing/fake-manager.js';
-export type { FakeKillMode, FakeNotifyAccess, FakeServiceExit, FakeServiceResult, FakeServiceState, FakeWatchdogStatus } from './testing/fake-service.js';
+export type { FakeKillMode, FakeNotifyAccess, FakeServiceExit, FakeServiceResult, FakeServiceState } from './testing/fake-service.js';
+export type { FakeWatchdogStatus } from './testing/service-watchdog.js';
 export { FakeService } from './testing/fake-service.js';
 export type { FakeSocket, FakeSocketSpec } from './testing/sockets.js';
 export type { FakeReceivedFd } from './testing/fds.js';

@@ -12,7 +12,9 @@ import { checkDuration, Deadline, DEFAULT_TIMEOUT_MS, delay, monotonicUsecNow, n
 import type { FdStore } from './fd-store.js';
 import { describeMatch, toPredicate, type FakeNotification, type FakeNotificationMatch, type FakeViolation, type FakeWaitOptions, type PendingNotification } from './notification.js';
 import { belongsTo, isAlive, sendSignal, watchProcessExit } from './processes.js';
+import { ServiceWatchdog, type FakeWatchdogStatus } from './service-watchdog.js';
 import type { FakeSocket } from './sockets.js';
+import { failureReport, waitUntil } from './waiting.js';
 
 /** NotifyAccess=: whose messages the manager acts on. */
 export type FakeNotifyAccess = 'none' | 'main' | 'exec' | 'all';
@@ -22,21 +24,6 @@ export type FakeKillMode = 'control-group' | 'mixed' | 'process';
 export type FakeServiceState = 'starting' | 'ready' | 'reloading' | 'stopping' | 'exited';
 /** systemd's Result= once the service has exited. */
 export type FakeServiceResult = 'success' | 'exit-code' | 'signal' | 'watchdog' | 'timeout' | 'protocol';
-
-export interface FakeWatchdogStatus {
-  /** The effective timeout (WATCHDOG_USEC= overrides the configured one); null when disabled. */
-  usec: bigint | null;
-  enforced: boolean;
-  /** Accepted WATCHDOG=1 messages. */
-  pings: number;
-  lastPingAt: number | null;
-  /** Deadlines that passed without a ping: each one is a kill under systemd. */
-  missed: number;
-  /** WATCHDOG=trigger messages received. */
-  triggers: number;
-  /** When enforcement sent the watchdog signal; null if it never did. */
-  killedAt: number | null;
-}
 
 export interface FakeServiceExit {
   /** The main PID when the service ended. */
@@ -138,22 +125,7 @@ export class FakeService extends EventEmitter {
   /** The child's stdio pipes are closed: all its output is in #stdout/#stderr. */
   readonly #outputClosed: Promise<void>;
   #mainWatch: { close(): void } | null = null;
-  // Watchdog: a deadline, so EXTEND_TIMEOUT_USEC= can push it out. A ping may
-  // be queued but not read yet when it wakes (systemd runs the watchdog at
-  // idle priority for that reason), so it reads the socket first.
-  #watchdogUsec: bigint | null;
-  readonly #watchdog = new Deadline(
-    () => {
-      this.#missed++;
-      this.#watchdogExpired();
-    },
-    () => this.#init.drain(),
-  );
-  #pings = 0;
-  #lastPingAt: number | null = null;
-  #missed = 0;
-  #triggers = 0;
-  #killedAt: number | null = null;
+  readonly #watchdog: ServiceWatchdog;
   #watchdogFired = false;
   // Stop: SIGKILL once the deadline (TimeoutStopSec=, pushed out by EXTEND_TIMEOUT_USEC=) passes.
   #stopRequested = false;
@@ -196,7 +168,7 @@ export class FakeService extends EventEmitter {
     this.environment = Object.freeze(init.environment);
     this.#mainPid = init.pid;
     this.#notifyAccess = init.notifyAccess;
-    this.#watchdogUsec = init.watchdogUsec;
+    this.#watchdog = new ServiceWatchdog(init.watchdogUsec, init.enforceWatchdog, () => this.#watchdogExpired(), init.drain);
     this.#state = init.type === 'simple' ? 'ready' : 'starting';
     this.exited = new Promise((resolve) => (this.#resolveExit = resolve));
     this.#outputClosed = new Promise((resolve) => init.child.once('close', () => resolve()));
@@ -263,15 +235,7 @@ export class FakeService extends EventEmitter {
   }
 
   get watchdog(): FakeWatchdogStatus {
-    return {
-      usec: this.#watchdogUsec,
-      enforced: this.#init.enforceWatchdog,
-      pings: this.#pings,
-      lastPingAt: this.#lastPingAt,
-      missed: this.#missed,
-      triggers: this.#triggers,
-      killedAt: this.#killedAt,
-    };
+    return { ...this.#watchdog.status };
   }
 
   /** Captured output (with stdio 'pipe'; the last MiB). */
@@ -461,11 +425,10 @@ export class FakeService extends EventEmitter {
 
     if (fields.WATCHDOG !== undefined) {
       if (fields.WATCHDOG === '1') {
-        this.#pings++;
-        this.#lastPingAt = message.receivedAt;
+        this.#watchdog.ping(message.receivedAt);
         this.#resetWatchdog();
       } else if (fields.WATCHDOG === 'trigger') {
-        this.#triggers++;
+        this.#watchdog.status.triggers++;
         this.#watchdogExpired();
       } else {
         this.#violate('Passed WATCHDOG= field is invalid, ignoring.', message);
@@ -474,8 +437,7 @@ export class FakeService extends EventEmitter {
 
     if (fields.WATCHDOG_USEC !== undefined) {
       if (DIGITS.test(fields.WATCHDOG_USEC)) {
-        const usec = BigInt(fields.WATCHDOG_USEC);
-        this.#watchdogUsec = usec === 0n ? null : usec;
+        this.#watchdog.setUsec(BigInt(fields.WATCHDOG_USEC));
         this.#resetWatchdog();
       } else {
         this.#violate(`Failed to parse WATCHDOG_USEC=${fields.WATCHDOG_USEC}`, message);
@@ -560,16 +522,15 @@ export class FakeService extends EventEmitter {
 
   #enterStopping(): void {
     // The watchdog does not run in the stop states.
-    this.#watchdog.clear();
+    this.#watchdog.stop();
     this.#setState('stopping');
   }
 
   // -- watchdog ---------------------------------------------------------------
 
   #resetWatchdog(): void {
-    this.#watchdog.clear();
-    if (this.#watchdogUsec === null || this.#state === 'stopping' || this.#state === 'exited') return;
-    this.#watchdog.start(Number(this.#watchdogUsec) / 1000);
+    if (this.#state === 'stopping' || this.#state === 'exited') this.#watchdog.stop();
+    else this.#watchdog.restart();
   }
 
   /** A missed deadline or WATCHDOG=trigger: with enforcement, the watchdog signal and Result=watchdog. */
@@ -579,7 +540,7 @@ export class FakeService extends EventEmitter {
       return;
     }
     this.#watchdogFired = true;
-    this.#killedAt = nowMs();
+    this.#watchdog.status.killedAt = nowMs();
     this.#enterStopping();
     this.#signalByMode(this.#init.watchdogSignal, 'terminate');
     this.#armStopTimer(this.#init.stopTimeoutMs);
@@ -633,7 +594,7 @@ export class FakeService extends EventEmitter {
 
   #finish(code: number | null, signal: NodeJS.Signals | null): void {
     this.#unwatchMain();
-    this.#watchdog.clear();
+    this.#watchdog.stop();
     this.#stopTimeout.clear();
     const clean = code === 0 || (signal !== null && CLEAN_SIGNALS.has(signal)) || (code === null && signal === null);
     let result: FakeServiceResult;
@@ -657,49 +618,15 @@ export class FakeService extends EventEmitter {
   // -- waiting ----------------------------------------------------------------
 
   #until<T>(what: string, timeoutMs: number | undefined, check: () => T | undefined): Promise<T> {
-    const limit = timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    checkDuration('timeoutMs', limit);
-    return new Promise<T>((resolve, reject) => {
-      let timer: NodeJS.Timeout | null = null;
-      const finish = (): void => {
-        if (timer) clearTimeout(timer);
-        this.off('change', onChange);
-      };
-      const onChange = (): void => {
-        const value = check();
-        if (value !== undefined) {
-          finish();
-          resolve(value);
-        } else if (this.#exit) {
-          finish();
-          // Output still in the pipe belongs in the error; a leftover holding the pipe must not stall it.
-          void Promise.race([this.#outputClosed, delay(500)]).then(() => reject(this.#failure(`exited before ${what}`)));
-        }
-      };
-      this.on('change', onChange);
-      timer = setTimeout(() => {
-        finish();
-        reject(this.#failure(`timed out after ${limit} ms waiting for ${what}`));
-      }, limit);
-      onChange();
-    });
+    const subject = { events: this, ended: () => this.#exit !== null, outputClosed: this.#outputClosed, failure: (w: string) => this.#failure(w) };
+    return waitUntil(subject, what, timeoutMs, check);
   }
 
-  /** An error that carries what a test author needs to see why. */
   #failure(what: string): Error {
-    const exit = this.#exit;
-    const lines = [`FakeService (pid ${this.pid}): ${what}`];
-    lines.push(exit ? `  exited: code ${exit.code}, signal ${exit.signal}, result ${exit.result}` : `  state: ${this.#state}`);
-    const last = this.#messages.slice(-5).map((m) => `    ${JSON.stringify(m.raw)}${m.accepted ? '' : ` (rejected: ${m.rejection})`}`);
-    lines.push(last.length ? `  last messages:\n${last.join('\n')}` : '  no messages received');
-    const violations = this.#violations.slice(-5).map((v) => `    ${v.text}`);
-    if (violations.length) lines.push(`  violations:\n${violations.join('\n')}`);
-    const stderr = this.#stderr.slice(-2000).trimEnd();
-    if (stderr) lines.push(`  stderr:\n${stderr.replace(/^/gm, '    ')}`);
-    return new Error(lines.join('\n'));
+    const snapshot = { pid: this.pid, state: this.#state, exit: this.#exit, messages: this.#messages, violations: this.#violations, stderr: this.#stderr };
+    return failureReport(what, snapshot);
   }
 }
-
 
 function keepTail(text: string): string {
   return text.length > OUTPUT_LIMIT ? text.slice(-OUTPUT_LIMIT) : text;
