@@ -428,7 +428,7 @@ export class FakeService extends EventEmitter {
         this.#watchdog.ping(message.receivedAt);
         this.#resetWatchdog();
       } else if (fields.WATCHDOG === 'trigger') {
-        this.#watchdog.status.triggers++;
+        this.#watchdog.trigger();
         this.#watchdogExpired();
       } else {
         this.#violate('Passed WATCHDOG= field is invalid, ignoring.', message);
@@ -540,7 +540,7 @@ export class FakeService extends EventEmitter {
       return;
     }
     this.#watchdogFired = true;
-    this.#watchdog.status.killedAt = nowMs();
+    this.#watchdog.killed(nowMs());
     this.#enterStopping();
     this.#signalByMode(this.#init.watchdogSignal, 'terminate');
     this.#armStopTimer(this.#init.stopTimeoutMs);

@@ -19,6 +19,7 @@ export interface FakeWatchdogStatus {
 }
 
 export class ServiceWatchdog {
+  /** Read it through FakeService.watchdog, which hands out a copy. */
   readonly status: FakeWatchdogStatus;
   // A ping may be queued but not read yet when the deadline wakes (systemd
   // runs the watchdog at idle priority for that reason): `drain` reads the
@@ -48,6 +49,16 @@ export class ServiceWatchdog {
   ping(at: number): void {
     this.status.pings++;
     this.status.lastPingAt = at;
+  }
+
+  /** WATCHDOG=trigger: counted; the caller acts as on a missed deadline. */
+  trigger(): void {
+    this.status.triggers++;
+  }
+
+  /** Enforcement sent the watchdog signal at `at` (CLOCK_MONOTONIC ms). */
+  killed(at: number): void {
+    this.status.killedAt = at;
   }
 
   /** WATCHDOG_USEC=: the new timeout (0 disables the watchdog). */
