@@ -8,10 +8,11 @@ import { constants as osConstants } from 'node:os';
 
 import type { NativeBinding } from '../native.js';
 import { isValidFdName } from '../notify.js';
-import { checkDuration, Deadline, DEFAULT_TIMEOUT_MS, delay, monotonicUsecNow, nowMs } from './clock.js';
+import { checkDuration, DEFAULT_TIMEOUT_MS, delay, monotonicUsecNow, nowMs } from './clock.js';
 import type { FdStore } from './fd-store.js';
 import { describeMatch, toPredicate, type FakeNotification, type FakeNotificationMatch, type FakeViolation, type FakeWaitOptions, type PendingNotification } from './notification.js';
 import { belongsTo, isAlive, sendSignal, watchProcessExit } from './processes.js';
+import { ServiceStop } from './service-stop.js';
 import { ServiceWatchdog, type FakeWatchdogStatus } from './service-watchdog.js';
 import type { FakeSocket } from './sockets.js';
 import { failureReport, waitUntil } from './waiting.js';
@@ -127,14 +128,7 @@ export class FakeService extends EventEmitter {
   #mainWatch: { close(): void } | null = null;
   readonly #watchdog: ServiceWatchdog;
   #watchdogFired = false;
-  // Stop: SIGKILL once the deadline (TimeoutStopSec=, pushed out by EXTEND_TIMEOUT_USEC=) passes.
-  #stopRequested = false;
-  readonly #stopTimeout = new Deadline(() => {
-    if (this.#exit) return;
-    this.#timedOut = true;
-    this.#signalByMode('SIGKILL', 'kill');
-  });
-  #timedOut = false;
+  readonly #stop: ServiceStop;
 
   static {
     openService = (init) => {
@@ -148,7 +142,7 @@ export class FakeService extends EventEmitter {
         violate: (text, message) => service.#violate(text, message),
         forceKill: () => {
           if (service.#exit) return;
-          service.#signalGroup('SIGKILL');
+          service.#stop.signalGroup('SIGKILL');
           sendSignal(service.#mainPid, 'SIGKILL');
         },
         outputClosed: service.#outputClosed,
@@ -168,6 +162,7 @@ export class FakeService extends EventEmitter {
     this.environment = Object.freeze(init.environment);
     this.#mainPid = init.pid;
     this.#notifyAccess = init.notifyAccess;
+    this.#stop = new ServiceStop(init.pid, init.killMode, () => this.#mainPid, () => this.#exit !== null);
     this.#watchdog = new ServiceWatchdog(init.watchdogUsec, init.enforceWatchdog, () => this.#watchdogExpired(), init.drain);
     this.#state = init.type === 'simple' ? 'ready' : 'starting';
     this.exited = new Promise((resolve) => (this.#resolveExit = resolve));
@@ -295,7 +290,7 @@ export class FakeService extends EventEmitter {
   kill(signal: NodeJS.Signals = 'SIGTERM', whom: 'main' | 'all' = 'main'): boolean {
     if (this.#exit) return false;
     if (whom === 'main') return sendSignal(this.#mainPid, signal);
-    const group = this.#signalGroup(signal);
+    const group = this.#stop.signalGroup(signal);
     return sendSignal(this.#mainPid, signal) || group;
   }
 
@@ -307,12 +302,11 @@ export class FakeService extends EventEmitter {
    * stop in progress.
    */
   stop(options: { timeoutMs?: number; signal?: NodeJS.Signals } = {}): Promise<FakeServiceExit> {
-    if (this.#exit || this.#stopRequested) return this.exited;
+    if (this.#exit || this.#stop.requested) return this.exited;
     const timeoutMs = options.timeoutMs ?? this.#init.stopTimeoutMs;
     checkDuration('stop: timeoutMs', timeoutMs);
     this.#enterStopping();
-    this.#signalByMode(options.signal ?? this.#init.killSignal, 'terminate');
-    this.#armStopTimer(timeoutMs);
+    this.#stop.begin(options.signal ?? this.#init.killSignal, timeoutMs);
     return this.exited;
   }
 
@@ -542,35 +536,15 @@ export class FakeService extends EventEmitter {
     this.#watchdogFired = true;
     this.#watchdog.killed(nowMs());
     this.#enterStopping();
-    this.#signalByMode(this.#init.watchdogSignal, 'terminate');
-    this.#armStopTimer(this.#init.stopTimeoutMs);
+    this.#stop.begin(this.#init.watchdogSignal, this.#init.stopTimeoutMs);
   }
 
   /** EXTEND_TIMEOUT_USEC=: neither the stop timeout nor the watchdog fires before now + usec. */
   #extendTimeouts(usec: bigint): void {
     if (usec === 0n) return;
     const until = nowMs() + Number(usec) / 1000;
-    this.#stopTimeout.extendTo(until);
+    this.#stop.extendTo(until);
     this.#watchdog.extendTo(until);
-  }
-
-  // -- stopping ---------------------------------------------------------------
-
-  #armStopTimer(timeoutMs: number): void {
-    this.#stopRequested = true;
-    this.#stopTimeout.start(timeoutMs);
-  }
-
-  /** KillMode=: control-group signals everyone; mixed only the main process, until SIGKILL; process only the main process. */
-  #signalByMode(signal: NodeJS.Signals, phase: 'terminate' | 'kill'): void {
-    const mode = this.#init.killMode;
-    if (mode === 'control-group' || (mode === 'mixed' && phase === 'kill')) this.#signalGroup(signal);
-    sendSignal(this.#mainPid, signal);
-  }
-
-  /** The process group the spawned process leads (detached), standing in for the cgroup. */
-  #signalGroup(signal: NodeJS.Signals): boolean {
-    return sendSignal(-this.pid, signal);
   }
 
   // -- exit -----------------------------------------------------------------
@@ -595,20 +569,17 @@ export class FakeService extends EventEmitter {
   #finish(code: number | null, signal: NodeJS.Signals | null): void {
     this.#unwatchMain();
     this.#watchdog.stop();
-    this.#stopTimeout.clear();
     const clean = code === 0 || (signal !== null && CLEAN_SIGNALS.has(signal)) || (code === null && signal === null);
     let result: FakeServiceResult;
     if (this.#watchdogFired) result = 'watchdog';
-    else if (this.#timedOut) result = 'timeout';
+    else if (this.#stop.timedOut) result = 'timeout';
     else if (!clean) result = code !== null ? 'exit-code' : 'signal';
     // A Type=notify service that ends cleanly before READY=1 never became active.
     else if (this.#state === 'starting' && this.#init.type === 'notify') result = 'protocol';
     else result = 'success';
     const exit: FakeServiceExit = { pid: this.#mainPid, code, signal, result };
     this.#exit = exit;
-    this.#stopRequested = false;
-    // What is left of the service goes, as its cgroup would be emptied (KillMode=process leaves it).
-    if (this.#init.killMode !== 'process') this.#signalGroup('SIGKILL');
+    this.#stop.ended();
     this.#setState('exited');
     this.#resolveExit(exit);
     this.emit('exit', exit);
