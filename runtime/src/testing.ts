@@ -25,6 +25,7 @@
 //   fake-manager.ts     the manager: spawn, routing, close   (FakeServiceManager)
 //   fake-service.ts     one run's state machine               (FakeService)
 //   service-watchdog.ts WatchdogSec=: the deadline and its counts
+//   service-stop.ts     KillMode= and TimeoutStopSec=
 //   waiting.ts          waitFor() and friends; the failure report
 //   notify-receiver.ts  reads and judges each notify datagram
 //   barrier.ts          BARRIER=1
@@ -34,7 +35,8 @@
 //   processes.ts        the process tree standing in for the cgroup
 //   notification.ts     what is recorded per datagram; waitFor() matches
 //   clock.ts            CLOCK_MONOTONIC and deadlines that can move
-// The datagram text itself is read by ../notify-datagram.ts, shared with daemonize().
+// The datagram text itself is read by ../notify-datagram.ts: the one parser,
+// for daemonize()'s parent to use as well.
 export type { FakeServiceManagerOptions, FakeServiceSpawnOptions } from './testing/fake-manager.js';
 export { FakeServiceManager } from './testing/fake-manager.js';
 export type { FakeKillMode, FakeNotifyAccess, FakeServiceExit, FakeServiceResult, FakeServiceState } from './testing/fake-service.js';
