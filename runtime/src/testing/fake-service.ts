@@ -10,7 +10,15 @@ import type { NativeBinding } from '../native.js';
 import { isValidFdName } from '../notify.js';
 import { checkDuration, DEFAULT_TIMEOUT_MS, delay, monotonicUsecNow, nowMs } from './clock.js';
 import type { FdStore } from './fd-store.js';
-import { describeMatch, toPredicate, type FakeNotification, type FakeNotificationMatch, type FakeViolation, type FakeWaitOptions, type PendingNotification } from './notification.js';
+import {
+  describeMatch,
+  toPredicate,
+  type FakeNotification,
+  type FakeNotificationMatch,
+  type FakeViolation,
+  type FakeWaitOptions,
+  type PendingNotification,
+} from './notification.js';
 import { belongsTo, isAlive, sendSignal, watchProcessExit } from './processes.js';
 import { ServiceStop } from './service-stop.js';
 import { ServiceWatchdog, type FakeWatchdogStatus } from './service-watchdog.js';
@@ -589,13 +597,13 @@ export class FakeService extends EventEmitter {
   // -- waiting ----------------------------------------------------------------
 
   #until<T>(what: string, timeoutMs: number | undefined, check: () => T | undefined): Promise<T> {
-    const subject = { events: this, ended: () => this.#exit !== null, outputClosed: this.#outputClosed, failure: (w: string) => this.#failure(w) };
-    return waitUntil(subject, what, timeoutMs, check);
+    const ended = (): boolean => this.#exit !== null;
+    return waitUntil({ events: this, ended, outputClosed: this.#outputClosed, failure: (w) => this.#failure(w) }, what, timeoutMs, check);
   }
 
   #failure(what: string): Error {
-    const snapshot = { pid: this.pid, state: this.#state, exit: this.#exit, messages: this.#messages, violations: this.#violations, stderr: this.#stderr };
-    return failureReport(what, snapshot);
+    const { pid } = this;
+    return failureReport(what, { pid, state: this.#state, exit: this.#exit, messages: this.#messages, violations: this.#violations, stderr: this.#stderr });
   }
 }
 

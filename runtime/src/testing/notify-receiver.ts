@@ -35,7 +35,12 @@ export class NotifyReceiver {
   readonly #onError: (text: string) => void;
 
   /** Takes over `fd`, a bound datagram socket with SO_PASSCRED, and reads it whenever it is readable. */
-  constructor(binding: NativeBinding, fd: number, onNotification: (incoming: IncomingNotification) => void, onError: (text: string) => void) {
+  constructor(
+    binding: NativeBinding,
+    fd: number,
+    onNotification: (incoming: IncomingNotification) => void,
+    onError: (text: string) => void,
+  ) {
     this.#binding = binding;
     this.#fd = fd;
     this.#onNotification = onNotification;

@@ -59,7 +59,10 @@ export class ServiceStop {
     this.#timeout.extendTo(until);
   }
 
-  /** The main process is gone: no SIGKILL is pending, and what is left of the group goes, as its cgroup would be emptied (KillMode=process leaves it). */
+  /**
+   * The main process is gone: no SIGKILL is pending, and what is left of the
+   * group goes, as its cgroup would be emptied (KillMode=process leaves it).
+   */
   ended(): void {
     this.#timeout.clear();
     this.#requested = false;

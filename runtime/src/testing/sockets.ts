@@ -43,7 +43,12 @@ export interface OpenedSocket {
  * paths are taken in `dir`; each unix path bound is added to `unixPaths`, for
  * the manager to remove on close().
  */
-export async function openSocket(spec: FakeSocketSpec, fdNumber: number, dir: string, unixPaths: Set<string>): Promise<OpenedSocket> {
+export async function openSocket(
+  spec: FakeSocketSpec,
+  fdNumber: number,
+  dir: string,
+  unixPaths: Set<string>,
+): Promise<OpenedSocket> {
   if (!spec || typeof spec.name !== 'string' || !isValidFdName(spec.name)) {
     throw new TypeError(`spawn: socket name ${JSON.stringify(spec?.name)} is not a valid FileDescriptorName= (printable ASCII except ':', at most 255)`);
   }
