@@ -69,9 +69,6 @@ import { takeInstructions, type Instructions } from './daemonize/stage-channel.j
 
 export { DAEMONIZE_EXIT, DaemonizeError, type DaemonizeExitName } from './daemonize/errors.js';
 
-// Built-ins through process.getBuiltinModule, not `import`: see builtins.ts.
-const { basename } = process.getBuiltinModule('node:path');
-
 /**
  * Where this process is in a daemonize() start. 'parent': any process not
  * started by daemonize() (including the original one); 'daemon': the final
@@ -213,6 +210,14 @@ function fileFd(file: number | { fd: number }, index: number): number {
   return fd;
 }
 
+/**
+ * The program's name for messages: programName, else the script's file name.
+ * Cut at the last '/' by hand (Linux paths only): path.basename's first call
+ * is a lazy compile that every daemonize() start would pay for a name that
+ * only an error message reads.
+ */
 function nameOf(options: DaemonizeOptions): string {
-  return options.programName ?? basename(process.argv[1] ?? process.argv0);
+  if (options.programName !== undefined) return options.programName;
+  const script = process.argv[1] ?? process.argv0;
+  return script.slice(script.lastIndexOf('/') + 1);
 }
