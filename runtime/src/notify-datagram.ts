@@ -11,7 +11,8 @@
 //   kept as a line but is no field.
 // What a receiver does with the sender (credentials, NotifyAccess=) and with
 // the fds is its own policy: this module only reads the text.
-import { isUtf8 } from 'node:buffer';
+// Built-ins through process.getBuiltinModule, not `import`: see builtins.ts.
+const { isUtf8 } = process.getBuiltinModule('node:buffer');
 
 /** One datagram read from a notify socket. */
 export interface NotifyDatagram {

@@ -9,7 +9,8 @@ import type { Daemon } from '../daemonize.js';
 import { failed, nativeBinding, systemError } from '../native.js';
 import type { NotifyResult } from '../notify.js';
 import { setNotifyInterceptor } from '../notify-hook.js';
-import { abstractSunPath, safeClose } from './fds.js';
+import { safeClose } from '../quiet-fd.js';
+import { abstractSunPath } from './fds.js';
 import { removePidFile } from './pid-file.js';
 import type { Instructions } from './stage-channel.js';
 

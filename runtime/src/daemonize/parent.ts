@@ -5,7 +5,8 @@
 import type { Daemon, DaemonizeOptions } from '../daemonize.js';
 import { failed, nativeBinding, nativeLoadError, systemError, type NativeBinding } from '../native.js';
 import { DaemonizeError } from './errors.js';
-import { abstractSunPath, safeClose } from './fds.js';
+import { safeClose } from '../quiet-fd.js';
+import { abstractSunPath } from './fds.js';
 import { lockPidFile, removePidFile, writePid } from './pid-file.js';
 import { channelAddresses, type Instructions } from './stage-channel.js';
 import { killQuietly, superviseStart } from './supervise.js';

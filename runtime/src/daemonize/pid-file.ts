@@ -5,7 +5,7 @@
 import { errnoNumber } from '../builtins.js';
 import { failed, systemError, type NativeBinding } from '../native.js';
 import { DaemonizeError } from './errors.js';
-import { safeClose } from './fds.js';
+import { safeClose } from '../quiet-fd.js';
 
 // Built-ins through process.getBuiltinModule, not `import`: see builtins.ts.
 const { constants: fsConstants, fstatSync, ftruncateSync, openSync, readSync, statSync, unlinkSync, writeSync } = process.getBuiltinModule('node:fs');

@@ -12,7 +12,7 @@
 // environment stays byte for byte the original's.
 import { failed, nativeBinding } from '../native.js';
 import { formatSunPath } from '../unix-address.js';
-import { safeClose } from './fds.js';
+import { safeClose } from '../quiet-fd.js';
 
 // Built-ins through process.getBuiltinModule, not `import`: see builtins.ts.
 const { readdirSync } = process.getBuiltinModule('node:fs');

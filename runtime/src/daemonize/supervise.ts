@@ -9,8 +9,9 @@
 import { builtin } from '../builtins.js';
 import { describeExitCode } from '../exit-codes.js';
 import { failed, type NativeBinding } from '../native.js';
+import { parseNotifyDatagram } from '../notify-datagram.js';
+import { delay, safeClose, writeQuietly } from '../quiet-fd.js';
 import { DAEMONIZE_EXIT } from './errors.js';
-import { safeClose, writeQuietly } from './fds.js';
 import { readPid, removePidFile, type LockedPidFile } from './pid-file.js';
 
 // Built-ins through process.getBuiltinModule, not `import`: see builtins.ts.
@@ -34,19 +35,6 @@ export interface StartWatch {
   errRead: number;
   pidFile: LockedPidFile | null;
   timeoutMs: number;
-}
-
-/**
- * The KEY=VALUE fields of one notify datagram, in order (sd_notify(3): one
- * assignment per line). Daemonize's own parser, kept to this one function.
- */
-export function parseNotifyDatagram(data: Buffer): Array<[key: string, value: string]> {
-  const fields: Array<[string, string]> = [];
-  for (const line of data.toString('utf8').split(/[\r\n]+/)) {
-    const eq = line.indexOf('=');
-    if (eq > 0) fields.push([line.slice(0, eq), line.slice(eq + 1)]);
-  }
-  return fields;
 }
 
 /** Waits for READY=1, the daemon's end or the timeout, whichever comes first, and exits accordingly. */
@@ -74,12 +62,15 @@ export function superviseStart(watch: StartWatch): void {
       for (const fd of received.fds) safeClose(fd);
       // As NotifyAccess=main: only the daemon itself speaks for the daemon.
       if (received.pid !== pid) continue;
-      for (const [key, value] of parseNotifyDatagram(received.data)) {
-        if (key === 'READY' && value === '1') ready = true;
-        else if (key === 'STATUS') status = value;
-        else if (key === 'ERRNO' && /^[0-9]+$/.test(value)) errnoValue = Number(value);
-        else if (key === 'EXIT_STATUS' && /^[0-9]+$/.test(value)) exitStatus = Number(value);
-      }
+      // Read as systemd reads it: a datagram with an embedded NUL is ignored
+      // whole, and a key sent twice keeps its first value.
+      const datagram = parseNotifyDatagram(received.data);
+      if (datagram.problem !== null) continue;
+      const { READY, STATUS, ERRNO, EXIT_STATUS } = datagram.fields;
+      if (READY === '1') ready = true;
+      if (STATUS !== undefined) status = STATUS;
+      if (ERRNO !== undefined && /^[0-9]+$/.test(ERRNO)) errnoValue = Number(ERRNO);
+      if (EXIT_STATUS !== undefined && /^[0-9]+$/.test(EXIT_STATUS)) exitStatus = Number(EXIT_STATUS);
     }
   };
   const socketWatcher = new binding.FdWatcher(notifyFd, () => {
@@ -242,10 +233,6 @@ export function killQuietly(pid: number, signal: NodeJS.Signals): void {
   } catch {
     // Already gone.
   }
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolvePromise) => setTimeout(resolvePromise, ms));
 }
 
 /** ' ENOENT' for 2: for messages only (it loads node:os). */

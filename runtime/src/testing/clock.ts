@@ -10,15 +10,6 @@ export function nowMs(): number {
   return Number(process.hrtime.bigint() / 1000n) / 1000;
 }
 
-/** CLOCK_MONOTONIC in microseconds, as a daemon writes it in MONOTONIC_USEC=. */
-export function monotonicUsecNow(): bigint {
-  return process.hrtime.bigint() / 1000n;
-}
-
-export function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 export function checkDuration(what: string, ms: number): void {
   if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`${what} must be a duration in milliseconds, got ${ms}`);
 }

@@ -21,7 +21,7 @@ import {
   type FakeService,
   type ServiceControl,
 } from './fake-service.js';
-import { safeClose } from './fds.js';
+import { safeClose } from '../quiet-fd.js';
 import type { FakeNotification, FakeViolation } from './notification.js';
 import { NotifyReceiver, type IncomingNotification } from './notify-receiver.js';
 import { belongsTo, isAlive } from './processes.js';

@@ -7,8 +7,9 @@ import { EventEmitter } from 'node:events';
 import { constants as osConstants } from 'node:os';
 
 import type { NativeBinding } from '../native.js';
-import { isValidFdName } from '../notify.js';
-import { checkDuration, DEFAULT_TIMEOUT_MS, delay, monotonicUsecNow, nowMs } from './clock.js';
+import { isValidFdName, monotonicUsec } from '../notify.js';
+import { delay } from '../quiet-fd.js';
+import { checkDuration, DEFAULT_TIMEOUT_MS, nowMs } from './clock.js';
 import type { FdStore } from './fd-store.js';
 import {
   describeMatch,
@@ -327,7 +328,7 @@ export class FakeService extends EventEmitter {
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const deadline = nowMs() + timeoutMs;
     const since = this.#messages.length;
-    const begin = monotonicUsecNow();
+    const begin = monotonicUsec();
     if (!this.kill(options.signal ?? 'SIGHUP')) throw this.#failure(`cannot send ${options.signal ?? 'SIGHUP'} for a reload`);
     const startedAfterSignal = (message: FakeNotification): boolean => {
       const usec = message.fields.MONOTONIC_USEC;
@@ -381,7 +382,7 @@ export class FakeService extends EventEmitter {
     if (lines.includes('RELOADING=1')) {
       if (monotonic === null) {
         this.#violate('RELOADING=1 without MONOTONIC_USEC=: systemd cannot tell this reload from an earlier one, so a reload it requested (Type=notify-reload) waits until it times out', message);
-      } else if (monotonic > monotonicUsecNow()) {
+      } else if (monotonic > monotonicUsec()) {
         this.#violate(`MONOTONIC_USEC=${monotonic} is ahead of CLOCK_MONOTONIC: it must come from the monotonic clock (process.hrtime.bigint() / 1000n), not the wall clock`, message);
       }
     }

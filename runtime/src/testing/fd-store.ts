@@ -1,7 +1,8 @@
 // The fd store (FileDescriptorStoreMax=, FDSTORE=1, FDSTOREREMOVE=1): fds a
 // service hands its manager to get back on its next start.
 import { nowMs } from './clock.js';
-import { safeClose, type FakeReceivedFd } from './fds.js';
+import { safeClose } from '../quiet-fd.js';
+import type { FakeReceivedFd } from './fds.js';
 
 /** An fd held in the store (FDSTORE=1). */
 export interface FakeStoredFd extends FakeReceivedFd {

@@ -1,6 +1,6 @@
 // File descriptors that arrive with notifications: what each one is, read on
 // arrival (before the manager decides to keep or close it), and closing them.
-import { closeSync, fstatSync } from 'node:fs';
+import { fstatSync } from 'node:fs';
 
 import { failed, type NativeBinding } from '../native.js';
 import { formatSunPath } from '../unix-address.js';
@@ -23,14 +23,6 @@ export interface FakeReceivedFd {
     /** unix sockets: the bound path, '@name' when abstract, '' when unbound. */
     path?: string;
   };
-}
-
-export function safeClose(fd: number): void {
-  try {
-    closeSync(fd);
-  } catch {
-    // Already closed: nothing left to release.
-  }
 }
 
 const SOCKET_TYPES: Record<number, 'stream' | 'dgram' | 'seqpacket'> = { 1: 'stream', 2: 'dgram', 5: 'seqpacket' };

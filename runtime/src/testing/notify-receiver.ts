@@ -10,7 +10,8 @@ import { NOTIFY_MAX_BYTES } from '../notify.js';
 import { parseNotifyDatagram } from '../notify-datagram.js';
 import { barrierProblems, isBarrier } from './barrier.js';
 import { nowMs } from './clock.js';
-import { describeFd, safeClose } from './fds.js';
+import { safeClose } from '../quiet-fd.js';
+import { describeFd } from './fds.js';
 import type { PendingNotification } from './notification.js';
 
 /** systemd's NOTIFY_BUFFER_MAX: a longer datagram is dropped as a whole. */

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 
 import { failed, type NativeBinding } from '../native.js';
-import { safeClose } from './fds.js';
+import { safeClose } from '../quiet-fd.js';
 
 /** /proc/<pid>/stat fields we need, or null when the process is gone. */
 function procStat(pid: number): { state: string; ppid: number; pgrp: number } | null {

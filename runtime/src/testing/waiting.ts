@@ -3,7 +3,8 @@
 // failure says why in one error a test author can act on.
 import type { EventEmitter } from 'node:events';
 
-import { checkDuration, DEFAULT_TIMEOUT_MS, delay } from './clock.js';
+import { delay } from '../quiet-fd.js';
+import { checkDuration, DEFAULT_TIMEOUT_MS } from './clock.js';
 import type { FakeNotification, FakeViolation } from './notification.js';
 
 /** What is waited on. */
