@@ -1,0 +1,113 @@
+// The generated project's uninstall-units under a real systemd user manager
+// (issue 14): it stops, disables and removes exactly what install-units put in
+// place, leaves what it did not write (a drop-in of the user's), refuses while a
+// file it wrote has been edited since, changes nothing with --dry-run, and a
+// second run has nothing to remove.
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+import { generate, leaveRunDir } from '../generator/helpers.js';
+import { hostSystemdVersion } from '../helpers/systemd.js';
+import { freePort, get, installGenerated, useUserManager } from './units.js';
+
+describe('e2e: uninstall-units under a real systemd user manager', function () {
+  this.timeout(300_000);
+  const m = useUserManager();
+
+  /** Runs one of the project's scripts where the manager sees it, with the manager's XDG_CONFIG_HOME. */
+  async function script(dir: string, name: string, ...args: string[]): Promise<{ code: number; output: string }> {
+    const configHome = path.dirname(path.dirname(m().unitDir));
+    const r = await m().inNamespace('env', `XDG_CONFIG_HOME=${configHome}`, process.execPath, m().inside(path.join(dir, 'scripts', `${name}.mjs`)), ...args);
+    return { code: r.code, output: `${r.stdout}${r.stderr}` };
+  }
+
+  /** `systemctl --user` where the manager's unit files are (enable reads them from the client's side). */
+  function systemctl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    const configHome = path.dirname(path.dirname(m().unitDir));
+    return m().inNamespace('env', `XDG_CONFIG_HOME=${configHome}`, 'systemctl', '--user', ...args);
+  }
+
+  /** Every entry of the unit directory (and of its .wants/.requires and .d directories) that names `name`. */
+  function entriesOf(name: string): string[] {
+    const found: string[] = [];
+    for (const entry of readdirSync(m().unitDir)) {
+      if (entry.startsWith(name)) found.push(entry);
+      const sub = path.join(m().unitDir, entry);
+      if (/\.(wants|requires|d)$/.test(entry)) for (const inner of readdirSync(sub)) if (inner.startsWith(name) || entry.startsWith(name)) found.push(`${entry}/${inner}`);
+    }
+    return found.sort();
+  }
+
+  it('a running, enabled, socket-activated daemon: an edited unit stops it all; --dry-run changes nothing; then stopped, disabled, removed (a drop-in of the user\'s kept), reloaded; a second run has nothing to remove', async function () {
+    const port = await freePort();
+    const p = await installGenerated(m(), { sockets: `tcp:127.0.0.1:${port}` }, 'un-live');
+    const service = 'un-live.service';
+    const socket = 'un-live.socket';
+    const enable = await systemctl('enable', '--now', socket);
+    assert.equal(enable.code, 0, enable.stderr);
+    assert.equal((await get(port)).status, 200, 'the daemon answers through its socket');
+    await m().waitFor(service, (s) => s.ActiveState === 'active', 30_000);
+    const installed = entriesOf('un-live');
+    assert.ok(installed.some((e) => e.startsWith('sockets.target.wants/')), `enable made its symlink: ${installed.join(', ')}`);
+
+    // A unit file edited where it was installed is the user's now: nothing is done.
+    const socketFile = path.join(m().unitDir, socket);
+    const original = readFileSync(socketFile, 'utf8');
+    writeFileSync(socketFile, `${original}# a local change\n`);
+    const refused = await script(p.dir, 'uninstall-units');
+    assert.equal(refused.code, 1, refused.output);
+    assert.match(refused.output, new RegExp(`uninstall-units: ${socketFile.replace(/[.]/g, '\\.')} changed since install-units wrote it: not removing it, and nothing was changed\\.`));
+    assert.match(refused.output, /pass --force/);
+    assert.equal((await m().show(service, ['ActiveState'])).ActiveState, 'active', 'the refusal stopped nothing');
+    assert.deepEqual(entriesOf('un-live'), installed);
+    writeFileSync(socketFile, original);
+
+    // A drop-in the user added (as `systemctl edit` does): never install-units', so never removed.
+    const userDropIn = path.join(m().unitDir, `${service}.d`, 'override.conf');
+    writeFileSync(userDropIn, '[Service]\nEnvironment=LOCAL=1\n');
+
+    const dry = await script(p.dir, 'uninstall-units', '--dry-run');
+    assert.equal(dry.code, 0, dry.output);
+    assert.match(dry.output, /^would systemctl --user stop -- un-live\.socket un-live\.service$/m);
+    assert.match(dry.output, /^would systemctl --user disable -- un-live\.socket un-live\.service$/m);
+    assert.match(dry.output, /^would systemctl --user daemon-reload$/m);
+    assert.equal((await m().show(service, ['ActiveState'])).ActiveState, 'active', '--dry-run stopped nothing');
+    assert.deepEqual(entriesOf('un-live'), [...installed, `${service}.d/override.conf`].sort(), '--dry-run removed nothing');
+
+    const run = await script(p.dir, 'uninstall-units');
+    assert.equal(run.code, 0, run.output);
+    assert.match(run.output, /^ran: systemctl --user stop -- un-live\.socket un-live\.service$/m);
+    assert.match(run.output, /^ran: systemctl --user daemon-reload$/m);
+    assert.match(run.output, new RegExp(`^kept +.*${service.replace('.', '\\.')}\\.d: it still holds override\\.conf$`, 'm'));
+    // Only the user's drop-in (and the directory holding it) is left; enable's symlinks went with disable.
+    assert.deepEqual(entriesOf('un-live'), [`${service}.d`, `${service}.d/override.conf`]);
+    const state = await m().show(socket, ['ActiveState', 'LoadState', 'UnitFileState']);
+    assert.equal(state.ActiveState, 'inactive', JSON.stringify(state));
+    assert.equal(state.LoadState, 'not-found', JSON.stringify(state));
+    assert.equal((await m().show(service, ['ActiveState'])).ActiveState, 'inactive');
+    assert.equal(existsSync(path.join(p.dir, '.installed-units.json')), false, 'the record goes with the last file it lists');
+    await assert.rejects(get(port, 3_000), 'nothing listens on the port any more');
+
+    const again = await script(p.dir, 'uninstall-units');
+    assert.equal(again.code, 0, again.output);
+    assert.match(again.output, /^Nothing to remove: install-units has recorded nothing it installed in /m);
+    assert.deepEqual(entriesOf('un-live'), [`${service}.d`, `${service}.d/override.conf`]);
+  });
+
+  it('a template unit (name@.service) with an enabled instance: the instance is stopped and disabled with it', async function () {
+    const p = await generate({ scope: 'user', systemdVersion: hostSystemdVersion(), type: 'simple', sockets: 'none', watchdog: 'off', language: 'js', template: 'yes' }, 'un-tpl', m().shareDir);
+    leaveRunDir();
+    const install = await script(p.dir, 'install-units');
+    assert.equal(install.code, 0, install.output);
+    // DefaultInstance= is not set: name the instance, as a user would.
+    const enable = await systemctl('enable', 'un-tpl@one.service');
+    assert.equal(enable.code, 0, enable.stderr);
+    assert.ok(entriesOf('un-tpl').some((e) => e.endsWith('/un-tpl@one.service')), entriesOf('un-tpl').join(', '));
+    const run = await script(p.dir, 'uninstall-units');
+    assert.equal(run.code, 0, run.output);
+    assert.match(run.output, /^ran: systemctl --user stop -- un-tpl@\*\.service$/m);
+    assert.deepEqual(entriesOf('un-tpl'), [], 'the template, its drop-in and the instance\'s symlink are gone');
+    assert.equal((await m().show('un-tpl@one.service', ['LoadState'])).LoadState, 'not-found');
+  });
+});
