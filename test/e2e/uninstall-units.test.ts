@@ -4,10 +4,12 @@
 // file it wrote has been edited since, changes nothing with --dry-run, and a
 // second run has nothing to remove.
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { generate, leaveRunDir } from '../generator/helpers.js';
+import { requireOrSkip } from '../helpers/prerequisites.js';
 import { hostSystemdVersion } from '../helpers/systemd.js';
 import { freePort, get, installGenerated, useUserManager } from './units.js';
 
@@ -109,5 +111,59 @@ describe('e2e: uninstall-units under a real systemd user manager', function () {
     assert.match(run.output, /^ran: systemctl --user stop -- un-tpl@\*\.service$/m);
     assert.deepEqual(entriesOf('un-tpl'), [], 'the template, its drop-in and the instance\'s symlink are gone');
     assert.equal((await m().show('un-tpl@one.service', ['LoadState'])).LoadState, 'not-found');
+  });
+});
+
+// System scope without touching this machine's /etc/systemd/system: installed
+// into a unit directory of the test's own (--unit-dir), from the project's own
+// install path (system-scope install-units runs only from there).
+describe('uninstall-units, system scope (--unit-dir, no manager asked)', function () {
+  this.timeout(120_000);
+
+  it('--dry-run names the stop, disable, removals and reload and changes nothing; --files-only removes them; /etc/systemd/system has nothing recorded', async function () {
+    requireOrSkip(this, process.getuid?.() === 0, 'needs root: system-scope install-units runs as root');
+    // Outside /tmp: the generator refuses an install path that PrivateTmp= would hide.
+    const base = `/opt/sd-uninstall-test-${process.pid}`;
+    mkdirSync(base, { recursive: true });
+    try {
+      const p = await generate({ scope: 'system', language: 'js', sockets: 'tcp:127.0.0.1:8080', installPath: path.join(base, 'un-sys') }, 'un-sys', base);
+      leaveRunDir();
+      const unitDir = path.join(base, 'units');
+      const node = (name: string, ...args: string[]) => spawnSync(process.execPath, [path.join(p.dir, 'scripts', `${name}.mjs`), ...args], { cwd: p.dir, encoding: 'utf8' });
+      const install = node('install-units', '--unit-dir', unitDir, '--no-reload');
+      assert.equal(install.status, 0, `${install.stdout}${install.stderr}`);
+      const files = readdirSync(unitDir).sort();
+      assert.deepEqual(files, ['un-sys.service', 'un-sys.socket']);
+
+      const dry = node('uninstall-units', '--unit-dir', unitDir, '--dry-run');
+      assert.equal(dry.status, 0, `${dry.stdout}${dry.stderr}`);
+      assert.equal(
+        dry.stdout,
+        [
+          'would systemctl stop -- un-sys.socket un-sys.service',
+          'would systemctl disable -- un-sys.socket un-sys.service',
+          `would remove ${unitDir}/un-sys.service`,
+          `would remove ${unitDir}/un-sys.socket`,
+          `would remove ${unitDir} once empty`,
+          'would systemctl daemon-reload',
+          '',
+        ].join('\n'),
+      );
+      assert.deepEqual(readdirSync(unitDir).sort(), files, '--dry-run removed nothing');
+
+      const elsewhere = node('uninstall-units', '--dry-run');
+      assert.equal(elsewhere.status, 0, `${elsewhere.stdout}${elsewhere.stderr}`);
+      assert.match(elsewhere.stdout, /^Nothing to remove: install-units has recorded nothing it installed in \/etc\/systemd\/system /);
+
+      const run = node('uninstall-units', '--unit-dir', unitDir, '--files-only');
+      assert.equal(run.status, 0, `${run.stdout}${run.stderr}`);
+      assert.equal(existsSync(unitDir), false, 'the directory install-units made is gone with its files');
+      assert.match(run.stdout, new RegExp(`The project at ${p.dir} stays`));
+      const again = node('uninstall-units', '--unit-dir', unitDir, '--files-only');
+      assert.equal(again.status, 0, `${again.stdout}${again.stderr}`);
+      assert.match(again.stdout, /^Nothing to remove/);
+    } finally {
+      rmSync(base, { recursive: true, force: true });
+    }
   });
 });
