@@ -88,7 +88,7 @@ describe('e2e: uninstall-units under a real systemd user manager', function () {
     assert.equal(state.ActiveState, 'inactive', JSON.stringify(state));
     assert.equal(state.LoadState, 'not-found', JSON.stringify(state));
     assert.equal((await m().show(service, ['ActiveState'])).ActiveState, 'inactive');
-    assert.equal(existsSync(path.join(p.dir, '.installed-units.json')), false, 'the record goes with the last file it lists');
+    assert.equal(existsSync(path.join(m().unitDir, `.${service}.installed-units.json`)), false, 'the record goes with the last file it lists');
     await assert.rejects(get(port, 3_000), 'nothing listens on the port any more');
 
     const again = await script(p.dir, 'uninstall-units');
@@ -133,7 +133,8 @@ describe('uninstall-units, system scope (--unit-dir, no manager asked)', functio
       const install = node('install-units', '--unit-dir', unitDir, '--no-reload');
       assert.equal(install.status, 0, `${install.stdout}${install.stderr}`);
       const files = readdirSync(unitDir).sort();
-      assert.deepEqual(files, ['un-sys.service', 'un-sys.socket']);
+      // The record sits with the units, hidden (systemd ignores dot files).
+      assert.deepEqual(files, ['.un-sys.service.installed-units.json', 'un-sys.service', 'un-sys.socket']);
 
       const dry = node('uninstall-units', '--unit-dir', unitDir, '--dry-run');
       assert.equal(dry.status, 0, `${dry.stdout}${dry.stderr}`);
@@ -144,6 +145,7 @@ describe('uninstall-units, system scope (--unit-dir, no manager asked)', functio
           'would systemctl disable -- un-sys.socket un-sys.service',
           `would remove ${unitDir}/un-sys.service`,
           `would remove ${unitDir}/un-sys.socket`,
+          `would remove ${unitDir}/.un-sys.service.installed-units.json`,
           `would remove ${unitDir} once empty`,
           'would systemctl daemon-reload',
           '',

@@ -404,7 +404,7 @@ export function describeDefaults(ctx: () => Context, name: string): void {
       for (const file of [`/etc/systemd/system/${SERVICE}`, `/etc/systemd/system/${SOCKET}`, wants]) assert.equal(await present(file), false, `${file} is gone`);
       assert.deepEqual(await c.container.show(SOCKET, ['ActiveState', 'LoadState']), { ActiveState: 'inactive', LoadState: 'not-found' });
       assert.equal((await c.container.show(SERVICE, ['ActiveState'])).ActiveState, 'inactive');
-      assert.equal(await present(path.posix.join(p.installPath, '.installed-units.json')), false, 'the record is gone with what it listed');
+      assert.equal(await present(`/etc/systemd/system/.${SERVICE}.installed-units.json`), false, 'the record is gone with what it listed');
 
       const again = await uninstall();
       assert.equal(again.code, 0, `${again.stdout}${again.stderr}`);
