@@ -85,8 +85,10 @@ export function writeProject(generator: Generator, answers: Answers): Written {
     render(generator, 'project/test/tsconfig.json', 'test/tsconfig.json', context, { once: true });
   }
   if (context.systemd) {
-    render(generator, 'project/scripts/install-units.mjs', 'scripts/install-units.mjs', context);
-    written.generated.push('scripts/install-units.mjs');
+    for (const script of ['install-units', 'uninstall-units', 'unit-record']) {
+      render(generator, `project/scripts/${script}.mjs`, `scripts/${script}.mjs`, context);
+      written.generated.push(`scripts/${script}.mjs`);
+    }
   }
   written.generated.push(...writeUnits(generator, answers));
 
@@ -104,7 +106,7 @@ export function writeProject(generator: Generator, answers: Answers): Written {
       start: `node ${context.entry}`,
       // The shell expands the glob: node --test takes files on every Node version.
       test: ts ? 'npm run build && tsc -p test && node --test dist/test/*.test.js' : 'node --test test/*.test.js',
-      ...(context.systemd ? { 'install-units': 'node scripts/install-units.mjs' } : {}),
+      ...(context.systemd ? { 'install-units': 'node scripts/install-units.mjs', 'uninstall-units': 'node scripts/uninstall-units.mjs' } : {}),
     },
     dependencies: { 'sd-daemon-runtime': runtimeSpec },
     devDependencies: ts ? { typescript: versions.typescript!, '@types/node': versions['@types/node']! } : {},

@@ -26,6 +26,8 @@ describe('yo sd-daemon', function () {
         'README.md',
         '.gitignore',
         'scripts/install-units.mjs',
+        'scripts/uninstall-units.mjs',
+        'scripts/unit-record.mjs',
         'systemd/my-daemon.service',
         'systemd/my-daemon.socket',
         '.yo-rc.json',
@@ -64,7 +66,7 @@ describe('yo sd-daemon', function () {
       const pkg = p.json('package.json');
       assert.equal(pkg.name, 'my-daemon');
       assert.equal(pkg.dependencies['sd-daemon-runtime'], '^0.1.0');
-      for (const script of ['build', 'start', 'test', 'install-units']) assert.ok(pkg.scripts[script], `scripts.${script}`);
+      for (const script of ['build', 'start', 'test', 'install-units', 'uninstall-units']) assert.ok(pkg.scripts[script], `scripts.${script}`);
     });
 
     it('stores every answer in .yo-rc.json', function () {
@@ -188,8 +190,9 @@ describe('yo sd-daemon', function () {
       ['--init sysv (no systemd)', { init: 'sysv', language: 'js' }, (p) => {
         assert.ok(p.exists('init.d/my-daemon'));
         assert.equal(p.exists('systemd'), false);
-        assert.equal(p.exists('scripts/install-units.mjs'), false);
+        for (const script of ['install-units', 'uninstall-units', 'unit-record']) assert.equal(p.exists(`scripts/${script}.mjs`), false, script);
         assert.equal(p.json('package.json').scripts['install-units'], undefined);
+        assert.equal(p.json('package.json').scripts['uninstall-units'], undefined);
         assert.doesNotMatch(p.read('README.md'), /## Install the units|## What the unit says/);
         assert.match(p.read('src/main.js'), /await daemonize\(/);
       }],

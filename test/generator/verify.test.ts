@@ -17,6 +17,7 @@ import { EXPOSURE_STEPS, exposureKey, exposureStep, hardeningDirectives, MEASURE
 import { renderText } from '../../generators/lib/render.js';
 import { introducedIn, OLDEST_SYSTEMD_VERSION, TESTED_TARGETS } from '../../generators/lib/systemd-versions.js';
 import { requireOrSkip } from '../helpers/prerequisites.js';
+import { REPO } from './helpers.js';
 
 const TYPES = ['notify', 'notify-reload', 'simple', 'exec'];
 const SCOPES = ['system', 'user'];
@@ -241,6 +242,38 @@ describe('units for the systemd that will run them (--systemd-version)', functio
     });
   }
 
+  // Issue 15: every exposure figure README.md states about generated units is
+  // measured here, read from the README itself, so the two cannot drift apart.
+  it(`README.md's exposure figures (its table, the baseline and none figures, the example unit's comment) are what systemd-analyze ${here} measures`, function () {
+    requireOrSkip(this, analyzer.status === 0, 'systemd-analyze is not installed (package systemd)');
+    requireOrSkip(this, here === 252, `README.md states systemd 252's figures; this machine's systemd-analyze is ${here} (Debian 12 has 252)`);
+    const stated = readmeExposures(readFileSync(README, 'utf8'));
+    assert.ok(stated.length >= 30, `read only ${stated.length} figures from README.md`);
+    const wrong: string[] = [];
+    stated.forEach(({ where, row, target, figure }, index) => {
+      const { files } = unitsFor(target, { ...row, systemdVersion: String(target) }, 2000 + index);
+      const { output } = analyze(['security', '--offline=true', files.find((f) => f.endsWith('.service'))!], String(row.scope ?? 'system'), runtimeDir);
+      const measured = Number(/Overall exposure level for \S+: ([0-9.]+)/.exec(output)?.[1] ?? NaN);
+      assert.ok(!Number.isNaN(measured), `no exposure line in:\n${output.slice(-500)}`);
+      if (measured !== figure) wrong.push(`${where}, on ${target}: README.md says ${figure}, systemd-analyze measures ${measured}`);
+    });
+    assert.deepEqual(wrong, []);
+  });
+
+  it("README.md's example units are the ones the generator writes by default (system scope, 239)", function () {
+    const readme = readFileSync(README, 'utf8');
+    const block = (file: string): string => {
+      const found = new RegExp(`\`systemd/${file.replace('.', '\\.')}\`[^\\n]*:\\n\\n\`\`\`ini\\n([\\s\\S]*?)\`\`\`\\n`).exec(readme);
+      assert.ok(found, `README.md has no \`\`\`ini block after \`systemd/${file}\``);
+      return found[1]!;
+    };
+    // The README shows node at /usr/bin/node (Debian's); the generator writes the node that runs it.
+    const answers = parseAnswers({ name: 'my-daemon', nodePath: '/usr/bin/node' });
+    const context = unitContext(answers, answers.installPath);
+    assert.equal(block('my-daemon.service'), renderText('systemd/service', context));
+    assert.equal(block('my-daemon.socket'), renderText('systemd/socket', context));
+  });
+
   it(`systemd-analyze security --offline=true: each target's exposure is the one MEASURED_EXPOSURE states`, function () {
     requireOrSkip(this, analyzer.status === 0, 'systemd-analyze is not installed (package systemd)');
     const measured: Record<string, number[]> = {};
@@ -278,3 +311,64 @@ describe('units for the systemd that will run them (--systemd-version)', functio
     assert.deepEqual(mismatches, []);
   });
 });
+
+const README = path.join(REPO, 'README.md');
+
+interface StatedExposure {
+  /** Where README.md says it, for the failure message. */
+  where: string;
+  /** The generator answers of the unit it is about. */
+  row: Record<string, string>;
+  target: number;
+  figure: number;
+}
+
+/** README.md's exposure table rows, by their first cell. */
+const README_ROWS: Record<string, Record<string, string>> = {
+  'system, DynamicUser=yes, socket-activated (default)': { hardening: 'strict', scope: 'system', sockets: 'tcp:127.0.0.1:8080' },
+  'system, DynamicUser=yes, own listener': { hardening: 'strict', scope: 'system', sockets: 'none' },
+  'system, `--run-as` a user, socket-activated': { hardening: 'strict', scope: 'system', runAs: 'www-data', sockets: 'tcp:127.0.0.1:8080' },
+  'user scope, socket-activated': { hardening: 'strict', scope: 'user', sockets: 'tcp:127.0.0.1:8080' },
+};
+
+/** Every exposure figure README.md states about generated units; throws naming what it cannot read. */
+function readmeExposures(readme: string): StatedExposure[] {
+  const stated: StatedExposure[] = [];
+  const lines = readme.split('\n');
+  const header = lines.findIndex((line) => line.startsWith('| strict |'));
+  assert.ok(header >= 0, 'README.md has no exposure table (a line starting "| strict |")');
+  const cells = (line: string): string[] => line.split('|').slice(1, -1).map((cell) => cell.trim());
+  // "239, 240" is one column (240 adds nothing to the sandbox): its units are measured as 239's.
+  const targets = cells(lines[header]!).slice(1).map((cell) => Number(/^\d+/.exec(cell)?.[0]));
+  assert.ok(targets.every((t) => t >= 239), `README.md's exposure table header: ${lines[header]}`);
+  for (const line of lines.slice(header + 2)) {
+    if (!line.startsWith('|')) break;
+    const [label, ...figures] = cells(line);
+    const row = README_ROWS[label!];
+    assert.ok(row, `README.md's exposure table has a row "${label}" this test does not know: add its answers to README_ROWS`);
+    figures.forEach((figure, i) => stated.push({ where: `the table's row "${label}"`, row, target: targets[i]!, figure: Number(figure) }));
+  }
+  const prose = readme.replace(/\s+/g, ' ');
+  const levels = /baseline: ([\d.]+) on (\d+) to ([\d.]+) from (\d+) \(system, DynamicUser\), ([\d.]+) to ([\d.]+) \(user\); none: ([\d.]+) \(DynamicUser\), ([\d.]+) \(user\)/.exec(prose);
+  assert.ok(levels, 'README.md no longer says "baseline: X on N to Y from M (system, DynamicUser), ... none: ..." as this test reads it');
+  const [, b1, from, b2, to, u1, u2, n1, n2] = levels.map(Number) as number[];
+  const socket = { sockets: 'tcp:127.0.0.1:8080' };
+  stated.push(
+    { where: 'baseline (system, DynamicUser)', row: { hardening: 'baseline', scope: 'system', ...socket }, target: from!, figure: b1! },
+    { where: 'baseline (system, DynamicUser)', row: { hardening: 'baseline', scope: 'system', ...socket }, target: to!, figure: b2! },
+    { where: 'baseline (user)', row: { hardening: 'baseline', scope: 'user', ...socket }, target: from!, figure: u1! },
+    { where: 'baseline (user)', row: { hardening: 'baseline', scope: 'user', ...socket }, target: to!, figure: u2! },
+    { where: 'none (DynamicUser)', row: { hardening: 'none', scope: 'system', ...socket }, target: 239, figure: n1! },
+    { where: 'none (user)', row: { hardening: 'none', scope: 'user', ...socket }, target: 239, figure: n2! },
+  );
+  const example = /systemd-analyze security --offline=true rates this unit ([\d.]+) \(measured with systemd 252\)/.exec(readme);
+  assert.ok(example, "README.md's example unit no longer says what systemd-analyze rates it");
+  stated.push({ where: "the example unit's comment", row: README_ROWS['system, DynamicUser=yes, socket-activated (default)']!, target: 239, figure: Number(example[1]) });
+  // systemd 257's figures were measured by hand; README.md says they are 252's: hold it to that.
+  const later = /gives the default unit the same figures \(([\d.]+), ([\d.]+), ([\d.]+) for (\d+), (\d+), (\d+)\+\)/.exec(prose);
+  assert.ok(later, 'README.md no longer states systemd 257\'s figures as this test reads them');
+  for (let i = 1; i <= 3; i++) {
+    stated.push({ where: "the 257 figures said to be the same", row: README_ROWS['system, DynamicUser=yes, socket-activated (default)']!, target: Number(later[i + 3]), figure: Number(later[i]) });
+  }
+  return stated;
+}

@@ -381,5 +381,34 @@ export function describeDefaults(ctx: () => Context, name: string): void {
       assert.equal(stop.code, 0, stop.stderr);
       assert.deepEqual(await c.container.show(SERVICE, ['ActiveState', 'Result', 'ExecMainStatus']), { ActiveState: 'inactive', Result: 'success', ExecMainStatus: '0' });
     });
+
+    it('uninstall-units (issue 14): --dry-run changes nothing; then the enabled, running units are stopped, disabled and removed; a second run has nothing to remove', async function () {
+      const c = daemonContext(ctx);
+      const p = c.projects.get(name)!;
+      const uninstall = (...args: string[]) => c.container.exec([process.execPath, path.posix.join(p.installPath, 'scripts', 'uninstall-units.mjs'), ...args], { timeoutMs: 120_000 });
+      assert.equal((await c.container.systemctl('enable', '--now', SOCKET)).code, 0);
+      assert.equal((await get(c.container, 8080)).status, 200, 'running through its socket');
+      const wants = `/etc/systemd/system/sockets.target.wants/${SOCKET}`;
+      const present = async (file: string): Promise<boolean> => (await c.container.exec(['test', '-e', file])).code === 0 || (await c.container.exec(['test', '-L', file])).code === 0;
+      assert.ok(await present(wants), 'enable made its symlink');
+
+      const dry = await uninstall('--dry-run');
+      assert.equal(dry.code, 0, `${dry.stdout}${dry.stderr}`);
+      assert.match(dry.stdout, new RegExp(`^would systemctl stop -- ${SOCKET} ${SERVICE}$`, 'm'));
+      assert.equal((await c.container.show(SERVICE, ['ActiveState'])).ActiveState, 'active', '--dry-run stopped nothing');
+      assert.ok(await present(`/etc/systemd/system/${SERVICE}`), '--dry-run removed nothing');
+
+      const run = await uninstall();
+      assert.equal(run.code, 0, `${run.stdout}${run.stderr}`);
+      assert.match(run.stdout, /^ran: systemctl daemon-reload$/m);
+      for (const file of [`/etc/systemd/system/${SERVICE}`, `/etc/systemd/system/${SOCKET}`, wants]) assert.equal(await present(file), false, `${file} is gone`);
+      assert.deepEqual(await c.container.show(SOCKET, ['ActiveState', 'LoadState']), { ActiveState: 'inactive', LoadState: 'not-found' });
+      assert.equal((await c.container.show(SERVICE, ['ActiveState'])).ActiveState, 'inactive');
+      assert.equal(await present(`/etc/systemd/system/.${SERVICE}.installed-units.json`), false, 'the record is gone with what it listed');
+
+      const again = await uninstall();
+      assert.equal(again.code, 0, `${again.stdout}${again.stderr}`);
+      assert.match(again.stdout, /^Nothing to remove: install-units has recorded nothing it installed in \/etc\/systemd\/system /);
+    });
   });
 }
