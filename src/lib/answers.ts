@@ -307,7 +307,7 @@ export const OPTIONS: readonly AnswerSpec[] = [
       if (text.length > 200) throw new InputError('description', `is ${text.length} characters long; at most 200`);
       return text;
     },
-    affects: ['package.json', 'README.md', ...SOURCE, ...SERVICE_FILES],
+    affects: ['package.json', 'README.md', ...SOURCE, ...SERVICE_FILES, 'systemd/<name>.socket'],
   }),
   answer({
     key: 'type',
@@ -395,7 +395,8 @@ export const OPTIONS: readonly AnswerSpec[] = [
     help: "System scope: 'dynamic' (DynamicUser=yes) or an existing user name",
     default: () => 'dynamic',
     parse: parseRunAs,
-    affects: SERVICE_FILES,
+    // README: the exposure measured for a named user differs.
+    affects: ['README.md', ...SERVICE_FILES],
   }),
   answer({
     key: 'restart',
@@ -433,7 +434,8 @@ export const OPTIONS: readonly AnswerSpec[] = [
     help: 'Emit a template unit (name@.service): one instance per argument',
     default: () => false,
     show: (value) => String(value),
-    affects: ['README.md', 'src/main.<ext>', 'scripts/install-units.mjs', 'systemd/<name>.service', 'systemd/<name>.socket'],
+    // The units are then named <name>@.service and <name>@.socket.
+    affects: ['README.md', 'src/main.<ext>', 'scripts/install-units.mjs', 'systemd/<name>.service', 'systemd/<name>.socket', 'systemd/<name>@.service', 'systemd/<name>@.socket'],
   }),
   answer({
     key: 'initSystems',
