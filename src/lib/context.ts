@@ -1,7 +1,7 @@
 // Answers -> the context templates render. Every string here is already
 // escaped for the syntax it lands in (unit files, JSON, JavaScript source,
-// shell), and every decision is made here: templates only test booleans and
-// loop over lists.
+// shell), and every decision is made here: templates only branch on a value
+// (false, 0, '' and [] are no) and loop over lists.
 import { hardeningFor, leftOutByRelease, measuredExposure, type Directive as HardeningDirective, type ExposureIdentity, type LeftOut } from './hardening.js';
 import { introducedIn, knows } from './systemd-versions.js';
 import { execArg, execArgSpecifiers, InputError, jsString, jsonString, shellList, shellWord, unitPath, unitText } from './escape.js';
