@@ -38,12 +38,12 @@ export default class SdDaemonGenerator extends Generator {
       if (words.length > 1 && !opts.help) throw new UsageError(`${COMMAND}: one name expected, got ${words.map((w) => JSON.stringify(w)).join(' and ')}`);
       if (words[0] !== undefined) opts.name = words[0];
       else delete opts.name;
-    } else if (typeof (this as unknown as { args?: unknown[] }).args?.[0] === 'number') {
+    } else if (typeof (this.args as unknown[])[0] === 'number') {
       // Yeoman's argument parser read the name as a number (010 became 10, 1e3
-      // 1000): take the word as it was typed instead.
-      const self = this as unknown as { args: unknown[]; _args?: unknown[] };
-      const coerced = String(self.args[0]);
-      const typed = self._args?.find((arg) => typeof arg === 'string' && !arg.startsWith('-') && String(Number(arg)) === coerced);
+      // 1000): take the word as it was typed, from the words we were given.
+      const coerced = String(this.args[0]);
+      const words: unknown[] = typeof args === 'string' ? [args] : Array.isArray(args) ? args : [];
+      const typed = words.find((arg) => typeof arg === 'string' && !arg.startsWith('-') && String(Number(arg)) === coerced);
       if (typed !== undefined) (this.options as Record<string, unknown>).name = typed;
     }
   }

@@ -1,20 +1,48 @@
-// The Answers model: every choice the generator makes, typed and validated
-// once. Each entry of OPTIONS is a command-line option and (when it has a
-// prompt) the question that asks for it, so no prompt exists without its
-// option twin. Parsing turns the raw string or boolean into a typed value or
-// throws an InputError naming the option.
+// The answer schema: every choice the generator makes, declared once. Each
+// entry of OPTIONS is the answer's name, type, default, help text, question
+// (when it is asked), check and the files it changes; the command-line
+// options (cli.ts, resolve.ts), the prompts, `--help`, .yo-rc.json and the
+// validation are all read from it, and test/generator/app.test.ts holds the
+// USAGE examples and each entry's `affects` to it. Parsing turns the raw
+// string or boolean into a typed value or throws an InputError naming the
+// option.
 import { isIPv4, isIPv6 } from 'node:net';
 
 import { InputError, rejectControl, trimSpaces, unitPath, unitText } from './escape.js';
 import { DEFAULT_SYSTEMD_VERSION, DISTRIBUTIONS, introducedIn, knows, OLDEST_SYSTEMD_VERSION } from './systemd-versions.js';
 
-export type UnitType = 'notify' | 'notify-reload' | 'simple' | 'exec' | 'forking';
-export type InitSystem = 'systemd' | 'sysv' | 'openrc';
-export type Scope = 'system' | 'user';
-export type Hardening = 'strict' | 'baseline' | 'none';
-export type Restart = 'no' | 'on-success' | 'on-failure' | 'on-abnormal' | 'on-watchdog' | 'on-abort' | 'always';
-export type Language = 'ts' | 'js';
-export type RuntimeSource = 'bundled' | 'registry';
+/**
+ * The values of each choice answer, with the line that explains each at the
+ * prompt: the types below, the check, the question and --help come from these.
+ */
+const UNIT_TYPES = {
+  notify: 'ready when the daemon sends READY=1 (recommended)',
+  'notify-reload': 'notify, and `systemctl reload` sends SIGHUP (systemd 253+; older: notify + ExecReload=)',
+  simple: 'ready as soon as it is started',
+  exec: 'ready once node has been executed (systemd 240+)',
+  forking: 'node --daemonize detaches itself and writes a PID file (for setups that need it)',
+} as const;
+const SCOPES = { system: 'starts at boot, under the system manager', user: 'runs under your own systemd --user' } as const;
+const HARDENINGS = {
+  strict: 'the strongest sandbox a Node daemon runs in (recommended)',
+  baseline: 'the common protections, for daemons that need more access',
+  none: '',
+} as const;
+const RESTARTS = { no: '', 'on-success': '', 'on-failure': '', 'on-abnormal': '', 'on-watchdog': '', 'on-abort': '', always: '' } as const;
+const INIT_SYSTEMS = { systemd: 'units', sysv: 'an LSB init script for start-stop-daemon', openrc: 'an OpenRC runscript' } as const;
+const LANGUAGES = { ts: 'TypeScript, built to dist/', js: 'JavaScript' } as const;
+const RUNTIMES = {
+  bundled: 'the tarball bundled with the generator, copied into the project so it installs offline',
+  registry: 'from the npm registry at ^ the generator version',
+} as const;
+
+export type UnitType = keyof typeof UNIT_TYPES;
+export type InitSystem = keyof typeof INIT_SYSTEMS;
+export type Scope = keyof typeof SCOPES;
+export type Hardening = keyof typeof HARDENINGS;
+export type Restart = keyof typeof RESTARTS;
+export type Language = keyof typeof LANGUAGES;
+export type RuntimeSource = keyof typeof RUNTIMES;
 
 export type SocketSpec =
   | { kind: 'tcp' | 'udp'; host: string; port: number }
@@ -52,35 +80,51 @@ export interface Answers {
 
 type Raw = string | boolean | number | undefined;
 
-interface Choice {
-  value: string;
-  name: string;
-}
+/** A choice table: value -> what it means ('' when its name says it). */
+type Choices = Readonly<Record<string, string>>;
 
-export interface OptionSpec<K extends keyof Answers = keyof Answers> {
+/**
+ * How an answer is written. choice: one value of `choices`; integer: a whole
+ * number in `range` (or one of `words`); yes-no: a flag that may stand alone
+ * on the command line (`--template`, `--template=no`); list: comma-separated;
+ * text: anything its own `parse` accepts.
+ */
+export type AnswerType = 'text' | 'choice' | 'integer' | 'yes-no' | 'list';
+
+/** One answer, declared once. */
+export interface AnswerSpec<K extends keyof Answers = keyof Answers> {
   key: K;
-  /** The option's name on the command line (kebab-case). */
+  /** The option's name on the command line (kebab-case); also the name InputErrors give. */
   flag: string;
-  type: 'string' | 'boolean' | 'number';
-  description: string;
+  type: AnswerType;
+  /** What it is, for --help (the choices and the default are added there). */
+  help: string;
+  /** choice and list answers: the accepted values and what each means. */
+  choices?: Choices;
+  /** integer answers: the smallest and largest value accepted... */
+  range?: readonly [number, number];
+  /** ...and words that stand for a number (watchdog off = 0). */
+  words?: Readonly<Record<string, number>>;
   /** The default, as a function of the answers parsed before this one. */
   default: (earlier: Partial<Answers>) => Raw;
-  /** The question; options without one are never asked. */
-  prompt?: { message: string; choices?: Choice[] };
+  /** The default as --help says it, where it depends on other answers or on the machine. */
+  shownDefault?: string;
+  /** The question; answers without one are never asked. Choice answers list their choices. */
+  prompt?: string;
+  /** Raw value -> typed value, or an InputError; choice, integer and yes-no answers have theirs from the type. */
   parse: (raw: Raw, earlier: Partial<Answers>) => Answers[K];
+  /** A rule against the answers above it, run on the value the type's parse made. */
+  check?: (value: Answers[K], earlier: Partial<Answers>) => void;
   /** Renders a parsed value back to what the option accepts (for .yo-rc.json and messages). */
   show?: (value: Answers[K]) => string;
+  /**
+   * The generated files this answer can change (project-relative; <name> and
+   * <ext> stand for the answers). .yo-rc.json, which stores every answer, is
+   * left out. A test generates each answer changed and holds the files that
+   * changed to this list.
+   */
+  affects: readonly string[];
 }
-
-const UNIT_TYPES: Choice[] = [
-  { value: 'notify', name: 'notify: ready when the daemon sends READY=1 (recommended)' },
-  { value: 'notify-reload', name: 'notify-reload: notify, and `systemctl reload` sends SIGHUP (systemd 253+; older: notify + ExecReload=)' },
-  { value: 'simple', name: 'simple: ready as soon as it is started' },
-  { value: 'exec', name: 'exec: ready once node has been executed (systemd 240+)' },
-  { value: 'forking', name: 'forking: node --daemonize detaches itself and writes a PID file (for setups that need it)' },
-];
-const INIT_SYSTEMS: readonly InitSystem[] = ['systemd', 'sysv', 'openrc'];
-const RESTARTS: Restart[] = ['no', 'on-success', 'on-failure', 'on-abnormal', 'on-watchdog', 'on-abort', 'always'];
 
 function oneOf<T extends string>(field: string, raw: Raw, allowed: readonly T[]): T {
   const value = String(raw);
@@ -178,52 +222,112 @@ export function nodeUnderVersionManager(path: string): boolean {
   return /\/(\.nvm|\.volta|\.asdf|\.fnm|fnm|\.local\/share\/fnm|\.nodenv|n\/versions)\//.test(path);
 }
 
-/** Checks one entry against its own key's type, then widens it for the table. */
-function option<K extends keyof Answers>(spec: OptionSpec<K>): OptionSpec {
-  return spec as unknown as OptionSpec;
+/** Every generated file but the vendored runtime: what the name changes. */
+const ALL_FILES = [
+  'package.json',
+  'README.md',
+  '.gitignore',
+  'tsconfig.json',
+  'test/tsconfig.json',
+  'src/main.<ext>',
+  'test/main.test.<ext>',
+  'scripts/install-units.mjs',
+  'systemd/<name>.service',
+  'systemd/<name>.socket',
+  'init.d/<name>',
+  'openrc/<name>',
+] as const;
+/** The files that run the daemon under an init system. */
+const SERVICE_FILES = ['systemd/<name>.service', 'init.d/<name>', 'openrc/<name>'] as const;
+/** The daemon's scaffolded source and test. */
+const SOURCE = ['src/main.<ext>', 'test/main.test.<ext>'] as const;
+
+/** The parse a type gives (text and list answers bring their own). */
+function parseByType(spec: Omit<AnswerSpec, 'parse'>): (raw: Raw) => unknown {
+  const { flag: field, choices, range, words } = spec;
+  switch (spec.type) {
+    case 'choice':
+      return (raw) => oneOf(field, raw, Object.keys(choices!));
+    case 'integer':
+      return (raw) => (words !== undefined && Object.hasOwn(words, String(raw)) ? words[String(raw)] : integer(field, raw, range![0], range![1]));
+    case 'yes-no':
+      // A bare --template arrives as ''.
+      return (raw) => (raw === '' ? true : flag(field, raw));
+    default:
+      throw new Error(`the ${spec.key} answer (${spec.type}) needs a parse of its own`);
+  }
 }
 
-export const OPTIONS: OptionSpec[] = [
-  option({
+/** Checks one entry against its own key's type, gives it its type's parse (and check), and widens it for the table. */
+function answer<K extends keyof Answers>(spec: Omit<AnswerSpec<K>, 'parse'> & { parse?: AnswerSpec<K>['parse'] }): AnswerSpec {
+  const typed = spec.parse ?? (parseByType(spec as unknown as Omit<AnswerSpec, 'parse'>) as AnswerSpec<K>['parse']);
+  const { check } = spec;
+  const parse: AnswerSpec<K>['parse'] = check
+    ? (raw, earlier) => {
+        const value = typed(raw, earlier);
+        check(value, earlier);
+        return value;
+      }
+    : typed;
+  return { ...spec, parse } as unknown as AnswerSpec;
+}
+
+/** The distributions that ship systemd `version`, from DISTRIBUTIONS: 'RHEL 8'. */
+function shippedWith(version: number): string {
+  return DISTRIBUTIONS.split(', ')
+    .filter((entry) => entry.endsWith(`: ${version}`))
+    .map((entry) => entry.split(':')[0])
+    .join(', ');
+}
+
+/** The schema, in the order answers are parsed: a default or check may read the answers above it. */
+export const OPTIONS: readonly AnswerSpec[] = [
+  answer({
     key: 'name',
     flag: 'name',
-    type: 'string',
-    description: 'Package and unit name (also the first argument)',
+    type: 'text',
+    help: 'Package and unit name (also the first argument)',
     default: () => undefined,
-    prompt: { message: 'Daemon name (npm package and systemd unit)' },
+    shownDefault: 'none: required',
+    prompt: 'Daemon name (npm package and systemd unit)',
     parse: parseName,
+    affects: ALL_FILES,
   }),
-  option({
+  answer({
     key: 'description',
     flag: 'description',
-    type: 'string',
-    description: 'One line for package.json and the unit\'s Description=',
+    type: 'text',
+    help: "One line for package.json and the unit's Description=",
     default: (a) => `${a.name}, a Node.js daemon`,
-    prompt: { message: 'Description' },
+    shownDefault: '"<name>, a Node.js daemon"',
+    prompt: 'Description',
     parse: (raw) => {
       const text = String(raw);
       unitText('description', text);
       if (text.length > 200) throw new InputError('description', `is ${text.length} characters long; at most 200`);
       return text;
     },
+    affects: ['package.json', 'README.md', ...SOURCE, ...SERVICE_FILES, 'systemd/<name>.socket'],
   }),
-  option({
+  answer({
     key: 'type',
     flag: 'type',
-    type: 'string',
-    description: 'Service type: notify, notify-reload, simple, exec or forking (node --daemonize, PIDFile=)',
+    type: 'choice',
+    help: 'Service type; forking runs node --daemonize, which writes a PID file',
+    choices: UNIT_TYPES,
     default: () => 'notify',
-    prompt: { message: 'Service type', choices: UNIT_TYPES },
-    parse: (raw) => oneOf('type', raw, ['notify', 'notify-reload', 'simple', 'exec', 'forking'] as const),
+    prompt: 'Service type',
+    affects: ['README.md', ...SOURCE, 'scripts/install-units.mjs', 'systemd/<name>.service', 'systemd/<name>.socket'],
   }),
-  option({
+  answer({
     key: 'sockets',
     flag: 'sockets',
-    type: 'string',
-    description: "Listening sockets, comma-separated: tcp:[host:]port, udp:[host:]port, unix:/path, or 'none'",
+    type: 'list',
+    help: "Listening sockets, comma-separated: tcp:[host:]port, udp:[host:]port, unix:/path, or 'none'",
     // A forking service has no socket unit: see parse.
     default: (a) => (a.type === 'forking' ? 'none' : 'tcp:127.0.0.1:8080'),
-    prompt: { message: 'Sockets systemd opens for the daemon (comma-separated, or none)' },
+    shownDefault: '"tcp:127.0.0.1:8080"; "none" with --type forking',
+    prompt: 'Sockets systemd opens for the daemon (comma-separated, or none)',
     parse: (raw, earlier) => {
       rejectControl('sockets', String(raw));
       const text = trimSpaces(String(raw));
@@ -239,12 +343,13 @@ export const OPTIONS: OptionSpec[] = [
       return sockets;
     },
     show: (sockets) => (sockets.length === 0 ? 'none' : sockets.map(showSocket).join(',')),
+    affects: ['README.md', ...SOURCE, 'scripts/install-units.mjs', 'systemd/<name>.service', 'systemd/<name>.socket'],
   }),
-  option({
+  answer({
     key: 'socketName',
     flag: 'socket-name',
-    type: 'string',
-    description: 'FileDescriptorName= of the socket unit, by which the daemon adopts its sockets',
+    type: 'text',
+    help: 'FileDescriptorName= of the socket unit, by which the daemon adopts its sockets',
     default: () => 'http',
     parse: (raw) => {
       const value = String(raw);
@@ -253,105 +358,102 @@ export const OPTIONS: OptionSpec[] = [
       }
       return value;
     },
+    affects: ['README.md', ...SOURCE, 'systemd/<name>.socket'],
   }),
-  option({
+  answer({
     key: 'watchdogSec',
     flag: 'watchdog',
-    type: 'string',
-    description: 'WatchdogSec= in seconds, or 0 / off for no watchdog',
+    type: 'integer',
+    help: 'WatchdogSec= in seconds, or 0 / off for no watchdog',
+    range: [0, 3600],
+    words: { off: 0 },
     default: (a) => (a.type === 'forking' ? '0' : '10'),
-    prompt: { message: 'Watchdog timeout in seconds (0 for none)' },
-    parse: (raw, earlier) => {
-      const seconds = String(raw) === 'off' ? 0 : integer('watchdog', raw, 0, 3600);
+    shownDefault: '"10"; "0" with --type forking',
+    prompt: 'Watchdog timeout in seconds (0 for none)',
+    check: (seconds, earlier) => {
       if (seconds > 0 && earlier.type === 'forking') {
         throw new InputError('watchdog', 'the watchdog needs notifications (WATCHDOG=1), which a forking service does not send; use --watchdog off or --type notify');
       }
-      return seconds;
     },
     show: (value) => String(value),
+    affects: ['README.md', ...SOURCE, 'systemd/<name>.service'],
   }),
-  option({
+  answer({
     key: 'scope',
     flag: 'scope',
-    type: 'string',
-    description: 'system (a system service, /etc/systemd/system) or user (systemctl --user)',
+    type: 'choice',
+    help: "Which manager runs it: the system's (/etc/systemd/system) or your own (systemctl --user)",
+    choices: SCOPES,
     default: () => 'system',
-    prompt: {
-      message: 'Scope',
-      choices: [
-        { value: 'system', name: 'system: starts at boot, under the system manager' },
-        { value: 'user', name: 'user: runs under your own systemd --user' },
-      ],
-    },
-    parse: (raw) => oneOf('scope', raw, ['system', 'user'] as const),
+    prompt: 'Scope',
+    affects: ['README.md', 'scripts/install-units.mjs', 'systemd/<name>.service', 'systemd/<name>.socket'],
   }),
-  option({
+  answer({
     key: 'runAs',
     flag: 'run-as',
-    type: 'string',
-    description: "System scope: 'dynamic' (DynamicUser=yes) or an existing user name",
+    type: 'text',
+    help: "System scope: 'dynamic' (DynamicUser=yes) or an existing user name",
     default: () => 'dynamic',
     parse: parseRunAs,
+    // README: the exposure measured for a named user differs.
+    affects: ['README.md', ...SERVICE_FILES],
   }),
-  option({
+  answer({
     key: 'restart',
     flag: 'restart',
-    type: 'string',
-    description: `Restart= policy: ${RESTARTS.join(', ')}`,
+    type: 'choice',
+    help: 'Restart= policy',
+    choices: RESTARTS,
     default: () => 'on-failure',
-    parse: (raw) => oneOf('restart', raw, RESTARTS),
+    affects: ['systemd/<name>.service'],
   }),
-  option({
+  answer({
     key: 'hardening',
     flag: 'hardening',
-    type: 'string',
-    description: 'Sandboxing: strict (the strongest set node runs under), baseline or none',
+    type: 'choice',
+    help: 'Sandboxing; strict is the strongest set node runs under',
+    choices: HARDENINGS,
     default: () => 'strict',
-    prompt: {
-      message: 'Hardening',
-      choices: [
-        { value: 'strict', name: 'strict: the strongest sandbox a Node daemon runs in (recommended)' },
-        { value: 'baseline', name: 'baseline: the common protections, for daemons that need more access' },
-        { value: 'none', name: 'none' },
-      ],
-    },
-    parse: (raw) => oneOf('hardening', raw, ['strict', 'baseline', 'none'] as const),
+    prompt: 'Hardening',
+    affects: ['README.md', 'systemd/<name>.service'],
   }),
-  option({
+  answer({
     key: 'fdStore',
     flag: 'fd-store',
-    type: 'string',
-    description: 'FileDescriptorStoreMax=: fds the manager keeps across restarts (0: none)',
+    type: 'integer',
+    help: 'FileDescriptorStoreMax=: fds the manager keeps across restarts (0: none)',
+    range: [0, 4096],
     default: () => '0',
-    parse: (raw) => integer('fd-store', raw, 0, 4096),
     show: (value) => String(value),
+    affects: ['README.md', 'src/main.<ext>', 'systemd/<name>.service'],
   }),
-  option({
+  answer({
     key: 'template',
     flag: 'template',
-    // A string, not a Boolean option: yeoman would turn --template=false into true.
-    type: 'string',
-    description: 'Emit a template unit (name@.service): one instance per argument (yes/no)',
+    type: 'yes-no',
+    help: 'Emit a template unit (name@.service): one instance per argument',
     default: () => false,
-    // A bare --template arrives as ''.
-    parse: (raw) => (raw === '' ? true : flag('template', raw)),
     show: (value) => String(value),
+    // The units are then named <name>@.service and <name>@.socket.
+    affects: ['README.md', 'src/main.<ext>', 'scripts/install-units.mjs', 'systemd/<name>.service', 'systemd/<name>.socket', 'systemd/<name>@.service', 'systemd/<name>@.socket'],
   }),
-  option({
+  answer({
     key: 'initSystems',
     flag: 'init',
-    type: 'string',
-    description: 'What to write service files for (comma-separated): systemd (units), sysv (an LSB init script for start-stop-daemon), openrc',
+    type: 'list',
+    help: 'What to write service files for, comma-separated; sysv is an LSB init script for start-stop-daemon',
+    choices: INIT_SYSTEMS,
     default: () => 'systemd',
     parse: (raw, earlier) => {
+      const known = Object.keys(INIT_SYSTEMS) as InitSystem[];
       rejectControl('init', String(raw));
       const systems = String(raw).split(',').map(trimSpaces);
       for (const system of systems) {
-        if (!(INIT_SYSTEMS as readonly string[]).includes(system)) {
-          throw new InputError('init', `${JSON.stringify(system)} is not a supported init system (${INIT_SYSTEMS.join(', ')})`);
+        if (!(known as string[]).includes(system)) {
+          throw new InputError('init', `${JSON.stringify(system)} is not a supported init system (${known.join(', ')})`);
         }
       }
-      const chosen = INIT_SYSTEMS.filter((s) => systems.includes(s));
+      const chosen = known.filter((s) => systems.includes(s));
       const scripts = chosen.filter((s) => s !== 'systemd');
       if (scripts.length > 0 && earlier.scope === 'user') {
         throw new InputError('init', `${scripts.join(' and ')} scripts belong to the system's init: use them with --scope system`);
@@ -362,48 +464,48 @@ export const OPTIONS: OptionSpec[] = [
       return chosen;
     },
     show: (value) => value.join(','),
+    affects: ['package.json', 'README.md', 'src/main.<ext>', 'scripts/install-units.mjs', 'systemd/<name>.service', 'systemd/<name>.socket', 'init.d/<name>', 'openrc/<name>'],
   }),
-  option({
+  answer({
     key: 'language',
     flag: 'language',
-    type: 'string',
-    description: 'ts (TypeScript, built to dist/) or js',
+    type: 'choice',
+    help: "The daemon's language; ts is built to dist/",
+    choices: LANGUAGES,
     default: () => 'ts',
-    prompt: {
-      message: 'Language',
-      choices: [
-        { value: 'ts', name: 'TypeScript' },
-        { value: 'js', name: 'JavaScript' },
-      ],
-    },
-    parse: (raw) => oneOf('language', raw, ['ts', 'js'] as const),
+    prompt: 'Language',
+    affects: ALL_FILES,
   }),
-  option({
+  answer({
     key: 'installPath',
     flag: 'install-path',
-    type: 'string',
-    description: 'System scope: where the built project is installed (ExecStart= points there)',
+    type: 'text',
+    help: 'System scope: where the built project is installed (ExecStart= points there)',
     default: (a) => `/opt/${a.name}`,
+    shownDefault: '/opt/<name>',
     parse: (raw) => {
       const value = String(raw);
       unitPath('install-path', value);
       return value;
     },
+    affects: ['README.md', 'scripts/install-units.mjs', ...SERVICE_FILES],
   }),
-  option({
+  answer({
     key: 'runtime',
     flag: 'runtime',
-    type: 'string',
-    description: 'sd-daemon-runtime from the npm registry at ^ the generator version (registry), or the tarball bundled with the generator, copied into the project so it installs offline (bundled)',
+    type: 'choice',
+    help: 'Where the project gets sd-daemon-runtime: the npm registry at ^ the generator version, or the tarball bundled with the generator (copied into the project: installs offline)',
+    choices: RUNTIMES,
     default: () => 'registry',
-    parse: (raw) => oneOf('runtime', raw, ['bundled', 'registry'] as const),
+    affects: ['package.json', 'vendor/'],
   }),
-  option({
+  answer({
     key: 'nodePath',
     flag: 'node',
-    type: 'string',
-    description: 'The node binary ExecStart= runs (default: the node running the generator)',
+    type: 'text',
+    help: 'The node binary ExecStart= runs',
     default: () => process.execPath,
+    shownDefault: 'the node running yo',
     parse: (raw) => {
       const value = String(raw);
       unitPath('node', value);
@@ -412,41 +514,59 @@ export const OPTIONS: OptionSpec[] = [
       if (value.includes('$')) throw new InputError('node', `${JSON.stringify(value)} contains '$', which ExecStart= cannot carry in the program path; use a path without it`);
       return value;
     },
+    affects: SERVICE_FILES,
   }),
-  option({
+  answer({
     key: 'systemdVersion',
     flag: 'systemd-version',
-    type: 'string',
-    description: `The oldest systemd the units must run on: they carry no directive it lacks (${DISTRIBUTIONS})`,
+    type: 'integer',
+    help: `The oldest systemd the units must run on: they carry no directive it lacks (${DISTRIBUTIONS})`,
+    range: [OLDEST_SYSTEMD_VERSION, 999],
     // Not the generating machine's: a unit made on a new workstation must still run on the servers.
     default: () => String(DEFAULT_SYSTEMD_VERSION),
-    prompt: { message: `Oldest systemd the units must run on (${DISTRIBUTIONS})` },
-    parse: (raw) => integer('systemd-version', raw, OLDEST_SYSTEMD_VERSION, 999),
+    shownDefault: `${DEFAULT_SYSTEMD_VERSION} (${shippedWith(DEFAULT_SYSTEMD_VERSION)}), whatever systemd runs here`,
+    prompt: `Oldest systemd the units must run on (${DISTRIBUTIONS})`,
     show: (value) => String(value),
+    affects: ['README.md', 'systemd/<name>.service', 'systemd/<name>.socket'],
   }),
 ];
+
+/** Rules across answers that read one parsed after them, checked once every answer is parsed. */
+const RULES: ReadonlyArray<(a: Answers) => void> = [
+  (a) => {
+    // Type=exec has no stand-in on an older systemd (notify-reload has: notify + ExecReload=).
+    if (!knows(a.systemdVersion, 'Type', a.type) && a.type !== 'notify-reload') {
+      const since = introducedIn('Type', a.type);
+      throw new InputError('type', `Type=${a.type} needs systemd ${since}; --systemd-version is ${a.systemdVersion}: use --type simple or notify, or --systemd-version ${since}`);
+    }
+  },
+  (a) => {
+    if (a.fdStore > 0 && a.type !== 'notify' && a.type !== 'notify-reload') {
+      throw new InputError('fd-store', `the fd store needs a notify service (FDSTORE=1 is a notification); --type is ${a.type}`);
+    }
+  },
+];
+
+/** What --help says of an answer: its help, its choices, its default. */
+export function helpText(spec: AnswerSpec): string {
+  const choices = spec.choices ? ` (${spec.type === 'list' ? 'any' : 'one'} of ${Object.keys(spec.choices).join(', ')})` : '';
+  const range = spec.range ? ` (${spec.range[0]} to ${spec.range[1]})` : '';
+  const yesNo = spec.type === 'yes-no' ? ' (yes/no)' : '';
+  return `${spec.help}${choices}${range}${yesNo} [default: ${spec.shownDefault ?? JSON.stringify(spec.default({}))}]`;
+}
 
 /**
  * Parses raw values (options, prompt answers, stored config) in table order,
  * so defaults can depend on earlier answers. Throws the first InputError.
  */
-export function parseAnswers(raw: Record<string, Raw>, given: (spec: OptionSpec) => Raw = (spec) => raw[spec.key]): Answers {
+export function parseAnswers(raw: Record<string, Raw>, given: (spec: AnswerSpec) => Raw = (spec) => raw[spec.key]): Answers {
   const answers: Partial<Answers> = {};
   for (const spec of OPTIONS) {
     const value = given(spec);
     (answers as Record<string, unknown>)[spec.key] = spec.parse(value === undefined ? spec.default(answers) : value, answers);
   }
   const result = answers as Answers;
-  // Type=exec has no stand-in on an older systemd (notify-reload has: notify + ExecReload=).
-  if (!knows(result.systemdVersion, 'Type', result.type) && result.type !== 'notify-reload') {
-    throw new InputError(
-      'type',
-      `Type=${result.type} needs systemd ${introducedIn('Type', result.type)}; --systemd-version is ${result.systemdVersion}: use --type simple or notify, or --systemd-version ${introducedIn('Type', result.type)}`,
-    );
-  }
-  if (result.fdStore > 0 && result.type !== 'notify' && result.type !== 'notify-reload') {
-    throw new InputError('fd-store', `the fd store needs a notify service (FDSTORE=1 is a notification); --type is ${result.type}`);
-  }
+  for (const rule of RULES) rule(result);
   return result;
 }
 

@@ -40,8 +40,8 @@ const YO_FLAGS: Flag[] = ['debug', 'local-only', 'update-notifier', 'insight', '
   boolean: true,
 }));
 
-/** The answers' options: --template is a yes/no that may stand alone, so it is parsed as a boolean. */
-const ANSWER_FLAGS: Flag[] = OPTIONS.map((spec) => ({ name: spec.flag, boolean: spec.type === 'boolean' || spec.key === 'template' }));
+/** The answers' options: a yes-no answer (--template) may stand alone, so it is parsed as a flag. */
+const ANSWER_FLAGS: Flag[] = OPTIONS.map((spec) => ({ name: spec.flag, boolean: spec.type === 'yes-no' }));
 
 export function knownFlags(withYo = false): Flag[] {
   return [...ANSWER_FLAGS, ...EXTRA_FLAGS, ...(withYo ? YO_FLAGS : [])];

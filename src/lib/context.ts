@@ -1,7 +1,7 @@
 // Answers -> the context templates render. Every string here is already
 // escaped for the syntax it lands in (unit files, JSON, JavaScript source,
-// shell), and every decision is made here: templates only test booleans and
-// loop over lists.
+// shell), and every decision is made here: templates only branch on a value
+// (false, 0, '' and [] are no) and loop over lists.
 import { hardeningFor, leftOutByRelease, measuredExposure, type Directive as HardeningDirective, type ExposureIdentity, type LeftOut } from './hardening.js';
 import { introducedIn, knows } from './systemd-versions.js';
 import { execArg, execArgSpecifiers, InputError, jsString, jsonString, shellList, shellWord, unitPath, unitText } from './escape.js';
@@ -32,6 +32,8 @@ export interface SocketContext {
   fallbackJs: string;
   /** Human-readable, for README and comments: tcp:127.0.0.1:8080. */
   display: string;
+  /** What the daemon does on it, for README. */
+  role: string;
 }
 
 export interface ProjectContext {
@@ -54,15 +56,17 @@ export interface ProjectContext {
   notify: boolean;
   /** Type=forking: the unit runs `node <entry> --daemonize --pid-file <pidFile>`. */
   forking: boolean;
-  /** `systemctl reload` works: notify services answer it, forking ones get ExecReload=. */
-  systemdReloads: boolean;
+  /** The command that makes it re-read its configuration: `systemctl reload` (notify services answer it, forking ones get ExecReload=), or a SIGHUP. */
+  reloadCommand: string;
   /** Files written for each init system: systemd/ units (and the install script), init.d/<name>, openrc/<name>. */
   systemd: boolean;
   sysv: boolean;
   openrc: boolean;
   initScripts: boolean;
-  sysvFile: string;
-  openrcFile: string;
+  /** The init scripts, each with what it is, in Markdown: "`init.d/x` is an LSB init script for `start-stop-daemon`; ...". */
+  initScriptsSaid: string;
+  /** Where the init scripts read the daemon's environment, in Markdown: "`/etc/default/x` or `/etc/conf.d/x`". */
+  initScriptConfig: string;
   /** main supports --daemonize (sysv, openrc or forking chosen). */
   daemonize: boolean;
   /** Who runs --daemonize, in words: 'the init.d script and the Type=forking unit'. */
@@ -78,13 +82,12 @@ export interface ProjectContext {
   /** The FileDescriptorName= the daemon adopts by, as a JavaScript string literal. */
   socketNameJs: string;
   socketName: string;
-  watchdog: boolean;
-  watchdogSec: number;
-  fdStore: boolean;
-  fdStoreMax: number;
+  /** WatchdogSec=; 0 (false in a template's #if): no watchdog. */
+  watchdog: number;
+  /** FileDescriptorStoreMax=; 0 (false in a template's #if): no fd store. */
+  fdStore: number;
   template: boolean;
   userScope: boolean;
-  systemScope: boolean;
   /** Unit file names: my-daemon.service or my-daemon@.service; my-daemon.socket. */
   serviceFile: string;
   socketFile: string;
@@ -92,12 +95,14 @@ export interface ProjectContext {
   startUnit: string;
   /** ...and its socket: my-daemon.socket, or my-daemon@main.socket. */
   startSocket: string;
+  /** What `systemctl enable --now` is given: the socket when there is one (it starts the service), else the service. */
+  enableUnit: string;
+  /** Why its Type= is what it is, for README's table. */
+  typeReason: string;
   /** System scope: the install directory, as a shell word and as JSON. */
   installPathShell: string;
   installPathJson: string;
   installPath: string;
-  /** The runtime dependency spec, as a JSON string literal. */
-  runtimeSpecJson: string;
   /** How `systemctl --user` / `systemctl` is spelled for this scope. */
   systemctl: string;
   /** Stop timeout the daemon keeps under (ms): below the unit's TimeoutStopSec=. */
@@ -233,6 +238,7 @@ function socketContext(socket: SocketSpec): SocketContext {
       stream,
       fallbackJs: `{ path: ${jsString(socket.path)} }`,
       display: `unix:${socket.path}`,
+      role: 'HTTP (started by hand, its directory must be writable by you)',
     };
   }
   const host = socket.host;
@@ -247,7 +253,24 @@ function socketContext(socket: SocketSpec): SocketContext {
     stream,
     fallbackJs: host ? `{ port: ${socket.port}, host: ${jsString(jsHost)} }` : `{ port: ${socket.port} }`,
     display: `${socket.kind}:${address}`,
+    role: stream ? 'HTTP' : 'echoes every datagram back to its sender',
   };
+}
+
+/** The unit files' names: my-daemon.service, or my-daemon@.service for a template (one instance per argument). */
+function unitFiles(answers: Answers): { serviceFile: string; socketFile: string } {
+  const base = answers.template ? `${answers.name}@` : answers.name;
+  return { serviceFile: `${base}.service`, socketFile: `${base}.socket` };
+}
+
+/** Type=notify and notify-reload: the daemon reports READY=1 and RELOADING=1. */
+const notifies = (answers: Answers): boolean => answers.type === 'notify' || answers.type === 'notify-reload';
+
+/** Why the unit's Type= is what it is, in README's words. */
+function typeReason(answers: Answers): string {
+  if (notifies(answers)) return 'systemd counts it started once it sends `READY=1`, and follows its reloads and stop';
+  if (answers.type === 'forking') return "`node --daemonize` detaches the daemon and exits once it is ready; systemd then reads the daemon's PID from `PIDFile=`";
+  return 'systemd counts it started as soon as it runs';
 }
 
 function entryOf(answers: Answers): string {
@@ -290,9 +313,14 @@ function sandboxComment(answers: Answers, leftOut: LeftOut[], exposure: string):
   return lines;
 }
 
-export function projectContext(answers: Answers, runtimeSpec: string): ProjectContext {
-  const notify = answers.type === 'notify' || answers.type === 'notify-reload';
-  const unitBase = answers.template ? `${answers.name}@` : answers.name;
+export function projectContext(answers: Answers): ProjectContext {
+  const notify = notifies(answers);
+  const daemonize = daemonizes(answers);
+  const systemctl = answers.scope === 'user' ? 'systemctl --user' : 'systemctl';
+  const startUnit = answers.template ? `${answers.name}@main.service` : `${answers.name}.service`;
+  const startSocket = answers.template ? `${answers.name}@main.socket` : `${answers.name}.socket`;
+  const sysv = answers.initSystems.includes('sysv');
+  const openrc = answers.initSystems.includes('openrc');
   return {
     name: answers.name,
     description: answers.description,
@@ -304,42 +332,42 @@ export function projectContext(answers: Answers, runtimeSpec: string): ProjectCo
     type: answers.type,
     notify,
     forking: answers.type === 'forking',
-    systemdReloads: notify || answers.type === 'forking',
+    reloadCommand: notify || answers.type === 'forking' ? `${systemctl} reload ${startUnit}` : `${systemctl} kill -s HUP ${startUnit}`,
     systemd: answers.initSystems.includes('systemd'),
-    sysv: answers.initSystems.includes('sysv'),
-    openrc: answers.initSystems.includes('openrc'),
-    initScripts: answers.initSystems.some((s) => s !== 'systemd'),
-    sysvFile: `init.d/${answers.name}`,
-    openrcFile: `openrc/${answers.name}`,
-    daemonize: daemonizes(answers),
+    sysv,
+    openrc,
+    initScripts: sysv || openrc,
+    initScriptsSaid: [
+      sysv ? `\`init.d/${answers.name}\` is an LSB init script for \`start-stop-daemon\`` : '',
+      openrc ? `\`openrc/${answers.name}\` is an OpenRC runscript` : '',
+    ].filter(Boolean).join('; '),
+    initScriptConfig: [sysv ? `\`/etc/default/${answers.name}\`` : '', openrc ? `\`/etc/conf.d/${answers.name}\`` : ''].filter(Boolean).join(' or '),
+    daemonize,
     daemonizeUsers: inWords([
-      answers.initSystems.includes('sysv') ? 'the init.d script' : '',
-      answers.initSystems.includes('openrc') ? 'the OpenRC script' : '',
+      sysv ? 'the init.d script' : '',
+      openrc ? 'the OpenRC script' : '',
       answers.type === 'forking' && answers.initSystems.includes('systemd') ? 'the Type=forking unit' : '',
     ].filter(Boolean)),
-    sendsReady: notify || daemonizes(answers),
+    sendsReady: notify || daemonize,
     scriptPidFile: scriptPidFile(answers),
     execStartTailJs: jsString(execStartTail(answers).map((arg) => ` ${arg}`).join('')),
     sockets: answers.sockets.map(socketContext),
     hasSockets: answers.sockets.length > 0,
     socketNameJs: jsString(answers.socketName),
     socketName: answers.socketName,
-    watchdog: answers.watchdogSec > 0,
-    watchdogSec: answers.watchdogSec,
-    fdStore: answers.fdStore > 0,
-    fdStoreMax: answers.fdStore,
+    watchdog: answers.watchdogSec,
+    fdStore: answers.fdStore,
     template: answers.template,
     userScope: answers.scope === 'user',
-    systemScope: answers.scope === 'system',
-    serviceFile: `${unitBase}.service`,
-    socketFile: `${unitBase}.socket`,
-    startUnit: answers.template ? `${answers.name}@main.service` : `${answers.name}.service`,
-    startSocket: answers.template ? `${answers.name}@main.socket` : `${answers.name}.socket`,
+    ...unitFiles(answers),
+    startUnit,
+    startSocket,
+    enableUnit: answers.sockets.length > 0 ? startSocket : startUnit,
+    typeReason: typeReason(answers),
     installPathShell: shellWord(answers.installPath),
     installPathJson: jsonString(answers.installPath),
     installPath: answers.installPath,
-    runtimeSpecJson: jsonString(runtimeSpec),
-    systemctl: answers.scope === 'user' ? 'systemctl --user' : 'systemctl',
+    systemctl,
     stopTimeoutMs: (STOP_TIMEOUT_SEC - 5) * 1000,
     exConfig: EX_CONFIG,
     exUnavailable: EX_UNAVAILABLE,
@@ -359,7 +387,7 @@ export function projectContext(answers: Answers, runtimeSpec: string): ProjectCo
  * scope (its install script re-points it if the project moves).
  */
 export function unitContext(answers: Answers, projectDir: string): UnitContext {
-  const notify = answers.type === 'notify' || answers.type === 'notify-reload';
+  const notify = notifies(answers);
   // Type=notify-reload only where the target knows it (the table): otherwise notify + ExecReload=, which reloads the same way.
   const nativeReload = answers.type === 'notify-reload' && knows(answers.systemdVersion, 'Type', 'notify-reload');
   const type = answers.type === 'notify-reload' && !nativeReload ? 'notify' : answers.type;
@@ -419,8 +447,7 @@ export function unitContext(answers: Answers, projectDir: string): UnitContext {
     sockets: answers.sockets.map(socketContext),
     hasSockets: answers.sockets.length > 0,
     socketName: answers.socketName,
-    serviceFile: `${answers.template ? `${answers.name}@` : answers.name}.service`,
-    socketFile: `${answers.template ? `${answers.name}@` : answers.name}.socket`,
+    ...unitFiles(answers),
     socketWantedBy: 'sockets.target',
     systemScope: answers.scope === 'system',
   };

@@ -74,7 +74,7 @@ export function writeProject(generator: Generator, answers: Answers): Written {
     written.replaced.push(dest);
     runtimeSpec = `file:${dest}`;
   }
-  const context = projectContext(answers, runtimeSpec);
+  const context = projectContext(answers);
   const ext = answers.language;
   render(generator, `project/src/main.${ext}`, `src/main.${ext}`, context, { once: true });
   render(generator, `project/test/main.test.${ext}`, `test/main.test.${ext}`, context, { once: true });

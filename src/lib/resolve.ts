@@ -3,16 +3,15 @@
 // (only on a terminal, and never with --yes), then the default.
 import type Generator from 'yeoman-generator';
 
-import { OPTIONS, parseAnswers, type Answers, type OptionSpec } from './answers.js';
+import { helpText, OPTIONS, parseAnswers, type Answers, type AnswerSpec } from './answers.js';
 import { camel, parseCommandLine, knownFlags, yoWords } from './cli.js';
 import { InputError } from './escape.js';
 
 type Raw = string | boolean | number | undefined;
 
 /** yeoman keeps `--fd-store` as options['fd-store'] and, for some versions, options.fdStore. */
-function fromCommandLine(options: Record<string, unknown>, spec: OptionSpec): Raw {
-  const camel = spec.flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-  const value = options[spec.flag] ?? options[camel];
+function fromCommandLine(options: Record<string, unknown>, spec: AnswerSpec): Raw {
+  const value = options[spec.flag] ?? options[camel(spec.flag)];
   return value === undefined || value === null ? undefined : (value as Raw);
 }
 
@@ -21,6 +20,24 @@ export interface ResolveOptions {
   interactive: boolean;
   /** The project's stored answers (its .yo-rc.json), read before anything is written. */
   stored: Record<string, unknown>;
+}
+
+/** The question that asks for an answer, its default given the answers before it: a list of the choices, or a line checked as it is typed. */
+function question(spec: AnswerSpec, earlier: Partial<Answers>): Record<string, unknown> {
+  const fallback = spec.default(earlier);
+  if (spec.type === 'choice') {
+    const choices = Object.entries(spec.choices!).map(([value, meaning]) => ({ value, name: meaning ? `${value}: ${meaning}` : value }));
+    return { type: 'select', name: spec.key, message: spec.prompt, choices, default: fallback };
+  }
+  const validate = (input: string): string | true => {
+    try {
+      spec.parse(input, earlier);
+      return true;
+    } catch (error) {
+      return error instanceof InputError ? atPrompt(error) : String(error);
+    }
+  };
+  return { type: 'input', name: spec.key, message: spec.prompt, default: fallback === undefined ? undefined : String(fallback), validate };
 }
 
 /** What a prompt shows under its question: the reason alone, as a sentence (the option's name belongs to the command line). */
@@ -35,23 +52,10 @@ export async function resolveAnswers(generator: Generator, { interactive, stored
   const chosen = new Map<string, Raw>();
   for (const spec of OPTIONS) {
     let value = fromCommandLine(options, spec) ?? stored[spec.key];
-    if (value === undefined && interactive && spec.prompt) {
+    if (value === undefined && interactive && spec.prompt !== undefined) {
       // Defaults may depend on earlier answers (the description on the name).
-      const earlier = parseAnswersSoFar(chosen);
-      const fallback = spec.default(earlier);
-      const validate = (input: string): string | true => {
-        try {
-          spec.parse(input, earlier);
-          return true;
-        } catch (error) {
-          return error instanceof InputError ? atPrompt(error) : String(error);
-        }
-      };
-      const question = spec.prompt.choices
-        ? { type: 'select', name: spec.key, message: spec.prompt.message, choices: spec.prompt.choices, default: fallback }
-        : { type: 'input', name: spec.key, message: spec.prompt.message, default: fallback === undefined ? undefined : String(fallback), validate };
-      const answer = (await generator.prompt([question] as Parameters<Generator['prompt']>[0])) as Record<string, Raw>;
-      value = answer[spec.key];
+      const asked = (await generator.prompt([question(spec, parseAnswersSoFar(chosen))] as Parameters<Generator['prompt']>[0])) as Record<string, Raw>;
+      value = asked[spec.key];
     }
     if (value === undefined && spec.key === 'name') {
       throw new InputError(
@@ -75,22 +79,13 @@ function parseAnswersSoFar(chosen: Map<string, Raw>): Partial<Answers> {
   return earlier;
 }
 
-/** Registers every answer's option (their help text shows the default), plus --yes and --interactive. */
-export function registerOptions(generator: Generator, skip: ReadonlyArray<keyof Answers> = []): void {
-  const shownDefault: Partial<Record<keyof Answers, string>> = {
-    name: 'none: required',
-    description: '"<name>, a Node.js daemon"',
-    sockets: '"tcp:127.0.0.1:8080"; "none" with --type forking',
-    watchdogSec: '"10"; "0" with --type forking',
-    installPath: '/opt/<name>',
-    nodePath: 'the node running yo',
-    systemdVersion: '239 (RHEL 8), whatever systemd runs here',
-  };
-  for (const spec of OPTIONS) {
-    if (skip.includes(spec.key)) continue;
-    const shown = shownDefault[spec.key] ?? JSON.stringify(spec.default({}));
-    generator.option(spec.flag, { type: spec.type === 'boolean' ? Boolean : String, description: `${spec.description} [default: ${shown}]` });
-  }
+/**
+ * Registers every answer's option with its help text (helpText: the schema's
+ * help, choices and default), plus --yes and --interactive. Every one is a
+ * String option, yes/no ones too: yeoman would turn --template=false into true.
+ */
+export function registerOptions(generator: Generator): void {
+  for (const spec of OPTIONS) generator.option(spec.flag, { type: String, description: helpText(spec) });
   generator.option('yes', { type: Boolean, alias: 'y', description: 'Take the default for everything not given; ask nothing' });
   generator.option('interactive', { type: Boolean, description: 'Ask even when stdin is not a terminal' });
 }

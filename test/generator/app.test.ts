@@ -2,12 +2,15 @@
 // is refused, and how re-runs behave. Assertions read the emitted settings,
 // not snapshots of whole files.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import helpers from 'yeoman-test';
 
-import { APP, cli, generate, keptDir, leaveRunDir, project, UNIT, value, values, type Generated } from './helpers.js';
+import { OPTIONS, parseAnswers } from '../../generators/lib/answers.js';
+import { knownFlags, parseCommandLine } from '../../generators/lib/cli.js';
+import { DEFAULT_SYSTEMD_VERSION } from '../../generators/lib/systemd-versions.js';
+import { APP, cli, generate, keptDir, leaveRunDir, project, REPO, UNIT, value, values, type Generated } from './helpers.js';
 
 describe('yo sd-daemon', function () {
   this.timeout(60_000);
@@ -259,9 +262,102 @@ describe('yo sd-daemon', function () {
       });
     }
 
+    it('a name of digits is taken as typed, not as the number Yeoman reads (010 stays 010)', async function () {
+      const p = await generate({}, '010');
+      assert.equal(p.json('package.json').name, '010');
+      assert.ok(p.exists('systemd/010.service'));
+    });
+
     it('without a terminal and without a name, it fails naming --name', async function () {
       await assert.rejects(generate({}, ''), /--name: is required: pass it as the first argument or with --name/);
     });
+  });
+
+  describe('the answer schema (src/lib/answers.ts) holds USAGE and the files each answer changes', function () {
+    const usage = readFileSync(path.join(REPO, 'USAGE'), 'utf8');
+
+    it('every USAGE example is a command line the schema accepts, and the default it names is the default', function () {
+      const examples = usage.split('\n').filter((line) => /^ {2}yo sd-daemon[: ]/.test(line) && !line.includes('[options]'));
+      assert.ok(examples.length >= 10, usage);
+      for (const line of examples) {
+        // The example ends where two spaces start its comment.
+        const words = line.trim().split(/ {2,}/)[0]!.split(' ');
+        const unit = words[1] === 'sd-daemon:unit';
+        const parsed = parseCommandLine(words.slice(2), 'USAGE');
+        assert.ok(unit ? parsed.args.length === 0 : parsed.args.length === 1, `${line}: ${unit ? 'no name' : 'one name'} expected`);
+        const raw: Record<string, string | boolean> = { name: parsed.args[0] ?? 'my-daemon', nodePath: '/usr/bin/node' };
+        for (const [flag, v] of Object.entries(parsed.options)) {
+          const spec = OPTIONS.find((o) => o.flag === flag);
+          if (spec) raw[spec.key] = v;
+          else assert.ok(knownFlags().some((f) => f.name === flag), `${line}: --${flag} is not an option`);
+        }
+        assert.doesNotThrow(() => parseAnswers(raw), line);
+      }
+      assert.match(usage, new RegExp(`default ${DEFAULT_SYSTEMD_VERSION} \\(`), 'USAGE names the default --systemd-version');
+      // Our options, not those of the commands USAGE names (systemctl --user, node --daemonize).
+      for (const flag of usage.match(/(?<!systemctl |systemd |node )--[a-z][a-z-]*/g)!) {
+        assert.ok(knownFlags().some((f) => `--${f.name}` === flag), `USAGE mentions ${flag}, which is not an option`);
+      }
+    });
+
+    // One changed value per answer (and what it needs beside it); the base has
+    // every init system, so the init scripts exist to be changed.
+    const changes: Record<string, { base?: Record<string, unknown>; change: Record<string, unknown> }> = {
+      name: { change: {} },
+      description: { change: { description: 'Another line' } },
+      type: { change: { type: 'simple' } },
+      sockets: { change: { sockets: 'tcp:[::1]:9000,udp:9001' } },
+      socketName: { change: { socketName: 'api' } },
+      watchdogSec: { change: { watchdog: '30' } },
+      scope: { base: { init: 'systemd' }, change: { scope: 'user' } },
+      runAs: { change: { runAs: 'www-data' } },
+      restart: { change: { restart: 'always' } },
+      hardening: { change: { hardening: 'baseline' } },
+      fdStore: { change: { fdStore: '8' } },
+      template: { base: { init: 'systemd' }, change: { template: 'yes' } },
+      initSystems: { change: { init: 'systemd' } },
+      language: { change: { language: 'js' } },
+      installPath: { change: { installPath: '/srv/my-daemon' } },
+      runtime: { change: { runtime: 'bundled' } },
+      nodePath: { change: { node: '/usr/local/bin/another-node' } },
+      systemdVersion: { change: { systemdVersion: '252' } },
+    };
+
+    /** Every file the run wrote, by project-relative path (.yo-rc.json, which stores every answer, aside). */
+    const filesOf = (dir: string, under = ''): Map<string, string> => {
+      const files = new Map<string, string>();
+      for (const entry of readdirSync(path.join(dir, under), { withFileTypes: true })) {
+        const rel = path.join(under, entry.name);
+        if (entry.isDirectory()) for (const [f, text] of filesOf(dir, rel)) files.set(f, text);
+        else if (rel !== '.yo-rc.json') files.set(rel, readFileSync(path.join(dir, rel), 'latin1'));
+      }
+      return files;
+    };
+
+    it('every answer has a change to try', function () {
+      assert.deepEqual(Object.keys(changes).sort(), OPTIONS.map((o) => o.key as string).sort());
+    });
+
+    for (const spec of OPTIONS) {
+      it(`--${spec.flag} changes only the files its entry lists (${spec.affects.join(', ')})`, async function () {
+        const { base = { init: 'systemd,sysv,openrc' }, change } = changes[spec.key]!;
+        const before = filesOf((await generate(base)).dir);
+        const name = spec.key === 'name' ? 'other-daemon' : 'my-daemon';
+        const after = filesOf((await generate({ ...base, ...change }, name)).dir);
+        const changed = [...new Set([...before.keys(), ...after.keys()])].filter((f) => before.get(f) !== after.get(f));
+        assert.ok(changed.length > 0, `--${spec.flag} changed no file`);
+        const listed = (file: string): boolean =>
+          spec.affects.some((pattern) =>
+            ['my-daemon', name].some((n) =>
+              ['ts', 'js'].some((ext) => {
+                const p = pattern.replaceAll('<name>', n).replaceAll('<ext>', ext);
+                return p.endsWith('/') ? file.startsWith(p) : file === p;
+              }),
+            ),
+          );
+        assert.deepEqual(changed.filter((f) => !listed(f)), [], `--${spec.flag} changed files its schema entry does not list`);
+      });
+    }
   });
 
   describe('prompts', function () {

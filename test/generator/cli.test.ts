@@ -7,7 +7,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
-import { OPTIONS, parseAnswers } from '../../generators/lib/answers.js';
+import { helpText, OPTIONS, parseAnswers } from '../../generators/lib/answers.js';
 import { sandboxReach } from '../../generators/lib/reach.js';
 import { nearestFlag, parseCommandLine } from '../../generators/lib/cli.js';
 import { InputError } from '../../generators/lib/escape.js';
@@ -66,6 +66,8 @@ describe('command line', function () {
       const line = output.split('\n').find((l) => l.includes(`--${spec.flag} `));
       assert.ok(line, `--${spec.flag} is listed`);
       assert.match(line, /\[default: .+\]/, `--${spec.flag} shows its default`);
+      // Derived from the schema: its help, choices and default.
+      assert.ok(line.includes(helpText(spec)), `--${spec.flag}: ${line}`);
     }
     assert.match(output, /--yes/);
     assert.match(output, /Examples:/, 'the USAGE examples are shown');

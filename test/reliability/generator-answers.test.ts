@@ -451,7 +451,7 @@ describe('reliability: hostile generator answers', function () {
       const evaluate = (source: string): unknown => vm.runInContext(`(${source})`, sandbox, { timeout: 10_000 });
       for (const c of accepted) {
         const a = c.answers!;
-        const p = projectContext(a, 'file:vendor/x.tgz');
+        const p = projectContext(a);
         const checks: Array<[string, unknown, unknown]> = [
           ['descriptionJs', evaluate(p.descriptionJs), a.description],
           ['descriptionJson', JSON.parse(p.descriptionJson), a.description],
