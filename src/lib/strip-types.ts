@@ -4,15 +4,29 @@
 // every statement (blank lines gone, layout changed) and a blank-out
 // approach (ts-blank-space) leaves runs of spaces where the types were; the
 // user is meant to read and edit this file, so it must look hand-written.
-// TypeScript parses (its AST is the reference for what is a type); the
-// deletions are computed here, and a declaration whose type cannot be
+// TypeScript parses (its AST is the reference for what is a type; loaded
+// only when a JavaScript project is rendered); the deletions are computed here, and a declaration whose type cannot be
 // inferred in JavaScript (`const servers: http.Server[] = []`) keeps it as a
 // JSDoc @type.
-import ts from 'typescript';
+import { createRequire } from 'node:module';
+
+import type TS from 'typescript';
+
+/**
+ * TypeScript, loaded on first use: a static ESM import of it cost 1.3-1.4 s
+ * of CPU on every run (--help, TypeScript projects); require() of it on first
+ * use costs about 0.35 s, for JavaScript projects only. It is CommonJS, so
+ * require() loads it synchronously, as render() needs.
+ */
+let loaded: typeof TS | undefined;
+function typescript(): typeof TS {
+  loaded ??= createRequire(import.meta.url)('typescript') as typeof TS;
+  return loaded;
+}
 
 /** Unsupported syntax: its JavaScript is not "the same text minus types", so the template must not use it. */
 export class StripTypesError extends Error {
-  constructor(file: string, source: ts.SourceFile, node: ts.Node, what: string) {
+  constructor(file: string, source: TS.SourceFile, node: TS.Node, what: string) {
     const { line, character } = source.getLineAndCharacterOfPosition(node.getStart(source));
     super(`${file}:${line + 1}:${character + 1}: ${what} has no type-free JavaScript form; write it without (a plain object, a function) in the template`);
     this.name = 'StripTypesError';
@@ -26,17 +40,6 @@ interface Edit {
   insert?: string;
 }
 
-/** Keyword types a JavaScript reader infers from the value or does not need spelled out. */
-const OBVIOUS = new Set([ts.SyntaxKind.StringKeyword, ts.SyntaxKind.NumberKeyword, ts.SyntaxKind.BooleanKeyword, ts.SyntaxKind.UnknownKeyword, ts.SyntaxKind.AnyKeyword]);
-
-/** Class member modifiers JavaScript has no use for. */
-const TS_ONLY_MODIFIERS = new Set([
-  ts.SyntaxKind.PublicKeyword,
-  ts.SyntaxKind.PrivateKeyword,
-  ts.SyntaxKind.ProtectedKeyword,
-  ts.SyntaxKind.ReadonlyKeyword,
-  ts.SyntaxKind.OverrideKeyword,
-]);
 
 /**
  * `source` (TypeScript) without its types, as JavaScript. Throws
@@ -45,8 +48,19 @@ const TS_ONLY_MODIFIERS = new Set([
  * caller is a template that must be fixed, not an input to guess about.
  */
 export function stripTypes(source: string, file = 'input.ts'): string {
+  const ts = typescript();
+  /** Keyword types a JavaScript reader infers from the value or does not need spelled out. */
+  const OBVIOUS = new Set([ts.SyntaxKind.StringKeyword, ts.SyntaxKind.NumberKeyword, ts.SyntaxKind.BooleanKeyword, ts.SyntaxKind.UnknownKeyword, ts.SyntaxKind.AnyKeyword]);
+  /** Class member modifiers JavaScript has no use for. */
+  const TS_ONLY_MODIFIERS = new Set([
+    ts.SyntaxKind.PublicKeyword,
+    ts.SyntaxKind.PrivateKeyword,
+    ts.SyntaxKind.ProtectedKeyword,
+    ts.SyntaxKind.ReadonlyKeyword,
+    ts.SyntaxKind.OverrideKeyword,
+  ]);
   const sf = ts.createSourceFile(file, source, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
-  const diagnostics = (sf as unknown as { parseDiagnostics: ts.Diagnostic[] }).parseDiagnostics;
+  const diagnostics = (sf as unknown as { parseDiagnostics: TS.Diagnostic[] }).parseDiagnostics;
   if (diagnostics.length > 0) {
     const d = diagnostics[0]!;
     const { line, character } = sf.getLineAndCharacterOfPosition(d.start ?? 0);
@@ -61,7 +75,7 @@ export function stripTypes(source: string, file = 'input.ts'): string {
   const localTypes = new Set<string>();
 
   /** From the `:` before `type` to its end: `name: T` -> `name`. */
-  const annotation = (type: ts.TypeNode): void => {
+  const annotation = (type: TS.TypeNode): void => {
     let colon = type.getFullStart() - 1;
     while (colon >= 0 && source[colon] !== ':') colon--;
     // Back over whitespace between the name (or `)`, `?`) and the colon, if any.
@@ -70,15 +84,15 @@ export function stripTypes(source: string, file = 'input.ts'): string {
     del(start, type.end);
   };
   /** `<...>` type parameters or arguments: from the `<` before `list` to the `>` after it. */
-  const angle = (list: ts.NodeArray<ts.Node>): void => {
+  const angle = (list: TS.NodeArray<TS.Node>): void => {
     const open = source.lastIndexOf('<', list.pos);
     const close = source.indexOf('>', list.end);
     del(open, close + 1);
   };
   /** A whole statement, with its JSDoc. */
-  const statement = (node: ts.Node): void => del(node.getStart(sf, true), node.end);
+  const statement = (node: TS.Node): void => del(node.getStart(sf, true), node.end);
 
-  const visit = (node: ts.Node): void => {
+  const visit = (node: TS.Node): void => {
     if (ts.isInterfaceDeclaration(node) || ts.isTypeAliasDeclaration(node)) {
       localTypes.add(node.name.text);
       statement(node);
@@ -121,8 +135,8 @@ export function stripTypes(source: string, file = 'input.ts'): string {
       }
       if (TS_ONLY_MODIFIERS.has(modifier.kind) && !ts.isParameter(node)) del(modifier.getStart(sf), modifier.end + /^\s*/.exec(source.slice(modifier.end))![0].length);
     }
-    if ('typeArguments' in node && node.typeArguments) angle(node.typeArguments as ts.NodeArray<ts.Node>);
-    if ('typeParameters' in node && node.typeParameters) angle(node.typeParameters as ts.NodeArray<ts.Node>);
+    if ('typeArguments' in node && node.typeArguments) angle(node.typeArguments as TS.NodeArray<TS.Node>);
+    if ('typeParameters' in node && node.typeParameters) angle(node.typeParameters as TS.NodeArray<TS.Node>);
     // Children: types themselves need no visit (their whole range goes).
     ts.forEachChild(node, (child) => {
       if (!ts.isTypeNode(child) || ts.isExpressionWithTypeArguments(child)) visit(child);
@@ -130,9 +144,9 @@ export function stripTypes(source: string, file = 'input.ts'): string {
   };
 
   /** `import { a, type B }`: B goes with its comma; an import of types only goes whole. */
-  const importDeclaration = (node: ts.ImportDeclaration): void => {
+  const importDeclaration = (node: TS.ImportDeclaration): void => {
     const clause = node.importClause;
-    const module = (node.moduleSpecifier as ts.StringLiteral).text;
+    const module = (node.moduleSpecifier as TS.StringLiteral).text;
     if (!clause) return;
     const bindings = clause.namedBindings;
     const specifiers = bindings && ts.isNamedImports(bindings) ? bindings.elements : undefined;
@@ -168,7 +182,7 @@ export function stripTypes(source: string, file = 'input.ts'): string {
    * `(error as Error).message` -> `error.message`, not `(error).message`; and
    * `(await x) as T` in a position taking any expression -> `await x`.
    */
-  const unparenthesize = (node: ts.AsExpression | ts.SatisfiesExpression | ts.NonNullExpression): void => {
+  const unparenthesize = (node: TS.AsExpression | TS.SatisfiesExpression | TS.NonNullExpression): void => {
     const parent = node.parent;
     if (ts.isParenthesizedExpression(parent) && ts.isLeftHandSideExpression(skipTypes(node.expression))) {
       del(parent.getStart(sf), parent.getStart(sf) + 1);
@@ -180,21 +194,21 @@ export function stripTypes(source: string, file = 'input.ts'): string {
       (ts.isPropertyAssignment(parent) && parent.initializer === node) ||
       ts.isReturnStatement(parent) ||
       ts.isArrayLiteralExpression(parent) ||
-      (ts.isCallExpression(parent) && parent.arguments.includes(node as ts.Expression));
+      (ts.isCallExpression(parent) && parent.arguments.includes(node as TS.Expression));
     if (anyExpression && ts.isParenthesizedExpression(inner) && !ts.isBinaryExpression(inner.expression)) {
       del(inner.getStart(sf), inner.getStart(sf) + 1);
       del(inner.end - 1, inner.end);
     }
   };
   /** `{ level: level as Priority }` -> `{ level }`, as it would have been written in JavaScript. */
-  const shorthand = (node: ts.Expression): void => {
+  const shorthand = (node: TS.Expression): void => {
     const parent = node.parent;
     const value = skipTypes(node);
     if (ts.isPropertyAssignment(parent) && ts.isIdentifier(parent.name) && ts.isIdentifier(value) && value.text === parent.name.text) {
       del(parent.name.getStart(sf), value.getStart(sf));
     }
   };
-  const skipTypes = (e: ts.Expression): ts.Expression =>
+  const skipTypes = (e: TS.Expression): TS.Expression =>
     ts.isAsExpression(e) || ts.isSatisfiesExpression(e) || ts.isNonNullExpression(e) ? skipTypes(e.expression) : e;
 
   /**
@@ -203,14 +217,14 @@ export function stripTypes(source: string, file = 'input.ts'): string {
    * annotation that is not an obvious keyword type and names no type
    * declared in this file (that declaration is gone).
    */
-  const jsdocType = (node: ts.VariableStatement): void => {
+  const jsdocType = (node: TS.VariableStatement): void => {
     const list = node.declarationList.declarations;
     if (list.length !== 1) return;
     const type = list[0]!.type;
     if (!type || OBVIOUS.has(type.kind)) return;
     let local = false;
     let text = '';
-    const print = (n: ts.Node): void => {
+    const print = (n: TS.Node): void => {
       if (ts.isTypeReferenceNode(n) && ts.isIdentifier(n.typeName)) {
         const name = n.typeName.text;
         if (localTypes.has(name) || declaredLater(name)) local = true;
