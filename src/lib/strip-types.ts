@@ -121,6 +121,7 @@ export function stripTypes(source: string, file = 'input.ts'): string {
     }
     if ((ts.isParameter(node) || ts.isPropertyDeclaration(node)) && node.questionToken) del(node.questionToken.pos, node.questionToken.end);
     if (ts.isVariableStatement(node)) jsdocType(node);
+    if (ts.isFunctionDeclaration(node)) jsdocParams(node);
     if ((ts.isVariableDeclaration(node) || ts.isParameter(node) || ts.isPropertyDeclaration(node) || ts.isFunctionLike(node)) && node.type) {
       annotation(node.type);
     }
@@ -212,23 +213,19 @@ export function stripTypes(source: string, file = 'input.ts'): string {
     ts.isAsExpression(e) || ts.isSatisfiesExpression(e) || ts.isNonNullExpression(e) ? skipTypes(e.expression) : e;
 
   /**
-   * `const servers: http.Server[] = []` -> `/** @type {http.Server[]} *\/`
-   * above `const servers = []`: JavaScript would infer any[]. Kept for an
-   * annotation that is not an obvious keyword type and names no type
-   * declared in this file (that declaration is gone).
+   * A type as JSDoc spells it in the JavaScript: type-imported names as
+   * import('module').Name; undefined when it is an obvious keyword type or
+   * names a type declared in this file (that declaration is gone).
    */
-  const jsdocType = (node: TS.VariableStatement): void => {
-    const list = node.declarationList.declarations;
-    if (list.length !== 1) return;
-    const type = list[0]!.type;
-    if (!type || OBVIOUS.has(type.kind)) return;
+  const jsdoc = (type: TS.TypeNode | undefined): string | undefined => {
+    if (!type || OBVIOUS.has(type.kind)) return undefined;
     let local = false;
     let text = '';
     const print = (n: TS.Node): void => {
       if (ts.isTypeReferenceNode(n) && ts.isIdentifier(n.typeName)) {
         const name = n.typeName.text;
         if (localTypes.has(name) || declaredLater(name)) local = true;
-        text += source.slice(n.getStart(sf), n.typeName.getStart(sf)) + (typeImports.get(name) ?? name);
+        text += source.slice(n.getFullStart(), n.typeName.getStart(sf)) + (typeImports.get(name) ?? name);
         if (n.typeArguments) text += source.slice(n.typeName.end, n.end);
         return;
       }
@@ -239,11 +236,46 @@ export function stripTypes(source: string, file = 'input.ts'): string {
       n.getChildren(sf).forEach(print);
     };
     print(type);
-    if (local) return;
+    return local ? undefined : text.trim();
+  };
+  const indentAt = (position: number): string => source.slice(source.lastIndexOf('\n', position - 1) + 1, position);
+
+  /**
+   * `const servers: http.Server[] = []` -> `/** @type {http.Server[]} *\/`
+   * above `const servers = []`: JavaScript would infer any[].
+   */
+  const jsdocType = (node: TS.VariableStatement): void => {
+    const list = node.declarationList.declarations;
+    const type = list.length === 1 ? jsdoc(list[0]!.type) : undefined;
+    if (!type) return;
     const start = node.getStart(sf);
-    const lineStart = source.lastIndexOf('\n', start - 1) + 1;
-    const indent = source.slice(lineStart, start);
-    edits.push({ start, end: start, insert: `/** @type {${text.trim()}} */\n${indent}` });
+    edits.push({ start, end: start, insert: `/** @type {${type}} */\n${indentAt(start)}` });
+  };
+
+  /**
+   * A function that has a doc comment gets @param lines in it for its
+   * parameters of a type JavaScript cannot see (`/** Starts it. *\/` over
+   * `start(under: Manager, env: Env = {})` -> `@param {Manager} under`,
+   * `@param {Env} [env]`); one without a doc comment is left without.
+   */
+  const jsdocParams = (node: TS.FunctionDeclaration): void => {
+    const docs = (node as unknown as { jsDoc?: TS.JSDoc[] }).jsDoc;
+    const doc = docs?.[docs.length - 1];
+    if (!doc || doc.tags?.length) return;
+    const params = node.parameters.flatMap((p) => {
+      const type = jsdoc(p.type);
+      if (!type || !ts.isIdentifier(p.name)) return [];
+      const optional = p.questionToken || p.initializer;
+      return [`@param {${type}} ${optional ? `[${p.name.text}]` : p.name.text}`];
+    });
+    if (params.length === 0) return;
+    const start = doc.getStart(sf);
+    const indent = indentAt(start);
+    const text = source.slice(start, doc.end);
+    const oneLine = /^\/\*\*\s*(.*?)\s*\*\/$/.exec(text);
+    const body = oneLine ? [` * ${oneLine[1]}`] : text.split('\n').slice(1, -1).map((line) => line.trimStart()).map((line) => ` ${line}`);
+    const lines = ['/**', ...body, ...params.map((line) => ` * ${line}`), ' */'];
+    edits.push({ start, end: doc.end, insert: lines.join(`\n${indent}`) });
   };
   const declaredLater = (name: string): boolean =>
     sf.statements.some((s) => (ts.isInterfaceDeclaration(s) || ts.isTypeAliasDeclaration(s)) && s.name.text === name);

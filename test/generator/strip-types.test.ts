@@ -51,6 +51,15 @@ function comments(text: string): string[] {
   return out;
 }
 
+/** A comment's words, without its JSDoc types and comment markers: what the reader reads. */
+function prose(comment: string): string {
+  return comment
+    .replace(/@type \{.*?\}|@param \{.*?\} \S+/g, '')
+    .replace(/^\/\*\*?|\*\/$|^\s*\* ?/gm, '')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
 describe('the JavaScript templates are the TypeScript ones with the types stripped', function () {
   this.timeout(60_000);
   const dir = mkdtempSync(path.join(tmpdir(), 'strip-types-'));
@@ -75,10 +84,9 @@ describe('the JavaScript templates are the TypeScript ones with the types stripp
         const jsStatements = statements(javascript, ts.ScriptKind.JS).map((s) => s.replace(/@\d+$/, ''));
         assert.deepEqual(jsStatements, tsStatements);
 
-        // Every comment kept; the only ones added are JSDoc types.
-        const added = comments(javascript).filter((c) => !comments(typescript).includes(c));
-        assert.deepEqual(added.filter((c) => !/^\/\*\* @type \{[^}]+\} \*\/$/.test(c)), []);
-        assert.deepEqual(comments(typescript).filter((c) => !comments(javascript).includes(c)), []);
+        // Every comment kept, in order; the only thing added is JSDoc @type and @param.
+        assert.deepEqual(comments(javascript).map(prose).filter((c) => c !== ''), comments(typescript).map(prose));
+        for (const tag of javascript.match(/@\w+/g) ?? []) assert.match(tag, /^@(type|param)$/);
 
         // Reads as hand-written.
         const lines = javascript.split('\n');
@@ -86,7 +94,8 @@ describe('the JavaScript templates are the TypeScript ones with the types stripp
         assert.deepEqual(lines.filter((l) => /\S {2,}/.test(l) && !tsLines.has(l)), [], 'a run of spaces the TypeScript did not have');
         assert.deepEqual(lines.filter((l) => / $/.test(l)), [], 'trailing spaces');
         assert.ok(!/\n\n\n/.test(javascript), 'two blank lines in a row');
-        assert.ok(!/export \{\}|\bas const\b|\binterface\b|: (string|number|boolean|void)\b/.test(javascript), 'TypeScript left in the JavaScript');
+        const code = javascript.replace(/\/\*[^]*?\*\/|\/\/.*$/gm, ''); // JSDoc spells types on purpose
+        assert.ok(!/export \{\}|\bas const\b|\binterface\b|: (string|number|boolean|void)\b/.test(code), 'TypeScript left in the JavaScript');
         // The blank lines are the TypeScript's (less the one after a removed interface).
         const blanks = (text: string): number => text.split('\n').filter((l) => l === '').length;
         assert.ok(blanks(typescript) - blanks(javascript) <= 1 && blanks(javascript) <= blanks(typescript), `blank lines: ${blanks(typescript)} in TypeScript, ${blanks(javascript)} in JavaScript`);
@@ -130,6 +139,33 @@ describe('stripTypes', () => {
         'const o = { n, list };',
         'class K { v; m() {} }',
         '',
+      ].join('\n'),
+    );
+  });
+
+  it('keeps the types JavaScript cannot see as JSDoc: @type on a declaration, @param in a function\'s doc comment', () => {
+    const source = [
+      "import { type Options } from 'm';",
+      'interface Local { a: number }',
+      '/** Says hello. */',
+      'function hello(to: Options, times: number = 1, local?: Local, extra?: Map<string, number>): void {}',
+      'function bare(to: Options): void {}',
+      'const all: Options[] = [];',
+      'let one: Local | undefined;',
+    ].join('\n');
+    assert.equal(
+      stripTypes(source),
+      [
+        '/**',
+        ' * Says hello.',
+        " * @param {import('m').Options} to",
+        ' * @param {Map<string, number>} [extra]',
+        ' */',
+        'function hello(to, times = 1, local, extra) {}',
+        'function bare(to) {}',
+        "/** @type {import('m').Options[]} */",
+        'const all = [];',
+        'let one;',
       ].join('\n'),
     );
   });
