@@ -223,7 +223,7 @@ export function stripTypes(source: string, file = 'input.ts'): string {
         const name = n.typeName.text;
         if (localTypes.has(name) || declaredLater(name)) local = true;
         text += source.slice(n.getFullStart(), n.typeName.getStart(sf)) + (typeImports.get(name) ?? name);
-        if (n.typeArguments) text += source.slice(n.typeName.end, n.end);
+        n.getChildren(sf).slice(1).forEach(print); // <type arguments>, spelled the same way
         return;
       }
       if (n.getChildCount(sf) === 0) {
