@@ -232,6 +232,7 @@ const ALL_FILES = [
   'src/main.<ext>',
   'test/main.test.<ext>',
   'scripts/install-units.mjs',
+  'scripts/uninstall-units.mjs',
   'systemd/<name>.service',
   'systemd/<name>.socket',
   'init.d/<name>',
@@ -386,7 +387,7 @@ export const OPTIONS: readonly AnswerSpec[] = [
     choices: SCOPES,
     default: () => 'system',
     prompt: 'Scope',
-    affects: ['README.md', 'scripts/install-units.mjs', 'systemd/<name>.service', 'systemd/<name>.socket'],
+    affects: ['README.md', 'scripts/install-units.mjs', 'scripts/uninstall-units.mjs', 'systemd/<name>.service', 'systemd/<name>.socket'],
   }),
   answer({
     key: 'runAs',
@@ -435,7 +436,7 @@ export const OPTIONS: readonly AnswerSpec[] = [
     default: () => false,
     show: (value) => String(value),
     // The units are then named <name>@.service and <name>@.socket.
-    affects: ['README.md', 'src/main.<ext>', 'scripts/install-units.mjs', 'systemd/<name>.service', 'systemd/<name>.socket', 'systemd/<name>@.service', 'systemd/<name>@.socket'],
+    affects: ['README.md', 'src/main.<ext>', 'scripts/install-units.mjs', 'scripts/uninstall-units.mjs', 'systemd/<name>.service', 'systemd/<name>.socket', 'systemd/<name>@.service', 'systemd/<name>@.socket'],
   }),
   answer({
     key: 'initSystems',

@@ -75,9 +75,11 @@ export function writeProject(generator: Generator, answers: Answers): Written {
     runtimeSpec = `file:${dest}`;
   }
   const context = projectContext(answers);
+  // One template each, in TypeScript; a JavaScript project gets it with the types stripped.
   const ext = answers.language;
-  render(generator, `project/src/main.${ext}`, `src/main.${ext}`, context, { once: true });
-  render(generator, `project/test/main.test.${ext}`, `test/main.test.${ext}`, context, { once: true });
+  const javascript = answers.language === 'js';
+  render(generator, 'project/src/main.ts', `src/main.${ext}`, context, { once: true, javascript });
+  render(generator, 'project/test/main.test.ts', `test/main.test.${ext}`, context, { once: true, javascript });
   render(generator, 'project/README.md', 'README.md', context, { once: true });
   render(generator, 'project/.gitignore', '.gitignore', context, { once: true });
   if (answers.language === 'ts') {

@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 
 import Handlebars from 'handlebars';
 
+import { stripTypes } from './strip-types.js';
+
 /** templates/ at the package root (generators/lib/ is two levels below it). */
 export const TEMPLATES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'templates');
 
@@ -23,9 +25,15 @@ function template(name: string): HandlebarsTemplateDelegate {
   return render;
 }
 
-/** Renders templates/<name>.hbs with `context` (no file involved: for tests and previews). */
-export function renderText(name: string, context: object): string {
-  return template(name)(context);
+/**
+ * Renders templates/<name>.hbs with `context` (no file involved: for tests
+ * and previews). `javascript`: the template is TypeScript and the JavaScript
+ * variant is wanted, its types stripped after rendering (the Handlebars
+ * source is not TypeScript a parser could read; each rendering is).
+ */
+export function renderText(name: string, context: object, { javascript = false }: { javascript?: boolean } = {}): string {
+  const text = template(name)(context);
+  return javascript ? stripTypes(text, `templates/${name}.hbs (rendered)`) : text;
 }
 
 /** The part of a Yeoman generator render() needs. */
@@ -39,6 +47,8 @@ export interface RenderOptions {
   once?: boolean;
   /** Permission bits (0o755 for a script); the file's mode is set on commit. */
   mode?: number;
+  /** The template is TypeScript: write its JavaScript variant (see renderText). */
+  javascript?: boolean;
 }
 
 /**
@@ -57,6 +67,6 @@ export function render(writer: Writer, name: string, dest: string, context: obje
   // mem-fs-editor writes stat.mode on commit; Yeoman's conflicter compares it
   // with the whole st_mode on disk, so the file type bits go in too.
   const stat = options.mode === undefined ? undefined : ({ mode: fsConstants.S_IFREG | options.mode } as Stats);
-  writer.fs.write(file, template(name)(context), stat ? { stat } : undefined);
+  writer.fs.write(file, renderText(name, context, { javascript: options.javascript ?? false }), stat ? { stat } : undefined);
   return true;
 }

@@ -184,7 +184,7 @@ export async function installGenerated(manager: UserManager, options: Record<str
   const p = await generate({ runtime: 'bundled', scope: 'user', systemdVersion: hostSystemdVersion(), ...options }, name, manager.shareDir);
   leaveRunDir();
   runIn(p.dir, 'npm', ['install']);
-  runIn(p.dir, 'npm', ['run', 'build']);
+  if (options.language !== 'js') runIn(p.dir, 'npm', ['run', 'build']); // a JavaScript project has no build step
   runIn(p.dir, 'chmod', ['-R', 'a+rX', p.dir]);
   const configHome = path.dirname(path.dirname(manager.unitDir));
   const script = manager.inside(path.join(p.dir, 'scripts', 'install-units.mjs'));
