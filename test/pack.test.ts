@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 
 import { emptyCache, npm, npmEnv } from './helpers/npm.js';
-import { generate, keptDir, REPO } from './generator/helpers.js';
+import { generate, keptDir, REPO } from './helpers/generator.js';
 
 const require = createRequire(import.meta.url);
 const runtimeDir = dirname(require.resolve('sd-daemon-runtime/package.json'));

@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
-import { freePort, get, installGenerated, service, sleep, useUserManager } from './units.js';
+import { freePort, get, installGenerated, service, sleep, useUserManager } from '../helpers/units.js';
 
 
 describe('e2e: Type=forking under a real systemd user manager', function () {

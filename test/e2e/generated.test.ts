@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 
-import { freePort, get, installGenerated, sleep, useUserManager } from './units.js';
+import { freePort, get, installGenerated, sleep, useUserManager } from '../helpers/units.js';
 
 
 describe('e2e: a generated project under a real systemd user manager', function () {

@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, readlinkSync } from 'node:fs';
 
 import { hardeningDirectives, type Directive, type HardeningOptions } from '../../src/lib/hardening.js';
-import { arg, events, firstRequestThroughSocket, fixture, freePort, get, service, sleep, stageForAnyUser, useUserManager } from './units.js';
-import type { UnitProperties } from './user-manager.js';
+import { arg, events, firstRequestThroughSocket, fixture, freePort, get, service, sleep, stageForAnyUser, useUserManager } from '../helpers/units.js';
+import type { UnitProperties } from '../helpers/user-manager.js';
 
 
 /** As the generator renders them: the comment above each directive. */

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 
-import { events, fixture, nodeService, service, stageForAnyUser, useUserManager } from './units.js';
+import { events, fixture, nodeService, service, stageForAnyUser, useUserManager } from '../helpers/units.js';
 
 describe('e2e: sd-daemon-runtime under a real systemd user manager', function () {
   this.timeout(30_000);
@@ -95,7 +95,7 @@ describe('e2e: sd-daemon-runtime under a real systemd user manager', function ()
   it('barrier() resolves under the real manager', async function () {
     const unit = 'e2e-barrier.service';
     const log = await m().logFile('barrier');
-    await m().writeUnit(unit, service('READY=1 then BARRIER=1', ['Type=notify', 'NotifyAccess=main', ...nodeService(fixture('barrier.mjs'), log)]));
+    await m().writeUnit(unit, service('READY=1 then BARRIER=1', ['Type=notify', 'NotifyAccess=main', ...nodeService(fixture('unit-barrier.mjs'), log)]));
     await m().daemonReload();
     const start = await m().systemctl('start', unit);
     assert.equal(start.code, 0, start.stderr);

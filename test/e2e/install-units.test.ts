@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 
-import { generate, leaveRunDir } from '../generator/helpers.js';
-import { useUserManager } from './units.js';
+import { generate, leaveRunDir } from '../helpers/generator.js';
+import { useUserManager } from '../helpers/units.js';
 import { hostSystemdVersion } from '../helpers/systemd.js';
 
 describe('e2e: install-units under a real systemd user manager', function () {

@@ -6,7 +6,7 @@
 // service's log and EX_UNAVAILABLE (69) as its exit status.
 import assert from 'node:assert/strict';
 
-import { freePort, installGenerated, useUserManager } from './units.js';
+import { freePort, installGenerated, useUserManager } from '../helpers/units.js';
 
 describe('e2e: a generated Type=notify daemon without its addon, under a real systemd user manager', function () {
   this.timeout(240_000);

@@ -6,8 +6,8 @@
 // and print JSON lines to per-test logs.
 import assert from 'node:assert/strict';
 
-import { events, firstRequestThroughSocket, fixture, freePort, get, nodeService, service, sleep, useUserManager } from './units.js';
-import type { UnitProperties } from './user-manager.js';
+import { events, firstRequestThroughSocket, fixture, freePort, get, nodeService, service, sleep, useUserManager } from '../helpers/units.js';
+import type { UnitProperties } from '../helpers/user-manager.js';
 
 
 /** What http-daemon.mjs answers. */

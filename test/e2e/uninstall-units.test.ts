@@ -8,10 +8,10 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
-import { generate, leaveRunDir } from '../generator/helpers.js';
+import { generate, leaveRunDir } from '../helpers/generator.js';
 import { requireOrSkip } from '../helpers/prerequisites.js';
 import { hostSystemdVersion } from '../helpers/systemd.js';
-import { freePort, get, installGenerated, useUserManager } from './units.js';
+import { freePort, get, installGenerated, useUserManager } from '../helpers/units.js';
 
 describe('e2e: uninstall-units under a real systemd user manager', function () {
   this.timeout(300_000);

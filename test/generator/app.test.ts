@@ -10,7 +10,7 @@ import helpers from 'yeoman-test';
 import { OPTIONS, parseAnswers } from '../../generators/lib/answers.js';
 import { knownFlags, parseCommandLine } from '../../generators/lib/cli.js';
 import { DEFAULT_SYSTEMD_VERSION } from '../../generators/lib/systemd-versions.js';
-import { APP, cli, generate, keptDir, leaveRunDir, project, REPO, UNIT, value, values, type Generated } from './helpers.js';
+import { APP, cli, generate, keptDir, leaveRunDir, project, REPO, UNIT, value, values, type Generated } from '../helpers/generator.js';
 
 describe('yo sd-daemon', function () {
   this.timeout(60_000);

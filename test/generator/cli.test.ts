@@ -14,7 +14,7 @@ import { InputError } from '../../generators/lib/escape.js';
 import { atPrompt } from '../../generators/lib/resolve.js';
 import { npm, npmEnv } from '../helpers/npm.js';
 import { requireOrSkip } from '../helpers/prerequisites.js';
-import { REPO } from './helpers.js';
+import { REPO } from '../helpers/generator.js';
 
 const YO = path.join(REPO, 'node_modules', '.bin', 'yo');
 const CREATE = path.join(REPO, 'create', 'index.js');

@@ -11,9 +11,9 @@ import { InputError } from '../../generators/lib/escape.js';
 import { parseAnswers, type Answers } from '../../generators/lib/answers.js';
 import { unitContext } from '../../generators/lib/context.js';
 import { renderText } from '../../generators/lib/render.js';
-import { useUserManager } from '../e2e/units.js';
-import { CLASSIC } from '../reliability/hostile-corpus.js';
-import { generate } from './helpers.js';
+import { useUserManager } from '../helpers/units.js';
+import { CLASSIC } from '../helpers/hostile-corpus.js';
+import { generate } from '../helpers/generator.js';
 
 /** The classic 14; test/reliability/generator-answers.test.ts runs the whole corpus they belong to. */
 const HOSTILE = CLASSIC;

@@ -12,11 +12,11 @@ import path from 'node:path';
 
 import helpers from 'yeoman-test';
 
-import { freePort, get } from '../e2e/units.js';
+import { freePort, get } from '../helpers/units.js';
 import { npm } from '../helpers/npm.js';
 import { requireOrSkip } from '../helpers/prerequisites.js';
 import { alive, processesRunning } from '../helpers/processes.js';
-import { APP, cli, generate, keptDir, leaveRunDir, project, type Generated } from './helpers.js';
+import { APP, cli, generate, keptDir, leaveRunDir, project, type Generated } from '../helpers/generator.js';
 
 const NAME = 'lsb';
 

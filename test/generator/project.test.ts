@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 
-import { generate, keptDir, runIn } from './helpers.js';
+import { generate, keptDir, runIn } from '../helpers/generator.js';
 
 
 describe('a generated project installs, builds and passes its own tests', function () {

@@ -68,7 +68,7 @@ describe('the JavaScript templates are the TypeScript ones with the types stripp
   for (const [title, raw] of ANSWER_SETS) {
     for (const name of TEMPLATES) {
       it(`${name}, ${title}`, () => {
-        const context = projectContext(parseAnswers(raw), '^0.1.0');
+        const context = projectContext(parseAnswers(raw));
         // The TypeScript this JavaScript was derived from: the same template, the same context.
         const typescript = renderText(name, context);
         const javascript = renderText(name, context, { javascript: true });

@@ -17,7 +17,7 @@ import { EXPOSURE_STEPS, exposureKey, exposureStep, hardeningDirectives, MEASURE
 import { renderText } from '../../generators/lib/render.js';
 import { introducedIn, OLDEST_SYSTEMD_VERSION, TESTED_TARGETS } from '../../generators/lib/systemd-versions.js';
 import { requireOrSkip } from '../helpers/prerequisites.js';
-import { REPO } from './helpers.js';
+import { REPO } from '../helpers/generator.js';
 
 const TYPES = ['notify', 'notify-reload', 'simple', 'exec'];
 const SCOPES = ['system', 'user'];

@@ -16,8 +16,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
-import { freePort } from '../e2e/units.js';
-import { generate, keptDir, runIn, type Generated } from '../generator/helpers.js';
+import { freePort } from '../helpers/units.js';
+import { generate, keptDir, runIn, type Generated } from '../helpers/generator.js';
 import { requireOrSkip } from '../helpers/prerequisites.js';
 import { alive, processesRunning } from '../helpers/processes.js';
 

@@ -1,7 +1,7 @@
 // Builds (or finds in the cache) the debootstrap trees the PID-1 tests boot,
 // all at once: run before mocha so the downloads overlap instead of queueing
 // behind each test file. `npx tsx test/pid1/build-roots.ts bullseye trixie`
-import { ROOT_CACHE, debianMirror, debianRoot } from './roots.js';
+import { ROOT_CACHE, debianMirror, debianRoot } from '../helpers/pid1-roots.js';
 
 const suites = process.argv.slice(2);
 if (suites.length === 0) {

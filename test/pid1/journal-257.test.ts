@@ -10,13 +10,13 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { REPO } from '../generator/helpers.js';
+import { REPO } from '../helpers/generator.js';
 import { requireOrSkip } from '../helpers/prerequisites.js';
-import { Container, run, sleep } from './container.js';
-import { debianRoot } from './roots.js';
+import { Container, run, sleep } from '../helpers/pid1-container.js';
+import { debianRoot } from '../helpers/pid1-roots.js';
 import { ARTIFACTS } from './suite.js';
 
-const FIXTURE_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');
+const FIXTURE_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
 const RUNTIME_INSIDE = '/opt/sd-runtime';
 const FIXTURES_INSIDE = '/opt/journal-proof';
 

@@ -12,12 +12,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { REPO } from '../generator/helpers.js';
+import { REPO } from '../helpers/generator.js';
 import { requireOrSkip } from '../helpers/prerequisites.js';
-import { Container, run, sleep, type Bind } from './container.js';
-import { buildProject, type BuiltProject, type ProjectSpec } from './project.js';
+import { Container, run, sleep, type Bind } from '../helpers/pid1-container.js';
+import { buildProject, type BuiltProject, type ProjectSpec } from '../helpers/pid1-project.js';
 
-const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');
+const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
 export const ARTIFACTS = process.env.SD_DAEMON_PID1_ARTIFACTS ?? path.join(REPO, '.tmp', 'pid1-artifacts');
 /** Where the test's own files (config, the hang hook) appear inside. */
 export const TEST_DIR = '/opt/pid1-test';

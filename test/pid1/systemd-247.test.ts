@@ -2,7 +2,7 @@
 // between runs, booted under a tmpfs overlay so the cache stays pristine.
 // A project generated with the defaults for this machine's newer systemd must
 // work here too.
-import { debianRoot } from './roots.js';
+import { debianRoot } from '../helpers/pid1-roots.js';
 import { describeDefaults, describeVersion } from './suite.js';
 
 const DEFAULTS = 'pid1-defaults';

@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { TEST_DIR, describeVersion, get, installUnits, security, verifyClean, type Context } from './suite.js';
-import { sleep } from './container.js';
+import { sleep } from '../helpers/pid1-container.js';
 
 const FORKING = 'pid1-forking';
 const LSB = 'pid1-lsb';

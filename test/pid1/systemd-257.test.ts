@@ -2,7 +2,7 @@
 // between runs, booted under a tmpfs overlay so the cache stays pristine.
 // Here Type=notify-reload runs for real, and a project generated with the
 // defaults for this machine's older systemd must work as well.
-import { debianRoot } from './roots.js';
+import { debianRoot } from '../helpers/pid1-roots.js';
 import { describeDefaults, describeVersion } from './suite.js';
 
 const DEFAULTS = 'pid1-defaults';

@@ -15,7 +15,7 @@ import path from 'node:path';
 
 import { npm, npmEnv } from '../helpers/npm.js';
 import { requireOrSkip } from '../helpers/prerequisites.js';
-import { REPO } from '../generator/helpers.js';
+import { REPO } from '../helpers/generator.js';
 
 /** Newest verdaccio whose engines accept Node 20 (6.9 and later need Node 22). */
 const VERDACCIO = '6.8.0';

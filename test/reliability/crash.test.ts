@@ -9,8 +9,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 
-import { sleep, useUserManager } from '../e2e/units.js';
-import { dropIn, figures, fixture, fixtureService, installGenerated, until } from './under-manager.js';
+import { sleep, useUserManager } from '../helpers/units.js';
+import { dropIn, figures, fixture, fixtureService, installGenerated, until } from '../helpers/under-manager.js';
 
 const RESTART_SEC_MS = 1000;
 

@@ -66,10 +66,10 @@ import { constants as osConstants } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { DgramReceiver, type Datagram, type SocketSpec } from './receiver.js';
+import { DgramReceiver, type Datagram, type SocketSpec } from '../helpers/dgram-receiver.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const CHILD = join(here, 'fixtures', 'env-fuzz-child.mjs');
+const CHILD = join(here, '..', 'fixtures', 'env-fuzz-child.mjs');
 
 const DEFAULT_SEED = 0x5d0e11;
 const SEED = (process.env.RELIABILITY_SEED ? Number(process.env.RELIABILITY_SEED) : DEFAULT_SEED) >>> 0;

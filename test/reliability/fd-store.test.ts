@@ -8,8 +8,8 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 
-import { sleep, useUserManager } from '../e2e/units.js';
-import { figures, fixture, fixtureService, jsonLines, request } from './under-manager.js';
+import { sleep, useUserManager } from '../helpers/units.js';
+import { figures, fixture, fixtureService, jsonLines, request } from '../helpers/under-manager.js';
 
 const CONNECTIONS = 3;
 const RESTARTS = 2;

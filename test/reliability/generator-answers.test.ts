@@ -1,5 +1,5 @@
 // Reliability: hostile generator answers. Every input of the corpus
-// (./hostile-corpus.ts) is given to every option a user can type, and each
+// (test/helpers/hostile-corpus.ts) is given to every option a user can type, and each
 // case must end one of two ways: refused with an InputError naming that
 // option, or accepted and emitted so that whatever reads it back gets exactly
 // the literal value: a real systemd user manager (`systemctl --user show`),
@@ -24,11 +24,11 @@ import { OPTIONS, parseAnswers, type Answers } from '../../generators/lib/answer
 import { initScriptContext, projectContext, unitContext } from '../../generators/lib/context.js';
 import { InputError } from '../../generators/lib/escape.js';
 import { renderText } from '../../generators/lib/render.js';
-import { useUserManager } from '../e2e/units.js';
+import { useUserManager } from '../helpers/units.js';
 import { requireOrSkip } from '../helpers/prerequisites.js';
-import type { UserManager } from '../e2e/user-manager.js';
-import { generate, parseUnit, REPO, type UnitFile } from '../generator/helpers.js';
-import { CORPUS, MARKER, type HostileInput } from './hostile-corpus.js';
+import type { UserManager } from '../helpers/user-manager.js';
+import { generate, parseUnit, REPO, type UnitFile } from '../helpers/generator.js';
+import { CORPUS, MARKER, type HostileInput } from '../helpers/hostile-corpus.js';
 
 type Raw = Record<string, string>;
 type Props = Record<string, string>;

@@ -10,9 +10,9 @@
 //   nothing will settle, with the event loop otherwise empty.
 import assert from 'node:assert/strict';
 
-import { sleep, useUserManager } from '../e2e/units.js';
-import type { UserManager } from '../e2e/user-manager.js';
-import { figures, fixture, fixtureService, jsonLines, request, startLoad, type Reply } from './under-manager.js';
+import { sleep, useUserManager } from '../helpers/units.js';
+import type { UserManager } from '../helpers/user-manager.js';
+import { figures, fixture, fixtureService, jsonLines, request, startLoad, type Reply } from '../helpers/under-manager.js';
 
 const TIMEOUT_STOP_SEC = 10;
 const SLOW = 8;

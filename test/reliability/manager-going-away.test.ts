@@ -15,8 +15,8 @@ import path from 'node:path';
 import readline from 'node:readline';
 
 import { requireOrSkip } from '../helpers/prerequisites.js';
-import { sleep, useUserManager } from '../e2e/units.js';
-import { figures, fixture, fixtureService, monotonicUsec, startLoad, until, type LoadResult } from './under-manager.js';
+import { sleep, useUserManager } from '../helpers/units.js';
+import { figures, fixture, fixtureService, monotonicUsec, startLoad, until, type LoadResult } from '../helpers/under-manager.js';
 
 interface Caught {
   event: string;

@@ -40,7 +40,7 @@ import {
   type NotifyResult,
 } from 'sd-daemon-runtime';
 
-import { DgramReceiver } from './receiver.js';
+import { DgramReceiver } from '../helpers/dgram-receiver.js';
 
 type Env = NodeJS.ProcessEnv;
 

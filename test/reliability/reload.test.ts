@@ -10,8 +10,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 
-import { sleep, useUserManager } from '../e2e/units.js';
-import { dropIn, figures, installGenerated, request, type InstalledProject } from './under-manager.js';
+import { sleep, useUserManager } from '../helpers/units.js';
+import { dropIn, figures, installGenerated, request, type InstalledProject } from '../helpers/under-manager.js';
 
 const RELOADS = 50;
 const SETTLE_MS = 5000;

@@ -10,8 +10,8 @@
 // answering on idle connections for a moment, with Connection: close).
 import assert from 'node:assert/strict';
 
-import { sleep, useUserManager } from '../e2e/units.js';
-import { dropIn, figures, installGenerated, startLoad, until, type InstalledProject, type LoadResult } from './under-manager.js';
+import { sleep, useUserManager } from '../helpers/units.js';
+import { dropIn, figures, installGenerated, startLoad, until, type InstalledProject, type LoadResult } from '../helpers/under-manager.js';
 
 const REQUESTS = 5000;
 const RESTARTS = 5;

@@ -11,9 +11,9 @@
 //   same WatchdogSec=2 and is never restarted.
 import assert from 'node:assert/strict';
 
-import { sleep, useUserManager } from '../e2e/units.js';
-import type { UserManager } from '../e2e/user-manager.js';
-import { dropIn, figures, fixture, fixtureService, installGenerated, jsonLines, spread, startLoad, until, writeUnit, type InstalledProject, type LoadResult } from './under-manager.js';
+import { sleep, useUserManager } from '../helpers/units.js';
+import type { UserManager } from '../helpers/user-manager.js';
+import { dropIn, figures, fixture, fixtureService, installGenerated, jsonLines, spread, startLoad, until, writeUnit, type InstalledProject, type LoadResult } from '../helpers/under-manager.js';
 
 const WATCHDOG_SEC = 2;
 // Detection bound: WatchdogSec= plus seconds of slack for a loaded machine (the

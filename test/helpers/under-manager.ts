@@ -1,5 +1,5 @@
 // What the fault-injection scenarios share (each runs under a real systemd
-// user manager booted by test/e2e/user-manager.ts): the generated project
+// user manager booted by test/helpers/user-manager.ts): the generated project
 // installed into that manager, a bounded loopback HTTP load client, the
 // CLOCK_MONOTONIC both sides read, and the one `reliability: ` figures line
 // each scenario prints for docs/RELIABILITY.md.
@@ -9,13 +9,13 @@ import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { generate, leaveRunDir, runIn } from '../generator/helpers.js';
-import { arg, freePort, sleep } from '../e2e/units.js';
-import type { UnitProperties, UserManager } from '../e2e/user-manager.js';
-import { hostSystemdVersion } from '../helpers/systemd.js';
+import { generate, leaveRunDir, runIn } from './generator.js';
+import { arg, freePort, sleep } from './units.js';
+import type { UnitProperties, UserManager } from './user-manager.js';
+import { hostSystemdVersion } from './systemd.js';
 
-/** A script under test/reliability/fixtures/. */
-export const fixture = (name: string): string => path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', name);
+/** A script under test/fixtures/. */
+export const fixture = (name: string): string => path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', name);
 
 /** CLOCK_MONOTONIC in µs: what systemd's *TimestampMonotonic properties and MONOTONIC_USEC count. */
 export const monotonicUsec = (): bigint => process.hrtime.bigint() / 1000n;

@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 
-import { run } from './container.js';
+import { run } from './pid1-container.js';
 
 export const ROOT_CACHE = process.env.SD_DAEMON_TEST_ROOTS ?? '/var/cache/sd-daemon-test-roots';
 

@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const script = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'dgram-receiver.py');
+const script = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'dgram-receiver.py');
 
 export interface SocketSpec {
   name: string;

@@ -5,7 +5,7 @@
 import { chmodSync, mkdtempSync } from 'node:fs';
 import path from 'node:path';
 
-import { generate, leaveRunDir, runIn, type Generated } from '../generator/helpers.js';
+import { generate, leaveRunDir, runIn, type Generated } from './generator.js';
 
 export interface ProjectSpec {
   name: string;

@@ -9,8 +9,8 @@ import { fileURLToPath } from 'node:url';
 
 import helpers from 'yeoman-test';
 
-import { npmEnv } from '../helpers/npm.js';
-import { HeadlessAdapter } from './adapter.js';
+import { npmEnv } from './npm.js';
+import { HeadlessAdapter } from './yeoman-adapter.js';
 
 // Every run (generate() here, helpers.run() in the test files) answers through
 // HeadlessAdapter: yeoman-test's default adapter throws on Node 24 (adapter.ts).

@@ -11,15 +11,15 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { UserManager } from './user-manager.js';
-import { requireOrSkip } from '../helpers/prerequisites.js';
-import { generate, leaveRunDir, runIn, type Generated } from '../generator/helpers.js';
-import { hostSystemdVersion } from '../helpers/systemd.js';
+import { requireOrSkip } from './prerequisites.js';
+import { generate, leaveRunDir, runIn, type Generated } from './generator.js';
+import { hostSystemdVersion } from './systemd.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..', '..');
 
-/** A script under test/e2e/fixtures/. */
-export const fixture = (name: string): string => path.join(here, 'fixtures', name);
+/** A script under test/fixtures/. */
+export const fixture = (name: string): string => path.join(here, '..', 'fixtures', name);
 
 /**
  * For a suite's before(): skips it with a loud reason when a manager cannot be

@@ -1,6 +1,5 @@
 // A real systemd user manager for end-to-end tests, booted privately on a
-// machine where systemd is not PID 1 (see DESIGN.md, "End-to-end tests under a
-// real systemd user manager").
+// machine where systemd is not PID 1.
 //
 // What the manager sees, and why:
 // - a private mount namespace with a fresh tmpfs on /run holding
@@ -186,7 +185,7 @@ async function removeCgroupSubtree(dir: string): Promise<void> {
 function setupScript(options: { cgroupDirs: string[]; mounts: CgroupMount[]; base: string; systemd: string; node: string }): string {
   const { cgroupDirs, mounts, base, systemd, node } = options;
   return `#!/bin/sh
-# Written by test/e2e/user-manager.ts; runs as: unshare --mount --propagation private /bin/sh <this file>
+# Written by test/helpers/user-manager.ts; runs as: unshare --mount --propagation private /bin/sh <this file>
 set -eu
 if [ "\${1:-}" != --in-cgroup-namespace ]; then
   # Our own cgroup subtree on every hierarchy, then a cgroup namespace rooted there.
