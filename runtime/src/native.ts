@@ -8,6 +8,8 @@ const { dirname, join, resolve } = process.getBuiltinModule('node:path');
 const { fileURLToPath } = process.getBuiltinModule('node:url');
 const { getSystemErrorMap } = process.getBuiltinModule('node:util');
 
+import { sendDatagram, type SocketSyscalls } from './notify-socket.js';
+
 /** What `recvmsg` returns for one datagram. */
 export interface ReceivedMessage {
   data: Buffer;
@@ -61,8 +63,11 @@ export interface NativeBinding {
   /** fork, setsid, fork, exec: the daemon's PID (in a new session, not its leader). fds[i] becomes its fd i. */
   spawnDaemon(file: string, argv: string[], envp: string[], fds: number[]): number;
   FdWatcher: new (fd: number, callback: (status: number) => void) => FdWatcher;
-  constants: { LOCK_SH: number; LOCK_EX: number; LOCK_UN: number; LOCK_NB: number; SUN_PATH_MAX: number };
+  constants: { LOCK_SH: number; LOCK_EX: number; LOCK_UN: number; LOCK_NB: number };
 }
+
+/** What the addon itself exports: the same, except that its sendmsg sends through a socket given to it. */
+type RawBinding = Omit<NativeBinding, 'sendmsg'> & SocketSyscalls;
 
 /**
  * A testing aid: SD_DAEMON_RUNTIME_NATIVE=off makes the addon unavailable, so
@@ -130,9 +135,11 @@ function load(): { binding: NativeBinding | null; error: NativeLoadError | null 
 }
 
 function dlopen(file: string): NativeBinding {
-  const module = { exports: {} as NativeBinding };
+  const module = { exports: {} as RawBinding };
   process.dlopen(module, file);
-  return module.exports;
+  const raw = module.exports;
+  // sendmsg as callers know it: through the kept socket (notify-socket.ts decides how long it lives).
+  return { ...raw, sendmsg: (sunPath, data, fds, ucred, sendTimeoutMs) => sendDatagram(raw, sunPath, data, fds, ucred, sendTimeoutMs) };
 }
 
 function firstLine(error: unknown): string {
