@@ -1,9 +1,9 @@
 // sd-daemon-runtime's native addon: the few syscalls Node.js does not expose.
 //
-// Rules: every function performs syscalls and reports the outcome; none decides anything (what to keep, retry
-// or refuse is TypeScript's, in runtime/src/). OS failures come back as a negative errno, never a JS exception;
-// native.ts turns them into Errors with errno/code/syscall. Only wrong argument types throw, because those are
-// bugs in our own TypeScript, not conditions a caller can meet.
+// Rules: every function performs syscalls and reports the outcome; none decides anything (what to keep, retry or refuse
+// is TypeScript's, in runtime/src/). OS failures come back as a negative errno, never a JS exception; native.ts turns
+// them into Errors with errno/code/syscall. Only wrong argument types throw, because those are bugs in our own
+// TypeScript, not conditions a caller can meet.
 
 #include <napi.h>
 #include <uv.h>
@@ -33,8 +33,8 @@ namespace {
 // The kernel's limit on fds in one SCM_RIGHTS message (SCM_MAX_FD).
 constexpr size_t kMaxFds = 253;
 
-// What an argument must be. kFds: numbers, or null/undefined for none; kStrings: an array of strings;
-// kOptionalArray: an array or null/undefined.
+// What an argument must be. kFds: numbers, or null/undefined for none; kStrings: an array of strings; kOptionalArray: an
+// array or null/undefined.
 enum class Arg { kNumber, kBoolean, kString, kBuffer, kFunction, kFds, kStrings, kOptionalArray };
 
 bool Is(const Napi::Value& v, Arg kind) {
@@ -80,9 +80,9 @@ Napi::Value Errno(Napi::Env env, int err) { return Napi::Number::New(env, -err);
 // A syscall's result for JS: r, or -errno when r < 0.
 Napi::Value Result(Napi::Env env, long r) { return Napi::Number::New(env, r < 0 ? -errno : static_cast<double>(r)); }
 
-// Calls a blocking syscall again while something interrupts it (a signal; under Node 22+, also an interruption
-// with no signal delivered at all, seen right after spawnSync). For calls without a deadline only; close() is
-// never restarted (Linux frees the fd anyway).
+// Calls a blocking syscall again while something interrupts it (a signal; under Node 22+, also an interruption with no
+// signal delivered at all, seen right after spawnSync). For calls without a deadline only; close() is never restarted
+// (Linux frees the fd anyway).
 template <typename Call>
 auto Restarting(Call call) -> decltype(call()) {
   decltype(call()) r;
@@ -97,8 +97,8 @@ int64_t MonotonicMicros() {
   return static_cast<int64_t>(now.tv_sec) * 1000000 + now.tv_nsec / 1000;
 }
 
-// Copies the exact sun_path bytes chosen by TypeScript (a path with its trailing NUL, or an abstract name
-// starting with NUL and no terminator); returns the address length for the kernel, or 0 when it cannot fit.
+// Copies the exact sun_path bytes chosen by TypeScript (a path with its trailing NUL, or an abstract name starting with
+// NUL and no terminator); returns the address length for the kernel, or 0 when it cannot fit.
 socklen_t FillUnixAddress(const Napi::Value& value, sockaddr_un* sa) {
   Napi::Buffer<char> path = value.As<Napi::Buffer<char>>();
   memset(sa, 0, sizeof(*sa));
@@ -141,9 +141,9 @@ Napi::Value SetSendTimeoutJs(const Napi::CallbackInfo& info) {
   return Result(info.Env(), SetSendTimeout(Int(info, 0), std::max<int64_t>(info[1].As<Napi::Number>().Int64Value(), 0) * 1000));
 }
 
-// sendmsg on fd, whose SO_SNDTIMEO is timeout_us, within that total deadline (0: none). A send waiting under
-// SO_SNDTIMEO fails EINTR on any interruption, even with SA_RESTART, so it is retried with SO_SNDTIMEO set to
-// what is left (put back afterwards); past the deadline the result is EAGAIN, as if nothing had interrupted it.
+// sendmsg on fd, whose SO_SNDTIMEO is timeout_us, within that total deadline (0: none). A send waiting under SO_SNDTIMEO
+// fails EINTR on any interruption, even with SA_RESTART, so it is retried with SO_SNDTIMEO set to what is left (put back
+// afterwards); past the deadline the result is EAGAIN, as if nothing had interrupted it.
 ssize_t SendWithin(int fd, const msghdr* mh, int64_t timeout_us) {
   ssize_t n = sendmsg(fd, mh, MSG_NOSIGNAL);
   if (n >= 0 || errno != EINTR) return n;
@@ -347,8 +347,8 @@ Napi::Value Dup2(const Napi::CallbackInfo& info) {
   return Result(info.Env(), Restarting([&] { return dup2(old_fd, new_fd); }));
 }
 
-// What spawnDaemon's forked processes do, prepared before fork: the parent has threads, so between fork and exec
-// only syscalls are allowed (no malloc, no locks), and every byte they touch must already exist.
+// What spawnDaemon's forked processes do, prepared before fork: the parent has threads, so between fork and exec only
+// syscalls are allowed (no malloc, no locks), and every byte they touch must already exist.
 struct DaemonPlan {
   const char* file;
   char* const* argv;
@@ -356,84 +356,75 @@ struct DaemonPlan {
   const int* fds;  // fds[i] becomes fd i in the daemon; -1 leaves fd i closed
   int* work;       // scratch, one slot per fd
   int count;
-  int report;  // write end of the pipe the parent reads [kind, value] pairs from
+  int report;      // write end of the pipe the parent reads one int from: the daemon's PID, or -errno
+  int exec_error;  // set by the daemon (it shares the intermediate's memory under vfork) when it could not exec
 };
 
-enum : int { kReportPid = 1, kReportError = 2 };
-
-[[noreturn]] void ReportAndExit(int report, int kind, int value, int status) {
-  int message[2] = {kind, value};
-  [[maybe_unused]] ssize_t ignored = Restarting([&] { return write(report, message, sizeof(message)); });
+[[noreturn]] void ReportAndExit(int report, int value, int status) {
+  [[maybe_unused]] ssize_t ignored = Restarting([&] { return write(report, &value, sizeof(value)); });
   _exit(status);
 }
 
 // The daemon, between vfork and execve. It shares the suspended intermediate's memory, so it writes only to
-// plan.work and never returns.
-[[noreturn]] void ExecDaemon(const DaemonPlan& plan) {
-  // Move every source sitting inside the target range (and not already in place) above it first, so no dup2
-  // below clobbers a source still needed.
-  for (int i = 0; i < plan.count; i++) {
+// plan.work and plan.exec_error, and never returns.
+[[noreturn]] void ExecDaemon(DaemonPlan& plan) {
+  // Move every source sitting inside the target range (and not already in place) above it first, so no dup2 below
+  // clobbers a source still needed.
+  bool placed = true;
+  for (int i = 0; i < plan.count && placed; i++) {
     int source = plan.fds[i];
-    if (source >= 0 && source < plan.count && source != i && (source = fcntl(source, F_DUPFD_CLOEXEC, plan.count)) < 0) {
-      ReportAndExit(plan.report, kReportError, errno, 127);
-    }
+    if (source >= 0 && source < plan.count && source != i) placed = (source = fcntl(source, F_DUPFD_CLOEXEC, plan.count)) >= 0;
     plan.work[i] = source;
   }
-  for (int i = 0; i < plan.count; i++) {
-    int source = plan.work[i];
-    if (source < 0) {
-      close(i);
-    } else if (source == i) {  // already in place: only switch inheritance on
-      int flags = fcntl(i, F_GETFD);
-      if (flags < 0 || fcntl(i, F_SETFD, flags & ~FD_CLOEXEC) < 0) ReportAndExit(plan.report, kReportError, errno, 127);
-    } else if (dup2(source, i) < 0) {
-      ReportAndExit(plan.report, kReportError, errno, 127);
-    }
+  for (int i = 0; i < plan.count && placed; i++) {
+    int source = plan.work[i], flags;
+    if (source < 0) close(i);
+    else if (source == i) placed = (flags = fcntl(i, F_GETFD)) >= 0 && fcntl(i, F_SETFD, flags & ~FD_CLOEXEC) == 0;  // inherit it
+    else placed = dup2(source, i) >= 0;
   }
-  // The parent blocked every signal around fork; the daemon starts with none blocked (dispositions were reset
-  // to default in the intermediate).
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
-  execve(plan.file, plan.argv, plan.envp);
-  ReportAndExit(plan.report, kReportError, errno, 127);
+  if (placed) {
+    // The parent blocked every signal around fork; the daemon starts with none blocked (dispositions were reset to
+    // default in the intermediate).
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    execve(plan.file, plan.argv, plan.envp);
+  }
+  plan.exec_error = errno;
+  _exit(127);
 }
 
-// The intermediate: a forked copy of this Node process that only makes syscalls. It starts a new session, forks
-// the daemon (which is therefore in that session but not its leader, so it can never acquire a controlling
-// terminal), reports the daemon's PID once it has exec'd, and exits.
+// The intermediate: a forked copy of this Node process that only makes syscalls. It starts a new session, forks the
+// daemon (which is therefore in that session but not its leader, so it can never acquire a controlling terminal),
+// reports the daemon's PID once it has exec'd, and exits.
 [[noreturn]] void RunIntermediate(DaemonPlan plan) {
-  // Node's signal handlers were copied too: put every disposition back to default while signals are still
-  // blocked, so none of them can run here.
+  // Node's signal handlers were copied too: put every disposition back to default while signals are still blocked,
+  // so none of them can run here.
   struct sigaction dfl = {};
   dfl.sa_handler = SIG_DFL;
   for (int s = 1; s < NSIG; s++) sigaction(s, &dfl, nullptr);  // EINVAL for KILL, STOP and libc's own: fine
-  if (setsid() < 0) ReportAndExit(plan.report, kReportError, errno, 1);
-  // The daemon's dup2s must not land on the report pipe.
-  if (plan.report < plan.count) {
+  if (setsid() < 0) ReportAndExit(plan.report, -errno, 1);
+  if (plan.report < plan.count) {  // the daemon's dup2s must not land on the report pipe
     int moved = fcntl(plan.report, F_DUPFD_CLOEXEC, plan.count);
-    if (moved < 0) ReportAndExit(plan.report, kReportError, errno, 1);
+    if (moved < 0) ReportAndExit(plan.report, -errno, 1);
     plan.report = moved;
   }
-  // vfork: no atfork handlers run, and it returns only once the daemon has exec'd (or failed to), so the PID
-  // reported below is of a running program.
+  // vfork: no atfork handlers run, and it returns only once the daemon has exec'd (or failed to), so the PID reported
+  // below is of a running program.
   pid_t pid = vfork();
   if (pid == 0) ExecDaemon(plan);
-  if (pid < 0) ReportAndExit(plan.report, kReportError, errno, 1);
-  ReportAndExit(plan.report, kReportPid, pid, 0);
+  if (pid < 0 || plan.exec_error != 0) ReportAndExit(plan.report, pid < 0 ? -errno : -plan.exec_error, 1);
+  ReportAndExit(plan.report, pid, 0);
 }
 
 // spawnDaemon(file: string, argv: string[], envp: string[], fds: number[]): pid | -errno
-// The double fork of daemon(7), which child_process cannot do (its detached
-// child calls setsid and is a session leader): fork, setsid, fork again, exec.
-// fds[i] becomes fd i of the daemon (-1: closed); every other fd follows its
-// CLOEXEC flag. Signal dispositions and the mask start at their defaults.
-// Returns the daemon's PID once it has exec'd; the intermediate is reaped
-// here, so the daemon's parent is the nearest subreaper or init. The first
-// fork is libc's fork(), as libuv's own spawn uses, so atfork handlers run in
-// the intermediate (libuv re-creates its signal pipe there, CLOEXEC).
-// Why not child_process with a tiny intermediate program: /bin/sh cannot set
-// argv[0], and a second Node start-up would cost tens of milliseconds.
+// The double fork of daemon(7), which child_process cannot do (its detached child calls setsid and is a session
+// leader): fork, setsid, fork again, exec. fds[i] becomes fd i of the daemon (-1: closed); every other fd follows its
+// CLOEXEC flag. Signal dispositions and the mask start at their defaults. Returns the daemon's PID once it has exec'd;
+// the intermediate is reaped here, so the daemon's parent is the nearest subreaper or init. The first fork is libc's
+// fork(), as libuv's own spawn uses, so atfork handlers run in the intermediate (libuv re-creates its signal pipe
+// there, CLOEXEC). Why not child_process with a tiny intermediate program: /bin/sh cannot set argv[0], and a second
+// Node start-up would cost tens of milliseconds.
 Napi::Value SpawnDaemon(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!Args(info, "spawnDaemon(file: string, argv: string[], envp: string[], fds: number[])",
@@ -451,15 +442,12 @@ Napi::Value SpawnDaemon(const Napi::CallbackInfo& info) {
   }
   std::vector<int> fds = Fds(info[3]);
   std::vector<int> work(fds.size() + 1);
-
   int report[2];
   if (pipe2(report, O_CLOEXEC) < 0) return Errno(env, errno);
-  DaemonPlan plan = {file.c_str(), pointers[0].data(), pointers[1].data(), fds.data(), work.data(),
-                     static_cast<int>(fds.size()), report[1]};
+  DaemonPlan plan = {file.c_str(), pointers[0].data(), pointers[1].data(), fds.data(), work.data(), static_cast<int>(fds.size()), report[1], 0};
 
-  // sigprocmask, not pthread_sigmask (pthread_sigmask@GLIBC_2.32 is missing
-  // from older glibc): on Linux it sets the calling thread's mask only, which
-  // is exactly what is wanted around fork.
+  // sigprocmask, not pthread_sigmask (pthread_sigmask@GLIBC_2.32 is missing from older glibc): on Linux it sets the
+  // calling thread's mask only, which is exactly what is wanted around fork.
   sigset_t all, old;
   sigfillset(&all);
   sigprocmask(SIG_SETMASK, &all, &old);
@@ -468,38 +456,18 @@ Napi::Value SpawnDaemon(const Napi::CallbackInfo& info) {
   int fork_errno = errno;
   sigprocmask(SIG_SETMASK, &old, nullptr);
   close(report[1]);
-  if (child < 0) {
-    close(report[0]);
-    return Errno(env, fork_errno);
-  }
-
-  // EOF comes when the intermediate has exited and the daemon has exec'd
-  // (its copy is CLOEXEC): at most two [kind, value] pairs arrive.
-  int messages[4] = {0, 0, 0, 0};
-  size_t got = 0;
-  while (got < sizeof(messages)) {
-    ssize_t n = Restarting([&] { return read(report[0], reinterpret_cast<char*>(messages) + got, sizeof(messages) - got); });
-    if (n <= 0) break;
-    got += static_cast<size_t>(n);
-  }
+  // The one int comes before the intermediate exits; EOF with nothing read means it died without a word.
+  int reported = -ECHILD;
+  if (child >= 0 && Restarting([&] { return read(report[0], &reported, sizeof(reported)); }) != sizeof(reported)) reported = -ECHILD;
   close(report[0]);
+  if (child < 0) return Errno(env, fork_errno);
   int status;
   Restarting([&] { return waitpid(child, &status, 0); });
-
-  pid_t daemon = 0;
-  int error = 0;
-  for (size_t i = 0; i + 1 < got / sizeof(int); i += 2) {
-    if (messages[i] == kReportPid) daemon = messages[i + 1];
-    else if (messages[i] == kReportError && error == 0) error = messages[i + 1];
-  }
-  if (error != 0) return Errno(env, error);
-  if (daemon <= 0) return Errno(env, ECHILD);  // the intermediate died without a word
-  return Napi::Number::New(env, daemon);
+  return Napi::Number::New(env, reported);
 }
 
-// A readability watch on an fd in the libuv loop, for sockets Node cannot wrap
-// (AF_UNIX datagram). new FdWatcher(fd, callback(status)); watcher.close().
-// The JS object is kept alive (Ref) while the loop can call back into it.
+// A readability watch on an fd in the libuv loop, for sockets Node cannot wrap (AF_UNIX datagram). new FdWatcher(fd,
+// callback(status)); watcher.close(). The JS object is kept alive (Ref) while the loop can call back into it.
 class FdWatcher : public Napi::ObjectWrap<FdWatcher> {
  public:
   explicit FdWatcher(const Napi::CallbackInfo& info) : Napi::ObjectWrap<FdWatcher>(info) {
