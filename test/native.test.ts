@@ -3,7 +3,7 @@
 // the daemonizer's PID file; proven here across two real processes.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -90,8 +90,22 @@ describe('native addon', function () {
     }
   });
 
+  it('spawnDaemon: the PID of a program that ran, or -errno when it could not be exec\'d (passed back from the daemon)', function () {
+    const out = join(dir, 'spawned');
+    const pid = native!.spawnDaemon('/bin/sh', ['sh', '-c', `echo $$ > ${out}`], [], [-1, -1, -1]);
+    assert.ok(pid > 0, `spawnDaemon returned ${pid}`);
+    const deadline = Date.now() + 10_000;
+    while (!existsSync(out) || readFileSync(out, 'utf8') === '') {
+      assert.ok(Date.now() < deadline, 'the daemon did not write its PID within 10 s');
+      spawnSync('sleep', ['0.05']);
+    }
+    assert.equal(Number(readFileSync(out, 'utf8')), pid, 'the PID returned is the daemon\'s own');
+    assert.equal(native!.spawnDaemon(join(dir, 'no-such-program'), ['x'], [], []), -2, 'ENOENT');
+  });
+
   it('wrong argument types are our own bugs, so they throw TypeError', function () {
     assert.throws(() => (native!.flock as unknown as (x: string) => number)('3'), TypeError);
     assert.throws(() => (native!.sendmsg as unknown as () => number)(), TypeError);
+    assert.throws(() => (native!.spawnDaemon as unknown as (...a: unknown[]) => number)('/bin/true', ['x', 1], [], []), /spawnDaemon\(file: string/);
   });
 });

@@ -357,7 +357,7 @@ struct DaemonPlan {
   int* work;       // scratch, one slot per fd
   int count;
   int report;      // write end of the pipe the parent reads one int from: the daemon's PID, or -errno
-  int exec_error;  // set by the daemon (it shares the intermediate's memory under vfork) when it could not exec
+  volatile int exec_error;  // the daemon's errno when it could not exec, written through vfork's shared memory (as glibc's posix_spawn does)
 };
 
 [[noreturn]] void ReportAndExit(int report, int value, int status) {
