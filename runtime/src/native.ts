@@ -94,7 +94,10 @@ function load(): { binding: NativeBinding | null; error: NativeLoadError | null 
     const what = switched === 'off' ? 'switched off' : `refused (only "off" is understood, got ${JSON.stringify(switched)})`;
     return {
       binding: null,
-      error: loadError('ERR_SD_NATIVE_OFF', `sd-daemon-runtime: native addon not loaded: ${NATIVE_SWITCH}=${switched} ${what}; unset ${NATIVE_SWITCH} to load it (it is a testing aid)`),
+      error: loadError(
+        'ERR_SD_NATIVE_OFF',
+        `sd-daemon-runtime: native addon not loaded: ${NATIVE_SWITCH}=${switched} ${what}; unset ${NATIVE_SWITCH} to load it (it is a testing aid)`,
+      ),
     };
   }
   // import.meta and node:module (whose first load pulls in source-map
@@ -131,7 +134,10 @@ function load(): { binding: NativeBinding | null; error: NativeLoadError | null 
   // npm may have skipped the install script (--ignore-scripts, a denied
   // allowScripts entry): name the command that builds the addon by hand.
   const fix = `to build it for ${process.platform}-${process.arch}: node ${join(packageRoot, 'scripts', 'install.js')}`;
-  return { binding: null, error: loadError('ERR_SD_NATIVE_NOT_LOADED', `sd-daemon-runtime: native addon not loaded; tried:\n  ${tried.join('\n  ')}\n${fix}`) };
+  return {
+    binding: null,
+    error: loadError('ERR_SD_NATIVE_NOT_LOADED', `sd-daemon-runtime: native addon not loaded; tried:\n  ${tried.join('\n  ')}\n${fix}`),
+  };
 }
 
 function dlopen(file: string): NativeBinding {
@@ -172,7 +178,6 @@ export interface SystemError extends Error {
   syscall: string;
   path?: string;
 }
-
 
 /** Turns the addon's negative errno into an Error shaped like Node's own. */
 export function systemError(negativeErrno: number, syscall: string, detail?: string, path?: string): SystemError {

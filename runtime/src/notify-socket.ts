@@ -14,7 +14,14 @@ const { isMainThread } = process.getBuiltinModule('node:worker_threads');
 export interface SocketSyscalls {
   dgramSocket(): number;
   setSendTimeout(fd: number, ms: number): number;
-  sendmsg(fd: number, sunPath: Buffer, data: Buffer, fds: number[] | null, ucred: [number, number, number] | null, timeoutMs: number): number;
+  sendmsg(
+    fd: number,
+    sunPath: Buffer,
+    data: Buffer,
+    fds: number[] | null,
+    ucred: [number, number, number] | null,
+    timeoutMs: number,
+  ): number;
 }
 
 interface Kept {
