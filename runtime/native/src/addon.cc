@@ -356,18 +356,18 @@ struct DaemonPlan {
   const int* fds;  // fds[i] becomes fd i in the daemon; -1 leaves fd i closed
   int* work;       // scratch, one slot per fd
   int count;
-  int report;      // write end of the pipe the parent reads one int from: the daemon's PID, or -errno
-  volatile int exec_error;  // the daemon's errno when it could not exec, written through vfork's shared memory (as glibc's posix_spawn does)
+  int report;      // write end of the pipe the parent reads ints from: -errno from either process, then the daemon's PID
 };
 
+// Writes one int (atomic: far below PIPE_BUF) and exits without running any atexit handler.
 [[noreturn]] void ReportAndExit(int report, int value, int status) {
   [[maybe_unused]] ssize_t ignored = Restarting([&] { return write(report, &value, sizeof(value)); });
   _exit(status);
 }
 
 // The daemon, between vfork and execve. It shares the suspended intermediate's memory, so it writes only to
-// plan.work and plan.exec_error, and never returns.
-[[noreturn]] void ExecDaemon(DaemonPlan& plan) {
+// plan.work, and never returns. Its exec error goes down the pipe, not through memory: qemu-user's vfork is a fork.
+[[noreturn]] void ExecDaemon(const DaemonPlan& plan) {
   // Move every source sitting inside the target range (and not already in place) above it first, so no dup2 below
   // clobbers a source still needed.
   bool placed = true;
@@ -390,8 +390,7 @@ struct DaemonPlan {
     sigprocmask(SIG_SETMASK, &none, nullptr);
     execve(plan.file, plan.argv, plan.envp);
   }
-  plan.exec_error = errno;
-  _exit(127);
+  ReportAndExit(plan.report, -errno, 127);
 }
 
 // The intermediate: a forked copy of this Node process that only makes syscalls. It starts a new session, forks the
@@ -413,8 +412,7 @@ struct DaemonPlan {
   // below is of a running program.
   pid_t pid = vfork();
   if (pid == 0) ExecDaemon(plan);
-  if (pid < 0 || plan.exec_error != 0) ReportAndExit(plan.report, pid < 0 ? -errno : -plan.exec_error, 1);
-  ReportAndExit(plan.report, pid, 0);
+  ReportAndExit(plan.report, pid < 0 ? -errno : pid, pid < 0 ? 1 : 0);
 }
 
 // spawnDaemon(file: string, argv: string[], envp: string[], fds: number[]): pid | -errno
@@ -444,7 +442,7 @@ Napi::Value SpawnDaemon(const Napi::CallbackInfo& info) {
   std::vector<int> work(fds.size() + 1);
   int report[2];
   if (pipe2(report, O_CLOEXEC) < 0) return Errno(env, errno);
-  DaemonPlan plan = {file.c_str(), pointers[0].data(), pointers[1].data(), fds.data(), work.data(), static_cast<int>(fds.size()), report[1], 0};
+  DaemonPlan plan = {file.c_str(), pointers[0].data(), pointers[1].data(), fds.data(), work.data(), static_cast<int>(fds.size()), report[1]};
 
   // sigprocmask, not pthread_sigmask (pthread_sigmask@GLIBC_2.32 is missing from older glibc): on Linux it sets the
   // calling thread's mask only, which is exactly what is wanted around fork.
@@ -456,11 +454,19 @@ Napi::Value SpawnDaemon(const Napi::CallbackInfo& info) {
   int fork_errno = errno;
   sigprocmask(SIG_SETMASK, &old, nullptr);
   close(report[1]);
-  // The one int comes before the intermediate exits; EOF with nothing read means it died without a word.
-  int reported = -ECHILD;
-  if (child >= 0 && Restarting([&] { return read(report[0], &reported, sizeof(reported)); }) != sizeof(reported)) reported = -ECHILD;
+  if (child < 0) {
+    close(report[0]);
+    return Errno(env, fork_errno);
+  }
+  // EOF comes once the intermediate has exited and the daemon has exec'd (its copy is CLOEXEC) or died: at most two
+  // ints, the daemon's -errno and the intermediate's PID or -errno. Any error wins; nothing at all means a silent death.
+  int reported = -ECHILD, value;
+  bool failed = false;
+  while (Restarting([&] { return read(report[0], &value, sizeof(value)); }) == sizeof(value)) {
+    if (!failed) reported = value;
+    failed = failed || value < 0;
+  }
   close(report[0]);
-  if (child < 0) return Errno(env, fork_errno);
   int status;
   Restarting([&] { return waitpid(child, &status, 0); });
   return Napi::Number::New(env, reported);
