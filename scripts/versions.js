@@ -1,8 +1,8 @@
 // The three published packages move in step: generator-sd-daemon (this
 // directory), create-sd-daemon (create/) and sd-daemon-runtime (runtime/)
 // carry one version; create-sd-daemon depends on the generator by ^<version>;
-// the generator's default runtime range (templates/versions.json) is
-// ^<version>. `node scripts/versions.js` checks that (prepublishOnly runs it)
+// the runtime range generated projects get (dependencies["sd-daemon-runtime"] in
+// templates/project/dependencies/package.json) is ^<version>. `node scripts/versions.js` checks that (prepublishOnly runs it)
 // and exits 1 naming each mismatch; `node scripts/versions.js 1.2.3` sets
 // every one of them to 1.2.3 (then run `npm install` to refresh the lock).
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -14,7 +14,7 @@ const files = {
   generator: join(root, 'package.json'),
   create: join(root, 'create', 'package.json'),
   runtime: join(root, 'runtime', 'package.json'),
-  templates: join(root, 'templates', 'versions.json'),
+  templates: join(root, 'templates', 'project', 'dependencies', 'package.json'),
 };
 const read = (file) => JSON.parse(readFileSync(file, 'utf8'));
 const write = (file, json) => writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`);
@@ -29,7 +29,9 @@ if (wanted !== undefined) {
   const create = read(files.create);
   create.dependencies['generator-sd-daemon'] = `^${wanted}`;
   write(files.create, create);
-  write(files.templates, { ...read(files.templates), 'sd-daemon-runtime': wanted });
+  const templates = read(files.templates);
+  templates.dependencies['sd-daemon-runtime'] = `^${wanted}`;
+  write(files.templates, templates);
   console.log(`versions: all set to ${wanted}; now run npm install to refresh package-lock.json`);
   process.exit(0);
 }
@@ -43,7 +45,7 @@ const create = read(files.create);
 expect('create/package.json version', create.version, version);
 expect("create/package.json's dependency on generator-sd-daemon", create.dependencies?.['generator-sd-daemon'], `^${version}`);
 expect('runtime/package.json version', read(files.runtime).version, version);
-expect("templates/versions.json's sd-daemon-runtime", read(files.templates)['sd-daemon-runtime'], version);
+expect("templates/project/dependencies/package.json's sd-daemon-runtime", read(files.templates).dependencies?.['sd-daemon-runtime'], `^${version}`);
 if (problems.length > 0) {
   console.error(`versions: the packages are not in step with generator-sd-daemon ${version}:\n  ${problems.join('\n  ')}\nfix: node scripts/versions.js ${version}`);
   process.exit(1);

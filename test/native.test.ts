@@ -3,9 +3,11 @@
 // the daemonizer's PID file; proven here across two real processes.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { once } from 'node:events';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 
 import { failed, nativeBinding, systemError } from '../runtime/dist/native.js';
 
@@ -90,8 +92,52 @@ describe('native addon', function () {
     }
   });
 
+  it('spawnDaemon: the PID of a program that ran, or -errno when it could not be exec\'d (passed back from the daemon)', function () {
+    const out = join(dir, 'spawned');
+    const pid = native!.spawnDaemon('/bin/sh', ['sh', '-c', `echo $$ > ${out}`], [], [-1, -1, -1]);
+    assert.ok(pid > 0, `spawnDaemon returned ${pid}`);
+    const deadline = Date.now() + 10_000;
+    while (!existsSync(out) || readFileSync(out, 'utf8') === '') {
+      assert.ok(Date.now() < deadline, 'the daemon did not write its PID within 10 s');
+      spawnSync('sleep', ['0.05']);
+    }
+    assert.equal(Number(readFileSync(out, 'utf8')), pid, 'the PID returned is the daemon\'s own');
+    assert.equal(native!.spawnDaemon(join(dir, 'no-such-program'), ['x'], [], []), -2, 'ENOENT');
+  });
+
+  it('sendmsg keeps one socket per thread (notify-socket.ts), and a worker closes its own when it exits', async function () {
+    const link = (fd: string): string => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`);
+      } catch {
+        return '';
+      }
+    };
+    const sockets = (): Set<string> => new Set(readdirSync('/proc/self/fd').filter((fd) => link(fd).startsWith('socket:')));
+    const path = join(dir, 'kept.sock');
+    const receiver = native!.bindDgram(Buffer.from(`${path}\0`));
+    try {
+      native!.sendmsg(Buffer.from(`${path}\0`), Buffer.from('X=0'), null, null); // this thread's socket, opened once
+      const before = sockets();
+      assert.ok(native!.sendmsg(Buffer.from(`${path}\0`), Buffer.from('X=1'), null, null) > 0);
+      assert.deepEqual(sockets(), before, 'a second send opens no socket');
+      const code = `
+        import { nativeBinding } from ${JSON.stringify(new URL('../runtime/dist/native.js', import.meta.url).href)};
+        import { parentPort } from 'node:worker_threads';
+        parentPort.postMessage(nativeBinding().sendmsg(Buffer.from(${JSON.stringify(`${path}\0`)}), Buffer.from('X=2'), null, null));`;
+      const worker = new Worker(new URL(`data:text/javascript,${encodeURIComponent(code)}`));
+      const [sent] = (await once(worker, 'message')) as [number];
+      assert.ok(sent > 0, `the worker's send returned ${sent}`);
+      await once(worker, 'exit');
+      assert.deepEqual(sockets(), before, "the worker's socket is closed with it");
+    } finally {
+      closeSync(receiver);
+    }
+  });
+
   it('wrong argument types are our own bugs, so they throw TypeError', function () {
     assert.throws(() => (native!.flock as unknown as (x: string) => number)('3'), TypeError);
     assert.throws(() => (native!.sendmsg as unknown as () => number)(), TypeError);
+    assert.throws(() => (native!.spawnDaemon as unknown as (...a: unknown[]) => number)('/bin/true', ['x', 1], [], []), /spawnDaemon\(file: string/);
   });
 });

@@ -79,7 +79,7 @@ describe('the published packages', function () {
 
   it('the generator ships its compiled code, templates, USAGE and the runtime tarball: no sources, tests or build scripts', function () {
     const files = packages['generator-sd-daemon']!.packed!.files.map((f) => f.path);
-    for (const file of ['package.json', 'README.md', 'USAGE', 'generators/app/index.js', 'generators/unit/index.js', 'templates/versions.json', 'templates/systemd/service.hbs']) {
+    for (const file of ['package.json', 'README.md', 'USAGE', 'generators/app/index.js', 'generators/unit/index.js', 'templates/project/dependencies/package.json', 'templates/project/biome.json', 'templates/systemd/service.hbs']) {
       assert.ok(files.includes(file), `${file} in:\n${files.join('\n')}`);
     }
     assert.equal(files.filter((f) => /^vendor\/sd-daemon-runtime-.+\.tgz$/.test(f)).length, 1, files.join('\n'));

@@ -8,6 +8,8 @@ const { dirname, join, resolve } = process.getBuiltinModule('node:path');
 const { fileURLToPath } = process.getBuiltinModule('node:url');
 const { getSystemErrorMap } = process.getBuiltinModule('node:util');
 
+import { sendDatagram, type SocketSyscalls } from './notify-socket.js';
+
 /** What `recvmsg` returns for one datagram. */
 export interface ReceivedMessage {
   data: Buffer;
@@ -70,13 +72,15 @@ export interface NativeBinding {
     LOCK_EX: number;
     LOCK_UN: number;
     LOCK_NB: number;
-    SUN_PATH_MAX: number;
     F_SEAL_SEAL: number;
     F_SEAL_SHRINK: number;
     F_SEAL_GROW: number;
     F_SEAL_WRITE: number;
   };
 }
+
+/** What the addon itself exports: the same, except that its sendmsg sends through a socket given to it. */
+type RawBinding = Omit<NativeBinding, 'sendmsg'> & SocketSyscalls;
 
 /**
  * A testing aid: SD_DAEMON_RUNTIME_NATIVE=off makes the addon unavailable, so
@@ -103,7 +107,10 @@ function load(): { binding: NativeBinding | null; error: NativeLoadError | null 
     const what = switched === 'off' ? 'switched off' : `refused (only "off" is understood, got ${JSON.stringify(switched)})`;
     return {
       binding: null,
-      error: loadError('ERR_SD_NATIVE_OFF', `sd-daemon-runtime: native addon not loaded: ${NATIVE_SWITCH}=${switched} ${what}; unset ${NATIVE_SWITCH} to load it (it is a testing aid)`),
+      error: loadError(
+        'ERR_SD_NATIVE_OFF',
+        `sd-daemon-runtime: native addon not loaded: ${NATIVE_SWITCH}=${switched} ${what}; unset ${NATIVE_SWITCH} to load it (it is a testing aid)`,
+      ),
     };
   }
   // import.meta and node:module (whose first load pulls in source-map
@@ -140,13 +147,18 @@ function load(): { binding: NativeBinding | null; error: NativeLoadError | null 
   // npm may have skipped the install script (--ignore-scripts, a denied
   // allowScripts entry): name the command that builds the addon by hand.
   const fix = `to build it for ${process.platform}-${process.arch}: node ${join(packageRoot, 'scripts', 'install.js')}`;
-  return { binding: null, error: loadError('ERR_SD_NATIVE_NOT_LOADED', `sd-daemon-runtime: native addon not loaded; tried:\n  ${tried.join('\n  ')}\n${fix}`) };
+  return {
+    binding: null,
+    error: loadError('ERR_SD_NATIVE_NOT_LOADED', `sd-daemon-runtime: native addon not loaded; tried:\n  ${tried.join('\n  ')}\n${fix}`),
+  };
 }
 
 function dlopen(file: string): NativeBinding {
-  const module = { exports: {} as NativeBinding };
+  const module = { exports: {} as RawBinding };
   process.dlopen(module, file);
-  return module.exports;
+  const raw = module.exports;
+  // sendmsg as callers know it: through the kept socket (notify-socket.ts decides how long it lives).
+  return { ...raw, sendmsg: (sunPath, data, fds, ucred, sendTimeoutMs) => sendDatagram(raw, sunPath, data, fds, ucred, sendTimeoutMs) };
 }
 
 function firstLine(error: unknown): string {
@@ -179,7 +191,6 @@ export interface SystemError extends Error {
   syscall: string;
   path?: string;
 }
-
 
 /** Turns the addon's negative errno into an Error shaped like Node's own. */
 export function systemError(negativeErrno: number, syscall: string, detail?: string, path?: string): SystemError {

@@ -10,15 +10,11 @@ import type Generator from 'yeoman-generator';
 
 import { storedAnswers, type Answers } from './answers.js';
 import { initScriptContext, projectContext, unitContext } from './context.js';
+import { generatedVersions } from './dependencies.js';
 import { render, TEMPLATES } from './render.js';
 
 /** The package root (templates/ and vendor/ live there). */
 const PACKAGE_ROOT = path.resolve(TEMPLATES, '..');
-
-/** The versions generated projects get, kept in one file so a bump updates what we emit. */
-export function generatedVersions(): Record<string, string> {
-  return JSON.parse(readFileSync(path.join(TEMPLATES, 'versions.json'), 'utf8')) as Record<string, string>;
-}
 
 /** The runtime tarball bundled with this generator (`npm run build` packs it into vendor/). */
 export function bundledRuntime(): { file: string; version: string } {
@@ -65,7 +61,7 @@ export interface Written {
 
 export function writeProject(generator: Generator, answers: Answers): Written {
   const versions = generatedVersions();
-  let runtimeSpec = `^${versions['sd-daemon-runtime']}`;
+  let runtimeSpec = versions.runtime;
   const written: Written = { generated: [], replaced: [] };
   if (answers.runtime === 'bundled') {
     const bundled = bundledRuntime();
@@ -82,6 +78,10 @@ export function writeProject(generator: Generator, answers: Answers): Written {
   render(generator, 'project/test/main.test.ts', `test/main.test.${ext}`, context, { once: true, javascript });
   render(generator, 'project/README.md', 'README.md', context, { once: true });
   render(generator, 'project/.gitignore', '.gitignore', context, { once: true });
+  // The linter and formatter's settings (the same file this repository's biome.json extends), scaffolded once.
+  if (!generator.fs.exists(generator.destinationPath('biome.json'))) {
+    generator.fs.copy(path.join(TEMPLATES, 'project', 'biome.json'), generator.destinationPath('biome.json'));
+  }
   if (answers.language === 'ts') {
     render(generator, 'project/tsconfig.json', 'tsconfig.json', context, { once: true });
     render(generator, 'project/test/tsconfig.json', 'test/tsconfig.json', context, { once: true });
@@ -95,6 +95,8 @@ export function writeProject(generator: Generator, answers: Answers): Written {
   written.generated.push(...writeUnits(generator, answers));
 
   const ts = answers.language === 'ts';
+  // A JavaScript project keeps no devDependencies, so with --runtime bundled it installs offline: npx fetches Biome.
+  const biome = ts ? 'biome' : `npx --yes @biomejs/biome@${versions.biome}`;
   const ours = {
     name: answers.name,
     version: '0.1.0',
@@ -109,9 +111,11 @@ export function writeProject(generator: Generator, answers: Answers): Written {
       // The shell expands the glob: node --test takes files on every Node version.
       test: ts ? 'npm run build && tsc -p test && node --test dist/test/*.test.js' : 'node --test test/*.test.js',
       ...(context.systemd ? { 'install-units': 'node scripts/install-units.mjs', 'uninstall-units': 'node scripts/uninstall-units.mjs' } : {}),
+      lint: `${biome} lint .`,
+      format: `${biome} format --write .`,
     },
     dependencies: { 'sd-daemon-runtime': runtimeSpec },
-    devDependencies: ts ? { typescript: versions.typescript!, '@types/node': versions['@types/node']! } : {},
+    devDependencies: ts ? { typescript: versions.typescript, '@types/node': versions.typesNode, '@biomejs/biome': versions.biome } : {},
   };
   const file = generator.destinationPath('package.json');
   const existing = generator.fs.exists(file) ? (JSON.parse(generator.fs.read(file)!) as Record<string, unknown>) : {};

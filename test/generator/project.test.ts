@@ -1,7 +1,7 @@
 // A generated project is a working project: it installs (the runtime is the
 // tarball bundled with the generator, TypeScript comes from the registry
 // through the test run's cache: test/helpers/npm.ts), builds, and passes its own tests, which run the daemon's lifecycle under
-// the runtime's fake service manager.
+// the runtime's fake service manager; its `npm run lint` passes.
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 
@@ -28,6 +28,8 @@ describe('a generated project installs, builds and passes its own tests', functi
       assert.match(output, passed);
       // node --test's summary: TAP lines ("# pass 6") when not on a terminal up to Node 22, spec lines ("ℹ pass 6") from 23 on.
       assert.match(output, /^(?:#|ℹ) fail 0$/m);
+      // Its own lint (Biome with the biome.json it was given) passes on what was generated; runIn fails on a non-zero exit.
+      assert.match(runIn(p.dir, 'npm', ['run', 'lint']), /Checked [1-9]\d* files?/);
     });
   }
 });
