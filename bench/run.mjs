@@ -14,6 +14,7 @@ import notifyCases from './cases/notify.mjs';
 import scaffoldCases from './cases/scaffold.mjs';
 import sockactCases from './cases/sockact.mjs';
 import { cleanEnv, leftovers, NODE, removeScratch, RUNTIME, scratch, sleep, terminate } from './lib/proc.mjs';
+import { writeCharts } from './lib/chart.mjs';
 import { machine, printTable, writeReadme, writeResults } from './lib/report.mjs';
 import { setup } from './lib/setup.mjs';
 
@@ -109,5 +110,6 @@ console.log('');
 printTable(entries);
 const all = writeResults(entries, { partial: only !== null });
 writeReadme(all);
-console.log(`\n[bench] wrote bench/results.json and the table in bench/README.md; ${Math.round((Date.now() - started) / 1000)} s in all`);
+writeCharts(all);
+console.log(`\n[bench] wrote bench/results.json, bench/charts/*.svg and the table in bench/README.md; ${Math.round((Date.now() - started) / 1000)} s in all`);
 if (failedCases) process.exitCode = 1;
