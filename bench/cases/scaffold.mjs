@@ -98,11 +98,12 @@ export default function scaffoldCases({ quick }) {
           runs: quick ? 2 : 5,
         });
         const testRuns = await alternate({ variants: [{ name: 'npm-test', run: npmTest }], warmup: 0, runs: quick ? 1 : 3 });
-        // One count each: a whole generator under callgrind takes minutes.
+        // One count each, all at once: a whole generator under callgrind
+        // takes minutes of CPU (10-30 minutes of wall time on a shared machine).
         const counts = await countAll({
           variants: ['ours', 'vite', 'yo-license', 'yo-ours'].map((name) => ({ name, count: count(name) })),
           rounds: 1,
-          parallel: 2,
+          parallel: 4,
         });
         const instructions = instructionEntry({
           ...counts,
