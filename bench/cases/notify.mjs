@@ -25,9 +25,9 @@ async function startReceiver(receiverBinary, address) {
   const ready = await out.next();
   const match = /^ready qlen=(-?\d+) netns=(\w+) rcvbuf=(\d+)$/.exec(ready);
   if (!match) throw new BenchFailure(`receiver: ${ready}`);
-  const ask = async (command) => {
+  const ask = async (command, timeoutMs) => {
     child.stdin.write(`${command}\n`);
-    return out.next();
+    return out.next(timeoutMs);
   };
   return { child, qlen: Number(match[1]), netns: match[2], rcvbuf: Number(match[3]), ask };
 }
@@ -74,22 +74,29 @@ function runCase({ id, title, address, quick, tools }) {
      * Instructions per call: callgrind counts a sender process making
      * `warmupCalls` then N calls, and the same process making `warmupCalls`
      * then 0 calls; the difference over N is what one call costs, start-up
-     * and warm-up cancelling out. The receiver checks every datagram as in
-     * the timed runs. Runs one after the other (the receiver counts per run).
+     * and warm-up cancelling out. Each counted run has its own receiver (at
+     * the same kind of address, so the four can run side by side), which
+     * checks every datagram as in the timed runs.
      */
     const countedCalls = quick ? 2_000 : 10_000;
+    let countSerial = 0;
     const countOne = async (who, command, args, calls) => {
-      if ((await receiver.ask(`reset ${PAYLOAD}`)) !== 'ok') throw new BenchFailure('receiver did not reset');
-      const wrap = receiver.netns === 'private' ? (argv) => ['nsenter', `--net=/proc/${receiver.child.pid}/ns/net`, '--', ...argv] : undefined;
-      const result = await counted(command, [...args, warmupCalls, calls], { env, wrap });
-      const report = await receiver.ask('report');
-      const count = Number(Object.fromEntries(report.split(' ').map((kv) => kv.split('='))).count);
-      if (count !== warmupCalls + calls) throw new BenchFailure(`${who} (counted): receiver got ${report}, expected count=${warmupCalls + calls}`);
-      return result.instructions;
+      const own = await startReceiver(tools.receiver, `${address}.${++countSerial}`);
+      try {
+        if ((await own.ask(`reset ${PAYLOAD}`)) !== 'ok') throw new BenchFailure('receiver did not reset');
+        const wrap = own.netns === 'private' ? (argv) => ['nsenter', `--net=/proc/${own.child.pid}/ns/net`, '--', ...argv] : undefined;
+        const result = await counted(command, [...args, warmupCalls, calls], { env: cleanEnv({ NOTIFY_SOCKET: `${address}.${countSerial}` }), wrap });
+        const report = await own.ask('report', 600_000);
+        const count = Number(Object.fromEntries(report.split(' ').map((kv) => kv.split('='))).count);
+        if (count !== warmupCalls + calls) throw new BenchFailure(`${who} (counted): receiver got ${report}, expected count=${warmupCalls + calls}`);
+        return result.instructions;
+      } finally {
+        own.child.stdin.end();
+        await terminate(own.child.pid);
+      }
     };
     const perCall = async (who, command, args) => {
-      const full = await countOne(who, command, args, countedCalls);
-      const none = await countOne(who, command, args, 0);
+      const [full, none] = await Promise.all([countOne(who, command, args, countedCalls), countOne(who, command, args, 0)]);
       return { instructions: (full - none) / countedCalls, processes: [] };
     };
     const countVariants = [
@@ -99,8 +106,8 @@ function runCase({ id, title, address, quick, tools }) {
 
     try {
       const { samples, failures } = await alternate({ variants, warmup: 1, runs: quick ? 5 : 9 });
-      // parallel: 1, the receiver's counters are per run.
-      const counts = await countAll({ variants: countVariants, rounds: quick ? 1 : 2, parallel: 1 });
+      // One round: a count repeats (see the start-up cases' spread), and a node sender under callgrind takes minutes.
+      const counts = await countAll({ variants: countVariants, rounds: 1, parallel: 2 });
       const instructions = instructionEntry({
         ...counts,
         ours: 'ours',
