@@ -28,7 +28,7 @@ const CREATE_SD_DAEMON = path.join(REPO, 'create', 'index.js');
 const CREATE_VITE = path.join(BENCH, 'node_modules', 'create-vite', 'index.js');
 const LICENSE = path.join(BENCH, 'node_modules', 'generator-license');
 
-export default function scaffoldCases({ quick }) {
+export default function scaffoldCases({ quick, scaffoldCounts }) {
   return [
     {
       id: 'scaffold',
@@ -100,12 +100,12 @@ export default function scaffoldCases({ quick }) {
         const testRuns = await alternate({ variants: [{ name: 'npm-test', run: npmTest }], warmup: 0, runs: quick ? 1 : 3 });
         // One count each, all at once: a whole generator under callgrind
         // takes minutes of CPU (10-30 minutes of wall time on a shared machine).
-        const counts = await countAll({
+        const counts = !scaffoldCounts ? null : await countAll({
           variants: ['ours', 'vite', 'yo-license', 'yo-ours'].map((name) => ({ name, count: count(name) })),
           rounds: 1,
           parallel: 4,
         });
-        const instructions = instructionEntry({
+        const instructions = counts && instructionEntry({
           ...counts,
           ours: 'ours',
           anchor: 'vite',
@@ -133,6 +133,7 @@ export default function scaffoldCases({ quick }) {
           target: null,
           instructions,
           notes: [
+            ...(counts ? [] : ['instructions not counted in this run (opt-in: npm run bench -- --only scaffold --scaffold-counts; about half an hour on a shared 2-core machine)']),
             `ours: node create/index.js demo --yes --skip-install (what npm init sd-daemon runs; npm's own start, the same for any create-* package, left out); create-vite demo --template vanilla-ts; yo license with every answer on the command line`,
             `npm test of the generated project after npm install (warm cache, once, ${fmt(installMs)} ms, not repeated)`,
           ],
