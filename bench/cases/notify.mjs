@@ -81,11 +81,13 @@ function runCase({ id, title, address, quick, tools }) {
     const countedCalls = quick ? 2_000 : 10_000;
     let countSerial = 0;
     const countOne = async (who, command, args, calls) => {
-      const own = await startReceiver(tools.receiver, `${address}.${++countSerial}`);
+      // Its own address, taken before any await: the counted runs go side by side.
+      const ownAddress = `${address}.${++countSerial}`;
+      const own = await startReceiver(tools.receiver, ownAddress);
       try {
         if ((await own.ask(`reset ${PAYLOAD}`)) !== 'ok') throw new BenchFailure('receiver did not reset');
         const wrap = own.netns === 'private' ? (argv) => ['nsenter', `--net=/proc/${own.child.pid}/ns/net`, '--', ...argv] : undefined;
-        const result = await counted(command, [...args, warmupCalls, calls], { env: cleanEnv({ NOTIFY_SOCKET: `${address}.${countSerial}` }), wrap });
+        const result = await counted(command, [...args, warmupCalls, calls], { env: cleanEnv({ NOTIFY_SOCKET: ownAddress }), wrap });
         const report = await own.ask('report', 600_000);
         const count = Number(Object.fromEntries(report.split(' ').map((kv) => kv.split('='))).count);
         if (count !== warmupCalls + calls) throw new BenchFailure(`${who} (counted): receiver got ${report}, expected count=${warmupCalls + calls}`);

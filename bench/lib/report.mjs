@@ -34,9 +34,10 @@ const ratioText = (range) => (range ? fmtRange(range) : '-');
 /** An instruction count, in millions (M) or thousands (k) per call. */
 export function fmtCount(value, unit = '') {
   if (value === null || value === undefined) return '-';
-  if (Math.abs(value) >= 1e6) return `${fmt(value / 1e6, 4)}M${unit}`;
-  if (Math.abs(value) >= 1e3) return `${fmt(value / 1e3, 4)}k${unit}`;
-  return `${fmt(value, 4)}${unit}`;
+  const digits = (v) => Number(v.toPrecision(4)).toString();
+  if (Math.abs(value) >= 1e6) return `${digits(value / 1e6)}M${unit}`;
+  if (Math.abs(value) >= 1e3) return `${digits(value / 1e3)}k${unit}`;
+  return `${digits(value)}${unit}`;
 }
 
 const spreadText = (s) => (s === null || s === undefined ? '' : ` ±${fmt(s * 100, 2)}%`);
