@@ -77,7 +77,7 @@ export default function daemonizeCases({ quick }) {
             { name: 'detached', run: detached },
           ],
           warmup: quick ? 2 : 3,
-          runs: quick ? 10 : 30,
+          runs: quick ? 10 : 20,
         });
         const counts = await countAll({
           variants: [

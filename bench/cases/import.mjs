@@ -36,7 +36,7 @@ export default function importCases({ quick }) {
           variants.push({ name: 'sd-daemon', run: nodeE(importOf(sdDaemon)) });
           extras.push({ name: 'npm sd-daemon (import)', variant: 'sd-daemon' });
         }
-        const { samples, failures } = await alternate({ variants, warmup: quick ? 2 : 5, runs: quick ? 10 : 40 });
+        const { samples, failures } = await alternate({ variants, warmup: quick ? 2 : 3, runs: quick ? 10 : 20 });
         // Instructions: the floor is what any ES package pays, Node's ESM
         // loader reading one module; ours is judged against that (<= 1.02).
         const countE = (code) => () => counted(NODE, [...NODE_FLAGS, '-e', code]);

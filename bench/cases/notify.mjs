@@ -34,7 +34,7 @@ async function startReceiver(receiverBinary, address) {
 
 function runCase({ id, title, address, quick, tools }) {
   return async () => {
-    const calls = quick ? 10_000 : 100_000;
+    const calls = quick ? 10_000 : 50_000;
     const warmupCalls = quick ? 1_000 : 5_000;
     // systemd-notify costs a process per message: far fewer iterations.
     const spawnCalls = quick ? 20 : 100;
@@ -107,7 +107,7 @@ function runCase({ id, title, address, quick, tools }) {
     ];
 
     try {
-      const { samples, failures } = await alternate({ variants, warmup: 1, runs: quick ? 5 : 9 });
+      const { samples, failures } = await alternate({ variants, warmup: 1, runs: quick ? 5 : 7 });
       // One round: a count repeats (see the start-up cases' spread), and a node sender under callgrind takes minutes.
       const counts = await countAll({ variants: countVariants, rounds: 1, parallel: 2 });
       const instructions = instructionEntry({

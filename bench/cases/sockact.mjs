@@ -120,7 +120,7 @@ export default function sockactCases({ quick }) {
             { name: 'anchor', run: () => firstRequest('anchor') },
           ],
           warmup: quick ? 2 : 3,
-          runs: quick ? 10 : 30,
+          runs: quick ? 10 : 20,
         });
         const counts = await countAll({
           variants: [
