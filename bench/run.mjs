@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run bench [-- --quick] [-- --only id,id]
+// npm run bench [-- --quick] [-- --only id,id] [-- --scaffold-counts]
 //
 // Measures the runtime against its anchors, each case alternating ours and
 // the anchor in the same run, and writes the table to stdout, results.json
@@ -14,11 +14,12 @@ import notifyCases from './cases/notify.mjs';
 import scaffoldCases from './cases/scaffold.mjs';
 import sockactCases from './cases/sockact.mjs';
 import { cleanEnv, leftovers, NODE, removeScratch, RUNTIME, scratch, sleep, terminate } from './lib/proc.mjs';
+import { writeCharts } from './lib/chart.mjs';
 import { machine, printTable, writeReadme, writeResults } from './lib/report.mjs';
 import { setup } from './lib/setup.mjs';
 
 const { values: args } = parseArgs({
-  options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } },
+  options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, 'scaffold-counts': { type: 'boolean', default: false } },
 });
 const quick = args.quick;
 const only = args.only ? new Set(args.only.split(',').map((s) => s.trim()).filter(Boolean)) : null;
@@ -54,7 +55,9 @@ async function runCase(c) {
 
 const started = Date.now();
 const tools = setup();
-const ctx = { quick, tools };
+// Scaffold instruction counts are opt-in: a whole generator under callgrind
+// is minutes of CPU each, half an hour of wall time on a shared machine.
+const ctx = { quick, tools, scaffoldCounts: args['scaffold-counts'] };
 const cases = [
   ...notifyCases(ctx),
   ...importCases(ctx),
@@ -109,5 +112,6 @@ console.log('');
 printTable(entries);
 const all = writeResults(entries, { partial: only !== null });
 writeReadme(all);
-console.log(`\n[bench] wrote bench/results.json and the table in bench/README.md; ${Math.round((Date.now() - started) / 1000)} s in all`);
+writeCharts(all);
+console.log(`\n[bench] wrote bench/results.json, bench/charts/*.svg and the table in bench/README.md; ${Math.round((Date.now() - started) / 1000)} s in all`);
 if (failedCases) process.exitCode = 1;

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
+import { countAll, counted, instructionEntry, NODE_FLAGS } from '../lib/callgrind.mjs';
 import { BENCH, NODE, RUNTIME, timedRun } from '../lib/proc.mjs';
 import { buildEntry } from '../lib/result.mjs';
 import { alternate } from '../lib/stats.mjs';
@@ -35,7 +36,27 @@ export default function importCases({ quick }) {
           variants.push({ name: 'sd-daemon', run: nodeE(importOf(sdDaemon)) });
           extras.push({ name: 'npm sd-daemon (import)', variant: 'sd-daemon' });
         }
-        const { samples, failures } = await alternate({ variants, warmup: quick ? 2 : 5, runs: quick ? 10 : 40 });
+        const { samples, failures } = await alternate({ variants, warmup: quick ? 2 : 3, runs: quick ? 10 : 20 });
+        // Instructions: the floor is what any ES package pays, Node's ESM
+        // loader reading one module; ours is judged against that (<= 1.02).
+        const countE = (code) => () => counted(NODE, [...NODE_FLAGS, '-e', code]);
+        const counts = await countAll({
+          variants: [
+            { name: 'ours', count: countE(importOf(RUNTIME)) },
+            { name: 'empty-esm', count: countE(importOf(path.join(BENCH, 'cases', 'empty.mjs'))) },
+            { name: 'node', count: countE('0') },
+          ],
+          rounds: quick ? 1 : 2,
+        });
+        const instructions = instructionEntry({
+          ...counts,
+          ours: 'ours',
+          anchor: 'empty-esm',
+          anchorName: 'import() of an empty ES module (floor)',
+          target: 1.02,
+          extras: [{ name: 'node -e 0', variant: 'node' }],
+          how: `valgrind --tool=callgrind node ${NODE_FLAGS.join(' ')} -e "import('<module>')", whole process`,
+        });
         return buildEntry({
           id: 'import',
           title: 'import cost, whole process',
@@ -47,6 +68,7 @@ export default function importCases({ quick }) {
           anchorName: 'node -e 0',
           extras,
           target: 1.08,
+          instructions,
         });
       },
     },

@@ -12,7 +12,8 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 
-import { BENCH, cleanEnv, msSince, now, terminate, track } from '../lib/proc.mjs';
+import { countAll, instructionEntry, NODE_FLAGS, startCounted, sum } from '../lib/callgrind.mjs';
+import { BENCH, cleanEnv, msSince, now, sleep, terminate, track } from '../lib/proc.mjs';
 import { buildEntry } from '../lib/result.mjs';
 import { alternate, BenchFailure } from '../lib/stats.mjs';
 
@@ -73,6 +74,40 @@ async function firstRequest(variant) {
   }
 }
 
+/**
+ * The same first request with the server under callgrind: valgrind is what
+ * systemd-socket-activate execs (keeping its PID, so LISTEN_PID matches),
+ * and it runs node with the counting flags. Once the response is in, the
+ * server gets SIGTERM (the default action, ours and the anchor alike: the
+ * same exit path), and callgrind writes its count as the process dies. The
+ * count covers node's start-up, the adoption, one HTTP exchange and that exit.
+ */
+async function countFirstRequest(variant) {
+  const port = await freePort();
+  const run = startCounted(process.execPath, [...NODE_FLAGS, SERVERS[variant]], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    wrap: (argv) => ['systemd-socket-activate', '-l', `127.0.0.1:${port}`, '--fdname=http', ...argv],
+  });
+  let exited = false;
+  run.done.then(() => (exited = true));
+  try {
+    const deadline = Date.now() + 60_000;
+    while (!run.stderr().includes('Listening on')) {
+      if (exited) throw new BenchFailure(`systemd-socket-activate exited before listening: ${run.stderr().slice(-1000)}`);
+      if (Date.now() > deadline) throw new BenchFailure(`systemd-socket-activate did not listen within 60 s: ${run.stderr().slice(-1000)}`);
+      await sleep(20);
+    }
+    const response = await get(port);
+    if (response.status !== 200 || response.body !== 'ok\n') throw new BenchFailure(`${variant} (counted): unexpected response ${response.status} ${JSON.stringify(response.body)}`);
+    run.child.kill('SIGTERM');
+    const { signal, code } = await run.done;
+    if (signal !== 'SIGTERM' && code !== 143) throw new BenchFailure(`${variant} (counted): exited ${code ?? signal} on SIGTERM: ${run.stderr().slice(-1000)}`);
+    return sum(run.dir);
+  } finally {
+    if (!exited) await terminate(run.child.pid, 120_000);
+  }
+}
+
 export default function sockactCases({ quick }) {
   return [
     {
@@ -85,7 +120,22 @@ export default function sockactCases({ quick }) {
             { name: 'anchor', run: () => firstRequest('anchor') },
           ],
           warmup: quick ? 2 : 3,
-          runs: quick ? 10 : 30,
+          runs: quick ? 10 : 20,
+        });
+        const counts = await countAll({
+          variants: [
+            { name: 'ours', count: () => countFirstRequest('ours') },
+            { name: 'anchor', count: () => countFirstRequest('anchor') },
+          ],
+          rounds: quick ? 1 : 2,
+        });
+        const instructions = instructionEntry({
+          ...counts,
+          ours: 'ours',
+          anchor: 'anchor',
+          anchorName: 'server.listen({ fd: 3 }) by hand',
+          target: 1.02,
+          how: `the server process (valgrind exec'd by systemd-socket-activate, node ${NODE_FLAGS.join(' ')}) from exec to its exit on SIGTERM after the first response`,
         });
         return buildEntry({
           id: 'sockact-first-request',
@@ -97,6 +147,7 @@ export default function sockactCases({ quick }) {
           anchor: 'anchor',
           anchorName: 'server.listen({ fd: 3 }) by hand',
           target: 1.02,
+          instructions,
         });
       },
     },

@@ -31,24 +31,42 @@ const ratioText = (range) => (range ? fmtRange(range) : '-');
  * per case against its main anchor, then one per secondary anchor (its value
  * also as a multiple of the main anchor), or per further measurement of ours.
  */
+/** An instruction count, in millions (M) or thousands (k) per call. */
+export function fmtCount(value, unit = '') {
+  if (value === null || value === undefined) return '-';
+  const digits = (v) => Number(v.toPrecision(4)).toString();
+  if (Math.abs(value) >= 1e6) return `${digits(value / 1e6)}M${unit}`;
+  if (Math.abs(value) >= 1e3) return `${digits(value / 1e3)}k${unit}`;
+  return `${digits(value)}${unit}`;
+}
+
+const spreadText = (s) => (s === null || s === undefined ? '' : ` ±${fmt(s * 100, 2)}%`);
+
 function rows(entries) {
   const out = [];
   for (const e of entries) {
     const status = e.failed ? 'FAILED' : metText(e.met);
-    out.push([e.id, e.anchorName ?? '-', e.unit ?? '-', fmtRange(e.ours), e.anchor ? fmtRange(e.anchor) : '-', ratioText(e.ratio), targetText(e.target), status]);
+    const ins = e.instructions;
+    const insAnchor = ins && ins.anchorName && ins.anchorName !== e.anchorName ? ` (${ins.anchorName})` : '';
+    const insOurs = ins ? `${fmtCount(ins.ours)}${spreadText(ins.spread?.[Object.keys(ins.counts)[0]])}` : '-';
+    out.push([e.id, e.anchorName ?? '-', e.unit ?? '-', fmtRange(e.ours), e.anchor ? fmtRange(e.anchor) : '-', ratioText(e.ratio),
+      insOurs, ins ? `${fmtCount(ins.anchor)}${insAnchor}` : '-', ins?.ratio ? fmt(ins.ratio, 4) : '-', targetText(e.instructions?.target ?? e.target), status]);
     for (const x of e.extra ?? []) {
       if (x.ours) {
-        out.push([`  + ${x.name}`, '-', e.unit ?? '-', fmtRange(x.value), '-', '-', '-', x.failed ? 'FAILED' : '-']);
+        out.push([`  + ${x.name}`, '-', e.unit ?? '-', fmtRange(x.value), '-', '-', '-', '-', '-', '-', x.failed ? 'FAILED' : '-']);
         continue;
       }
       const vs = x.vsAnchor ? ` = ${fmt(x.vsAnchor.median)}x anchor` : '';
-      out.push(['', `vs ${x.name}`, e.unit ?? '-', '', `${fmtRange(x.value)}${vs}`, ratioText(x.ratio), targetText(x.target), x.failed ? 'FAILED' : metText(x.met)]);
+      out.push(['', `vs ${x.name}`, e.unit ?? '-', '', `${fmtRange(x.value)}${vs}`, ratioText(x.ratio), '', '', '', targetText(x.target), x.failed ? 'FAILED' : metText(x.met)]);
+    }
+    for (const x of ins?.extra ?? []) {
+      out.push(['', `instructions vs ${x.name}`, '-', '', '', '', '', fmtCount(x.value), x.ratio ? fmt(x.ratio, 4) : '-', targetText(x.target), metText(x.met)]);
     }
   }
   return out;
 }
 
-const HEADER = ['case', 'anchor', 'unit', 'ours: median (min-max)', 'anchor: median (min-max)', 'ratio ours/anchor: median (min-max)', 'target', 'met'];
+const HEADER = ['case', 'anchor', 'unit', 'ours: median (min-max)', 'anchor: median (min-max)', 'wall ratio: median (min-max)', 'instructions: ours (spread)', 'instructions: anchor', 'instruction ratio', 'target', 'met'];
 
 export function printTable(entries) {
   const all = [HEADER, ...rows(entries)];
@@ -110,6 +128,8 @@ export function writeReadme(entries) {
       ...(e.failed ?? []).map((f) => `- \`${e.id}\` **failed**: ${f.split('\n')[0]}`),
       ...(e.extra ?? []).filter((x) => x.failed).map((x) => `- \`${e.id}\` vs ${x.name} **failed**: ${x.failed.split('\n')[0]}`),
     ]),
+    '',
+    `Targets are judged on the instruction ratio where there is one (the wall ratio is the check). Instruction counts: callgrind's Ir (user-space instructions), node run as \`node ${'--single-threaded --v8-pool-size=0 --hash-seed=1 --random-seed=1'}\`; spread = (max - min) / min of the repeated counts of ours. Charts: ${entries.map((e) => `[${e.id}](charts/${e.id}.svg)`).join(', ')}.`,
     END,
   ].join('\n');
   writeFileSync(README, text.slice(0, start) + body + text.slice(end + END.length));

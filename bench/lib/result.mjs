@@ -15,7 +15,7 @@ import { pairedRatio, summarize } from './stats.mjs';
  * measured variant failed (lost data is a failure, not a speed), null when
  * the case has no target.
  */
-export function buildEntry({ id, title, unit, samples, failures, ours, anchor, anchorName, extras = [], target = null, notes = [], info = {} }) {
+export function buildEntry({ id, title, unit, samples, failures, ours, anchor, anchorName, extras = [], target = null, notes = [], info = {}, instructions = null }) {
   const failed = [];
   for (const name of [ours, anchor, ...extras.map((e) => e.variant)]) {
     if (name && failures[name]) failed.push(`${name}: ${failures[name]}`);
@@ -47,6 +47,15 @@ export function buildEntry({ id, title, unit, samples, failures, ours, anchor, a
   } else if (failed.length > 0) {
     met = false;
   }
+  // With an instruction count, the target is judged on the instruction
+  // ratio (it does not depend on the machine's load); the wall-time verdict
+  // stays as `wallMet`, the check that both agree.
+  let wallMet;
+  if (instructions) {
+    wallMet = met;
+    if (instructions.failed) failed.push(...instructions.failed);
+    met = instructions.met === null ? (failed.length ? false : met) : failed.length === 0 && instructions.met && extra.every((e) => e.met !== false);
+  }
   return {
     id,
     title,
@@ -57,6 +66,7 @@ export function buildEntry({ id, title, unit, samples, failures, ours, anchor, a
     ratio,
     target,
     met,
+    ...(instructions ? { wallMet, instructions } : {}),
     runs: oursSamples.length,
     extra,
     ...(failed.length ? { failed } : {}),

@@ -19,15 +19,16 @@ function run(command, args, options = {}) {
 const commandExists = (name) => spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0;
 const debInstalled = (pkg) => /install ok installed/.test(spawnSync('dpkg-query', ['-W', '-f=${Status}', pkg], { encoding: 'utf8' }).stdout ?? '');
 
-/** libsystemd-dev (sd-daemon.h, libsystemd.so), pkg-config and gcc, from apt when missing. */
+/** libsystemd-dev (sd-daemon.h, libsystemd.so), pkg-config, gcc and valgrind (the instruction counts), from apt when missing. */
 function systemPackages() {
   const missing = [];
   if (!debInstalled('libsystemd-dev')) missing.push('libsystemd-dev');
   if (!commandExists('pkg-config')) missing.push('pkg-config');
   if (!commandExists('gcc')) missing.push('gcc');
+  if (!commandExists('valgrind')) missing.push('valgrind');
   if (missing.length === 0) return;
   if (process.getuid?.() !== 0) {
-    throw new Error(`the bench needs ${missing.join(', ')} (the C sd_notify anchor and the sd-notify addon build against libsystemd); ` +
+    throw new Error(`the bench needs ${missing.join(', ')} (the C sd_notify anchor and the sd-notify addon build against libsystemd; valgrind counts instructions); ` +
       `install with: sudo apt-get install -y --no-install-recommends ${missing.join(' ')}`);
   }
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
@@ -78,7 +79,7 @@ function npmUpToDate() {
 
 function npmDependencies() {
   if (npmUpToDate()) return;
-  log('npm install --prefix bench (pino, sd-notify, sd-daemon: anchors only)');
+  log('npm install --prefix bench (pino, sd-notify, sd-daemon, create-vite, generator-license: anchors only)');
   run('npm', ['install', '--prefix', BENCH, '--no-audit', '--no-fund'], { cwd: BENCH });
 }
 
