@@ -22,7 +22,14 @@ const { values: args } = parseArgs({
   options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, 'scaffold-counts': { type: 'boolean', default: false } },
 });
 const quick = args.quick;
-const only = args.only ? new Set(args.only.split(',').map((s) => s.trim()).filter(Boolean)) : null;
+const only = args.only
+  ? new Set(
+      args.only
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+  : null;
 
 /**
  * The lead rebuilds runtime/dist while we run: an import that fails is
@@ -30,7 +37,11 @@ const only = args.only ? new Set(args.only.split(',').map((s) => s.trim()).filte
  * turning a rebuild into a failed case.
  */
 function runtimeImports() {
-  const probe = spawnSync(NODE, ['-e', `import(${JSON.stringify(RUNTIME)}).then((m) => { if (typeof m.notify !== 'function') process.exit(3); })`], { env: cleanEnv(), encoding: 'utf8' });
+  const probe = spawnSync(
+    NODE,
+    ['-e', `import(${JSON.stringify(RUNTIME)}).then((m) => { if (typeof m.notify !== 'function') process.exit(3); })`],
+    { env: cleanEnv(), encoding: 'utf8' },
+  );
   return probe.status === 0 ? null : probe.stderr.trim().slice(-500) || `exit ${probe.status}`;
 }
 
@@ -49,7 +60,20 @@ async function runCase(c) {
     return await c.run();
   } catch (error) {
     // A case that cannot run at all is reported, and the others still run.
-    return { id: c.id, title: c.title, unit: null, ours: null, anchor: null, anchorName: null, ratio: null, target: null, met: false, runs: 0, extra: [], failed: [`${error.stack ?? error}`] };
+    return {
+      id: c.id,
+      title: c.title,
+      unit: null,
+      ours: null,
+      anchor: null,
+      anchorName: null,
+      ratio: null,
+      target: null,
+      met: false,
+      runs: 0,
+      extra: [],
+      failed: [`${error.stack ?? error}`],
+    };
   }
 }
 
@@ -76,7 +100,9 @@ if (only) {
 
 const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 const host = machine();
-console.log(`[bench] ${quick ? 'quick' : 'full'} run, ${cases.length} case(s); ${host.cpu}, ${host.cores} cores, Linux ${host.kernel}, Node ${host.node}`);
+console.log(
+  `[bench] ${quick ? 'quick' : 'full'} run, ${cases.length} case(s); ${host.cpu}, ${host.cores} cores, Linux ${host.kernel}, Node ${host.node}`,
+);
 
 const entries = [];
 let failedCases = 0;
@@ -113,5 +139,7 @@ printTable(entries);
 const all = writeResults(entries, { partial: only !== null });
 writeReadme(all);
 writeCharts(all);
-console.log(`\n[bench] wrote bench/results.json, bench/charts/*.svg and the table in bench/README.md; ${Math.round((Date.now() - started) / 1000)} s in all`);
+console.log(
+  `\n[bench] wrote bench/results.json, bench/charts/*.svg and the table in bench/README.md; ${Math.round((Date.now() - started) / 1000)} s in all`,
+);
 if (failedCases) process.exitCode = 1;

@@ -45,9 +45,15 @@ const create = read(files.create);
 expect('create/package.json version', create.version, version);
 expect("create/package.json's dependency on generator-sd-daemon", create.dependencies?.['generator-sd-daemon'], `^${version}`);
 expect('runtime/package.json version', read(files.runtime).version, version);
-expect("templates/project/dependencies/package.json's sd-daemon-runtime", read(files.templates).dependencies?.['sd-daemon-runtime'], `^${version}`);
+expect(
+  "templates/project/dependencies/package.json's sd-daemon-runtime",
+  read(files.templates).dependencies?.['sd-daemon-runtime'],
+  `^${version}`,
+);
 if (problems.length > 0) {
-  console.error(`versions: the packages are not in step with generator-sd-daemon ${version}:\n  ${problems.join('\n  ')}\nfix: node scripts/versions.js ${version}`);
+  console.error(
+    `versions: the packages are not in step with generator-sd-daemon ${version}:\n  ${problems.join('\n  ')}\nfix: node scripts/versions.js ${version}`,
+  );
   process.exit(1);
 }
 console.log(`versions: generator-sd-daemon, create-sd-daemon and sd-daemon-runtime are all ${version}`);

@@ -39,7 +39,8 @@ function portOf(thing: { address(): unknown }): number {
 
 function get(target: { port: number; host?: string } | { socketPath: string }, path = '/'): Promise<any> {
   return new Promise((resolve, reject) => {
-    const options = 'socketPath' in target ? { socketPath: target.socketPath, path } : { host: target.host ?? '127.0.0.1', port: target.port, path };
+    const options =
+      'socketPath' in target ? { socketPath: target.socketPath, path } : { host: target.host ?? '127.0.0.1', port: target.port, path };
     http
       .get(options, (res) => {
         let body = '';
@@ -140,7 +141,10 @@ describe('adoption in activated children', function () {
     assert.deepEqual(await get({ socketPath: path }), { pid: child.pid, url: '/' });
   });
 
-  for (const [type, host] of [['udp4', '127.0.0.1'], ['udp6', '::1']] as const) {
+  for (const [type, host] of [
+    ['udp4', '127.0.0.1'],
+    ['udp6', '::1'],
+  ] as const) {
     it(`a ${type} dgram socket adopts the UDP fd named "dns" and receives a datagram`, async function () {
       const udp = own(await bound(dgram.createSocket(type), 0, host));
       const port = portOf(udp);
@@ -191,7 +195,10 @@ describe('adoption in activated children', function () {
     const asServer = spawnFixture('adopt.mjs', ['http', '{"name":"log","fallback":{"port":0}}'], { fds: [fd], names: 'log' });
     const asDgram = spawnFixture('adopt.mjs', ['dgram', '{"name":"log","fallback":{"port":0}}'], { fds: [fd], names: 'log' });
     handOver(fd);
-    for (const [child, call] of [[asServer, 'listen()'], [asDgram, 'bindDgram()']] as const) {
+    for (const [child, call] of [
+      [asServer, 'listen()'],
+      [asDgram, 'bindDgram()'],
+    ] as const) {
       const error = await child.next();
       assert.equal(error.event, 'error');
       assert.equal(
@@ -313,7 +320,11 @@ describe('adoption under systemd-socket-activate', function () {
       const path = join(dir, 'seq.sock');
       const tool = activate(['--seqpacket', '-l', path, '--fdname=seq'], 'listen-fds.mjs', []);
       await tool.stderrMatches(/Listening on/);
-      const wake = spawnSync('python3', ['-c', 'import socket,sys; s=socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET); s.connect(sys.argv[1])', path]);
+      const wake = spawnSync('python3', [
+        '-c',
+        'import socket,sys; s=socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET); s.connect(sys.argv[1])',
+        path,
+      ]);
       assert.equal(wake.status, 0, String(wake.stderr));
       const out = await tool.next();
       assert.deepEqual(out.result, { status: 'activated', fds: [{ fd: 3, name: 'seq', kind: 'unix-seqpacket', listening: true, path }] });
@@ -410,7 +421,10 @@ describe('adoption rules (in process, with an activation result describing real 
     await new Promise((resolve) => client.once('connect', resolve));
     const connected = fdOf(client);
     const error = await rejection(listen(server(), { name: 'conn', activation: activation([connected, 'conn']) }));
-    assert.equal(error.message, `listen(): fd ${connected} (name "conn", kind tcp4) cannot be adopted: it is a connected socket (Accept=yes); adopt it with adoptConnection()`);
+    assert.equal(
+      error.message,
+      `listen(): fd ${connected} (name "conn", kind tcp4) cannot be adopted: it is a connected socket (Accept=yes); adopt it with adoptConnection()`,
+    );
     // Should it wrap the listener after all, the wrapper goes too, or its handle would keep mocha running.
     let wrapped = null as net.Socket | null;
     closers.push(() => wrapped?.destroy());
@@ -423,7 +437,10 @@ describe('adoption rules (in process, with an activation result describing real 
     const v6 = await bound(udp('udp6'), 0, '::1');
     const fd = fdOf(v6);
     const error = await rejection(bindDgram(udp('udp4'), { name: 'dns', activation: activation([fd, 'dns']) }));
-    assert.equal(error.message, `bindDgram(): fd ${fd} (name "dns", kind udp6) cannot be adopted: the dgram socket was created as 'udp4'; use dgram.createSocket('udp6')`);
+    assert.equal(
+      error.message,
+      `bindDgram(): fd ${fd} (name "dns", kind udp6) cannot be adopted: the dgram socket was created as 'udp4'; use dgram.createSocket('udp6')`,
+    );
     assert.equal(error.kind, 'udp6');
   });
 
@@ -442,7 +459,9 @@ describe('adoption rules (in process, with an activation result describing real 
 
   it('rejects with the malformed-environment error', async function () {
     const malformed = listenFds({ env: { LISTEN_PID: String(process.pid), LISTEN_FDS: 'many' } });
-    const error = (await rejection(listen(server(), { fallback: { port: 0 }, activation: malformed }))) as AdoptionError & { variable: string };
+    const error = (await rejection(listen(server(), { fallback: { port: 0 }, activation: malformed }))) as AdoptionError & {
+      variable: string;
+    };
     assert.equal(error.variable, 'LISTEN_FDS');
     assert.throws(() => adoptConnection({ activation: malformed }), { message: 'LISTEN_FDS="many" is not a decimal number' });
   });

@@ -40,9 +40,13 @@ describe('booted() (sd_booted)', function () {
 
   before(function () {
     const unshare = spawnSync('unshare', ['--mount', 'true']);
-    requireOrSkip(this, unshare.status === 0, `unshare --mount does not work here (needs root): ${unshare.stderr?.toString().trim() ?? unshare.error?.message}`);
+    requireOrSkip(
+      this,
+      unshare.status === 0,
+      `unshare --mount does not work here (needs root): ${unshare.stderr?.toString().trim() ?? unshare.error?.message}`,
+    );
     const notify = spawnSync('systemd-notify', ['--help']);
-    requireOrSkip(this, notify.status === 0, 'systemd-notify (libsystemd\'s sd_booted) is not installed');
+    requireOrSkip(this, notify.status === 0, "systemd-notify (libsystemd's sd_booted) is not installed");
   });
 
   const cases: [string, string, boolean][] = [

@@ -4,7 +4,20 @@
 // from its exit code, output and timing. Every daemon is killed afterwards.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -58,7 +71,11 @@ interface Report {
 function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env)) {
-    if (value !== undefined && !['NOTIFY_SOCKET', 'INVOCATION_ID', 'LISTEN_FDS', 'LISTEN_PID', 'LISTEN_FDNAMES', 'WATCHDOG_USEC', 'WATCHDOG_PID'].includes(key)) env[key] = value;
+    if (
+      value !== undefined &&
+      !['NOTIFY_SOCKET', 'INVOCATION_ID', 'LISTEN_FDS', 'LISTEN_PID', 'LISTEN_FDNAMES', 'WATCHDOG_USEC', 'WATCHDOG_PID'].includes(key)
+    )
+      env[key] = value;
   }
   return { ...env, ...extra };
 }
@@ -144,7 +161,10 @@ describe('daemonize()', function () {
   });
 
   /** Runs the fixture as an init script would and waits for the original process to exit. */
-  function run(args: string[], options: { env?: Record<string, string>; execArgv?: string[]; extraFd?: number } = {}): Promise<Finished> & { report: string } {
+  function run(
+    args: string[],
+    options: { env?: Record<string, string>; execArgv?: string[]; extraFd?: number } = {},
+  ): Promise<Finished> & { report: string } {
     const report = join(dir, `run${++runs}`);
     const started = performance.now();
     const stdio: ('ignore' | 'pipe' | number)[] = ['ignore', 'pipe', 'pipe'];
@@ -205,7 +225,17 @@ describe('daemonize()', function () {
       const emptyFd = native!.bindDgram(sunPath(empty));
       assert.ok(!failed(forgedFd) && !failed(emptyFd));
       try {
-        const instructions = { version: 1, token: 'another', notifySocket: '@x', restoreNotifySocket: null, files: 0, pidFile: null, workingDirectory: null, umask: null, captureOutput: false };
+        const instructions = {
+          version: 1,
+          token: 'another',
+          notifySocket: '@x',
+          restoreNotifySocket: null,
+          files: 0,
+          pidFile: null,
+          workingDirectory: null,
+          umask: null,
+          captureOutput: false,
+        };
         assert.ok(!failed(native!.sendmsg(sunPath(forged), Buffer.from(JSON.stringify(instructions)), null, null)));
         const script = `import { stage } from 'sd-daemon-runtime'; process.stdout.write(stage())`;
         const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
@@ -274,7 +304,12 @@ describe('daemonize()', function () {
       // The daemon's exec-time environment is the original's, byte for byte:
       // no stage marker, no NOTIFY_SOCKET.
       const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean).sort();
-      assert.deepEqual(environ, Object.entries(env).map(([k, v]) => `${k}=${v}`).sort());
+      assert.deepEqual(
+        environ,
+        Object.entries(env)
+          .map(([k, v]) => `${k}=${v}`)
+          .sort(),
+      );
       // In process.env, NOTIFY_SOCKET pointed at the original process until READY=1, and is gone after it...
       assert.match(report.notifySocket ?? '', /^@sd-daemonize\/[0-9a-f]{16}\/notify$/);
       assert.equal(report.notifySocketAfterReady, null);
@@ -373,7 +408,10 @@ describe('daemonize()', function () {
       const result = await run([`--pid-file=${pidFile}`, '--fail=78:cannot read /etc/example.conf']);
       assert.equal(result.code, 78);
       assert.match(result.stderr, /^cannot read \/etc\/example\.conf$/m, 'its stderr was passed on');
-      assert.match(result.stderr, /the daemon \(PID \d+\) exited with status 78\/CONFIG before it was ready: cannot read \/etc\/example\.conf$/m);
+      assert.match(
+        result.stderr,
+        /the daemon \(PID \d+\) exited with status 78\/CONFIG before it was ready: cannot read \/etc\/example\.conf$/m,
+      );
       assert.ok(!existsSync(pidFile));
       assert.ok(!alive((await reportOf(result.report, 'starting')).pid));
     });
@@ -413,10 +451,16 @@ describe('daemonize()', function () {
     });
 
     it('refuses when NOTIFY_SOCKET or INVOCATION_ID says a manager supervises this process', async function () {
-      for (const [key, value] of [['NOTIFY_SOCKET', '/run/systemd/notify'], ['INVOCATION_ID', '0123456789abcdef0123456789abcdef']] as const) {
+      for (const [key, value] of [
+        ['NOTIFY_SOCKET', '/run/systemd/notify'],
+        ['INVOCATION_ID', '0123456789abcdef0123456789abcdef'],
+      ] as const) {
         const result = await run([`--pid-file=${pidFileOf('supervised.pid')}`], { env: cleanEnv({ [key]: value }) });
         assert.equal(result.code, DAEMONIZE_EXIT.SUPERVISED, key);
-        assert.match(result.stderr, new RegExp(`refusing to daemonize: a service manager already supervises this process \\(${key}=${value}\\)`));
+        assert.match(
+          result.stderr,
+          new RegExp(`refusing to daemonize: a service manager already supervises this process \\(${key}=${value}\\)`),
+        );
         assert.match(result.stderr, /force: true/);
         assert.ok(!existsSync(`${result.report}.starting`));
       }
@@ -440,7 +484,11 @@ describe('daemonize()', function () {
           try { await daemonize(options); out.push('resolved'); } catch (e) { out.push(e.name); }
         }
         process.stdout.write(JSON.stringify(out));`;
-      const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: cleanEnv(), timeout: 10_000 });
+      const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+        encoding: 'utf8',
+        env: cleanEnv(),
+        timeout: 10_000,
+      });
       assert.equal(result.stderr, '');
       assert.deepEqual(JSON.parse(result.stdout), ['RangeError', 'RangeError', 'TypeError', 'TypeError', 'TypeError', 'RangeError']);
     });

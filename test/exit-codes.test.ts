@@ -152,7 +152,8 @@ describe('exit codes', function () {
     }
 
     it('parseExitCode stays as strict as SuccessExitStatus=: no aliases, no retired names', function () {
-      for (const name of ['OK', 'EX_OK', 'EX_CONFIG', 'TCPWRAP', 'MAKE_STARTER', 'BUS_ENDPOINT']) assert.equal(parseExitCode(name), undefined, name);
+      for (const name of ['OK', 'EX_OK', 'EX_CONFIG', 'TCPWRAP', 'MAKE_STARTER', 'BUS_ENDPOINT'])
+        assert.equal(parseExitCode(name), undefined, name);
     });
   });
 
@@ -178,7 +179,10 @@ describe('exit codes', function () {
   describe('the table', function () {
     it('is in code order, with unique codes and names, each round-tripping through ExitCode', function () {
       const codes = EXIT_CODES.map((e) => e.code);
-      assert.deepEqual(codes, [...codes].sort((a, b) => a - b));
+      assert.deepEqual(
+        codes,
+        [...codes].sort((a, b) => a - b),
+      );
       assert.equal(new Set(codes).size, codes.length);
       assert.equal(new Set(EXIT_CODES.map((e) => e.name)).size, EXIT_CODES.length);
       // OK is the one alias (sysexits.h's EX_OK); every other key is a table entry.
@@ -233,7 +237,10 @@ describe('exit codes', function () {
 
     before(function () {
       try {
-        analyze = execFileSync('systemd-analyze', ['exit-status'], { encoding: 'utf8', env: { ...process.env, SYSTEMD_COLORS: '0', SYSTEMD_PAGER: 'cat' } });
+        analyze = execFileSync('systemd-analyze', ['exit-status'], {
+          encoding: 'utf8',
+          env: { ...process.env, SYSTEMD_COLORS: '0', SYSTEMD_PAGER: 'cat' },
+        });
         const versionLine = execFileSync('systemd-analyze', ['--version'], { encoding: 'utf8' }).split('\n')[0]!;
         version = Number(/^systemd (\d+)/.exec(versionLine)?.[1]);
       } catch (error) {
@@ -249,7 +256,11 @@ describe('exit codes', function () {
         const [name, code, cls] = line.trim().split(/\s+/);
         return { code: Number(code), name, class: cls };
       });
-      const ours = EXIT_CODES.filter((e) => e.since === undefined || e.since <= version).map((e) => ({ code: e.code, name: e.name, class: e.class }));
+      const ours = EXIT_CODES.filter((e) => e.since === undefined || e.since <= version).map((e) => ({
+        code: e.code,
+        name: e.name,
+        class: e.class,
+      }));
       assert.deepEqual(ours, theirs);
       // And the newer ones really are unknown to it (this proves their version annotations are not too old).
       const newer = EXIT_CODES.filter((e) => e.since !== undefined && e.since > version).map((e) => e.code);

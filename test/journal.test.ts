@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { encodeJournalRecord, journalFieldNameProblem, sendJournal } from 'sd-daemon-runtime';
-import { PrivateJournald, valueBytes, type JsonEntry } from './helpers/journald.js';
+import { PrivateJournald, valueBytes } from './helpers/journald.js';
 import { addon } from './helpers/native.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/journal-send.mjs', import.meta.url));
@@ -45,7 +45,10 @@ describe('journal native protocol (encoding)', function () {
   for (const [name, message] of badNames) {
     it(`refuses the field name ${JSON.stringify(name.slice(0, 12))} with the cause and the fix`, function () {
       assert.match(journalFieldNameProblem(name)!, message);
-      assert.throws(() => encodeJournalRecord({ [name]: 'x' }), (error: Error) => error instanceof TypeError && message.test(error.message));
+      assert.throws(
+        () => encodeJournalRecord({ [name]: 'x' }),
+        (error: Error) => error instanceof TypeError && message.test(error.message),
+      );
     });
   }
 
@@ -65,11 +68,27 @@ describe('journal native protocol (encoding)', function () {
     try {
       const specFile = join(dir, 'spec.json');
       writeFileSync(specFile, JSON.stringify({ run: 'no-native', journal: true }));
-      const result = spawnSync(process.execPath, [fixture, 'logger'], { encoding: 'utf8', env: { ...process.env, SPEC_FILE: specFile, SD_DAEMON_RUNTIME_NATIVE: 'off' }, timeout: 60_000 });
+      const result = spawnSync(process.execPath, [fixture, 'logger'], {
+        encoding: 'utf8',
+        env: { ...process.env, SPEC_FILE: specFile, SD_DAEMON_RUNTIME_NATIVE: 'off' },
+        timeout: 60_000,
+      });
       assert.equal(result.status, 0, result.stderr);
       const lines = result.stderr.split('\n');
-      assert.match(lines[0]!, /^<4>sd-daemon-runtime: cannot send to the journal at \/run\/systemd\/journal\/socket \(sd-daemon-runtime: native addon not loaded: SD_DAEMON_RUNTIME_NATIVE=off.*fix: the native addon is needed/);
-      assert.deepEqual(lines.slice(1), ['<6>plain info', '<4>served /x', '<3>two', '<3>lines', '<5>from a stream', '<5>second line', 'raw bytes, no prefix', '']);
+      assert.match(
+        lines[0]!,
+        /^<4>sd-daemon-runtime: cannot send to the journal at \/run\/systemd\/journal\/socket \(sd-daemon-runtime: native addon not loaded: SD_DAEMON_RUNTIME_NATIVE=off.*fix: the native addon is needed/,
+      );
+      assert.deepEqual(lines.slice(1), [
+        '<6>plain info',
+        '<4>served /x',
+        '<3>two',
+        '<3>lines',
+        '<5>from a stream',
+        '<5>second line',
+        'raw bytes, no prefix',
+        '',
+      ]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -119,14 +138,27 @@ describe('journal native protocol (a real systemd-journald)', function () {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  function send(mode: string, spec: object, stderrFile?: string, env: NodeJS.ProcessEnv = {}): { out: Record<string, unknown>; stderr: string } {
+  function send(
+    mode: string,
+    spec: object,
+    stderrFile?: string,
+    env: NodeJS.ProcessEnv = {},
+  ): { out: Record<string, unknown>; stderr: string } {
     const fd = stderrFile ? openSync(stderrFile, 'w') : undefined;
     const specFile = join(dir, `spec-${randomUUID()}.json`);
     writeFileSync(specFile, JSON.stringify(spec));
     try {
-      const result = journald.run(process.execPath, [fixture, mode], { ...process.env, ...env, SPEC_FILE: specFile }, { stdio: ['ignore', 'pipe', fd ?? 'pipe'] });
+      const result = journald.run(
+        process.execPath,
+        [fixture, mode],
+        { ...process.env, ...env, SPEC_FILE: specFile },
+        { stdio: ['ignore', 'pipe', fd ?? 'pipe'] },
+      );
       assert.equal(result.status, 0, `fixture failed: ${result.stderr}`);
-      return { out: JSON.parse(result.stdout.trim().split('\n').at(-1)!), stderr: stderrFile ? readFileSync(stderrFile, 'utf8') : result.stderr };
+      return {
+        out: JSON.parse(result.stdout.trim().split('\n').at(-1)!),
+        stderr: stderrFile ? readFileSync(stderrFile, 'utf8') : result.stderr,
+      };
     } finally {
       if (fd !== undefined) closeSync(fd);
     }
@@ -222,10 +254,20 @@ describe('journal native protocol (a real systemd-journald)', function () {
     const { out, stderr } = send('logger', { run, journal: true, socket: '/run/systemd/journal/no-such-socket' }, stderrFile);
     assert.equal(out.journal, true);
     const lines = stderr.split('\n');
-    assert.match(lines[0]!, /^<4>sd-daemon-runtime: cannot send to the journal at \/run\/systemd\/journal\/no-such-socket \(sendmsg ENOENT.*fix: journald is not running here/);
-    assert.deepEqual(lines.slice(1), ['<6>plain info', '<4>served /x', '<3>two', '<3>lines', '<5>from a stream', '<5>second line', 'raw bytes, no prefix', '']);
+    assert.match(
+      lines[0]!,
+      /^<4>sd-daemon-runtime: cannot send to the journal at \/run\/systemd\/journal\/no-such-socket \(sendmsg ENOENT.*fix: journald is not running here/,
+    );
+    assert.deepEqual(lines.slice(1), [
+      '<6>plain info',
+      '<4>served /x',
+      '<3>two',
+      '<3>lines',
+      '<5>from a stream',
+      '<5>second line',
+      'raw bytes, no prefix',
+      '',
+    ]);
     assert.equal(stderr.match(/cannot send to the journal/g)!.length, 1);
   });
 });
-
-export type { JsonEntry };

@@ -69,7 +69,12 @@ describe('lifecycle under the fake service manager', function () {
     });
 
     it('a health check that recovers is logged once each way, and pings resume', async function () {
-      const service = await manager.spawn({ command: process.execPath, args: [fixture, 'watchdog-unhealthy'], watchdogUsec: 200_000, enforceWatchdog: false });
+      const service = await manager.spawn({
+        command: process.execPath,
+        args: [fixture, 'watchdog-unhealthy'],
+        watchdogUsec: 200_000,
+        enforceWatchdog: false,
+      });
       await service.waitFor('READY=1');
       service.kill('SIGUSR2');
       await sleep(600);
@@ -83,7 +88,12 @@ describe('lifecycle under the fake service manager', function () {
     });
 
     it('a manager that goes away is logged once; pings reach it again when it is back', async function () {
-      const service = await manager.spawn({ command: process.execPath, args: [fixture, 'watchdog-lost-manager'], watchdogUsec: 1_000_000, enforceWatchdog: false });
+      const service = await manager.spawn({
+        command: process.execPath,
+        args: [fixture, 'watchdog-lost-manager'],
+        watchdogUsec: 1_000_000,
+        enforceWatchdog: false,
+      });
       await service.waitFor('READY=1');
       service.kill('SIGUSR2');
       await sleep(400); // about 8 failed pings at 50 ms
@@ -96,9 +106,14 @@ describe('lifecycle under the fake service manager', function () {
       await service.waitForOutput(/is told again/, { stream: 'stderr', timeoutMs: 10_000 });
       await service.stop();
       // Said by notify() itself (notify-report.ts), the one place that reports delivery.
-      const failures = service.stderr.match(/^<3>sd-daemon-runtime: cannot tell the service manager \(NOTIFY_SOCKET=\/nonexistent\/notify\) WATCHDOG=1: ENOENT from sendmsg/gm);
+      const failures = service.stderr.match(
+        /^<3>sd-daemon-runtime: cannot tell the service manager \(NOTIFY_SOCKET=\/nonexistent\/notify\) WATCHDOG=1: ENOENT from sendmsg/gm,
+      );
       assert.equal(failures?.length, 1, service.stderr);
-      assert.match(service.stderr, /^<5>sd-daemon-runtime: the service manager \(NOTIFY_SOCKET=\S+\) is told again: WATCHDOG=1 went through after \d+ lost notification\(s\)$/m);
+      assert.match(
+        service.stderr,
+        /^<5>sd-daemon-runtime: the service manager \(NOTIFY_SOCKET=\S+\) is told again: WATCHDOG=1 went through after \d+ lost notification\(s\)$/m,
+      );
       assert.equal(service.stderr.match(/sd-daemon-runtime:/g)?.length, 2, service.stderr);
     });
 
@@ -210,7 +225,10 @@ describe('lifecycle under the fake service manager', function () {
       assert.ok(extensions.length >= 2 && extensions.length <= 4, `extensions: ${extensions.length}`);
       // The last request never reaches past the cap.
       const asked = extensions.map((m) => Number(m.fields.EXTEND_TIMEOUT_USEC));
-      assert.ok(asked.every((usec) => usec <= Math.max(3 * scaled(100), cap) * 1000), `asked: ${asked}`);
+      assert.ok(
+        asked.every((usec) => usec <= Math.max(3 * scaled(100), cap) * 1000),
+        `asked: ${asked}`,
+      );
     });
   });
 

@@ -111,8 +111,14 @@ describe('listenFds(): children started with real fds at 3..', function () {
       { fd: 14, name: 'conn', kind: 'tcp4', listening: false, host: '127.0.0.1', port: port(client as unknown as net.Server) },
     ]);
     // Cleared by the fixture, set by listenFds(): our own children do not inherit the sockets.
-    assert.deepEqual(out.before, fds.map(() => false));
-    assert.deepEqual(out.after, fds.map(() => true));
+    assert.deepEqual(
+      out.before,
+      fds.map(() => false),
+    );
+    assert.deepEqual(
+      out.after,
+      fds.map(() => true),
+    );
     // Without unsetEnv the variables stay, as in libsystemd.
     assert.deepEqual(Object.keys(out.env).sort(), ['LISTEN_FDNAMES', 'LISTEN_FDS', 'LISTEN_PID']);
   });
@@ -121,12 +127,27 @@ describe('listenFds(): children started with real fds at 3..', function () {
     // Node cannot mq_open(); a shell can open(O_CREAT) a queue on an mqueue
     // filesystem, mounted here in a private mount namespace.
     const probe = spawnSync('unshare', ['--mount', '--propagation', 'private', 'true']);
-    requireOrSkip(this, probe.status === 0, `cannot make a mount namespace to mount mqueue (unshare: ${probe.error?.message ?? probe.stderr})`);
-    const script =
-      'mount -t mqueue mqueue "$1" || exit 97; exec 3<>"$1/queue"; LISTEN_PID=$$; export LISTEN_PID; shift; exec "$@"';
+    requireOrSkip(
+      this,
+      probe.status === 0,
+      `cannot make a mount namespace to mount mqueue (unshare: ${probe.error?.message ?? probe.stderr})`,
+    );
+    const script = 'mount -t mqueue mqueue "$1" || exit 97; exec 3<>"$1/queue"; LISTEN_PID=$$; export LISTEN_PID; shift; exec "$@"';
     const result = spawnSync(
       'unshare',
-      ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', scratch.dir, process.execPath, join(fixtures, 'listen-fds.mjs'), '{"checkFds":1}'],
+      [
+        '--mount',
+        '--propagation',
+        'private',
+        'sh',
+        '-c',
+        script,
+        'sh',
+        scratch.dir,
+        process.execPath,
+        join(fixtures, 'listen-fds.mjs'),
+        '{"checkFds":1}',
+      ],
       { env: { PATH: process.env.PATH, LISTEN_FDS: '1', LISTEN_FDNAMES: 'queue' }, encoding: 'utf8' },
     );
     requireOrSkip(this, result.status !== 97, `cannot mount an mqueue filesystem: ${result.stderr}`);
@@ -140,17 +161,26 @@ describe('listenFds(): children started with real fds at 3..', function () {
   it('keeps empty fields of LISTEN_FDNAMES as names', async function () {
     const fds = [openFd('/dev/null', 'r'), openFd('/dev/null', 'r'), openFd('/dev/null', 'r')];
     const out = await spawnFixture('listen-fds.mjs', [], { fds, names: 'a::c' }).next();
-    assert.deepEqual(out.result.fds.map((fd: { name: string }) => fd.name), ['a', '', 'c']);
+    assert.deepEqual(
+      out.result.fds.map((fd: { name: string }) => fd.name),
+      ['a', '', 'c'],
+    );
     // One fd stored with an empty FDNAME= arrives as LISTEN_FDNAMES=''.
     const one = await spawnFixture('listen-fds.mjs', [], { fds: fds.slice(0, 1), names: '' }).next();
     assert.equal(one.result.status, 'activated');
-    assert.deepEqual(one.result.fds.map((fd: { name: string }) => fd.name), ['']);
+    assert.deepEqual(
+      one.result.fds.map((fd: { name: string }) => fd.name),
+      [''],
+    );
   });
 
   it("names every fd 'unknown' when LISTEN_FDNAMES is absent", async function () {
     const fds = [openFd('/dev/null', 'r'), openFd('/dev/null', 'r')];
     const out = await spawnFixture('listen-fds.mjs', [], { fds }).next();
-    assert.deepEqual(out.result.fds.map((fd: { name: string }) => fd.name), ['unknown', 'unknown']);
+    assert.deepEqual(
+      out.result.fds.map((fd: { name: string }) => fd.name),
+      ['unknown', 'unknown'],
+    );
   });
 
   it('reports a name count that differs from LISTEN_FDS as malformed, after setting FD_CLOEXEC anyway', async function () {
@@ -285,24 +315,52 @@ describe('listenFds(): hostile environments (in process, env option)', function 
   const cases: Array<[string, Lazy<NodeJS.ProcessEnv>, Lazy<Expected>]> = [
     ['nothing set', {}, { status: 'not-activated', reason: 'no-listen-pid' }],
     ['LISTEN_FDS without LISTEN_PID', { LISTEN_FDS: '1' }, { status: 'not-activated', reason: 'no-listen-pid' }],
-    ['LISTEN_PID empty', { ...ok, LISTEN_PID: '' }, { status: 'malformed', variable: 'LISTEN_PID', code: 'EINVAL', message: /^LISTEN_PID="" is empty$/ }],
-    ['LISTEN_PID non-numeric', { ...ok, LISTEN_PID: 'abc' }, { status: 'malformed', variable: 'LISTEN_PID', code: 'EINVAL', message: /is not a decimal number/ }],
+    [
+      'LISTEN_PID empty',
+      { ...ok, LISTEN_PID: '' },
+      { status: 'malformed', variable: 'LISTEN_PID', code: 'EINVAL', message: /^LISTEN_PID="" is empty$/ },
+    ],
+    [
+      'LISTEN_PID non-numeric',
+      { ...ok, LISTEN_PID: 'abc' },
+      { status: 'malformed', variable: 'LISTEN_PID', code: 'EINVAL', message: /is not a decimal number/ },
+    ],
     ['LISTEN_PID with a leading space', { ...ok, LISTEN_PID: ` ${pid}` }, { status: 'malformed', variable: 'LISTEN_PID', code: 'EINVAL' }],
     ['LISTEN_PID with a trailing space', { ...ok, LISTEN_PID: `${pid} ` }, { status: 'malformed', variable: 'LISTEN_PID', code: 'EINVAL' }],
     ['LISTEN_PID with a plus sign', { ...ok, LISTEN_PID: `+${pid}` }, { status: 'malformed', variable: 'LISTEN_PID', code: 'EINVAL' }],
-    ['LISTEN_PID in hex', { ...ok, LISTEN_PID: `0x${process.pid.toString(16)}` }, { status: 'malformed', variable: 'LISTEN_PID', code: 'EINVAL' }],
+    [
+      'LISTEN_PID in hex',
+      { ...ok, LISTEN_PID: `0x${process.pid.toString(16)}` },
+      { status: 'malformed', variable: 'LISTEN_PID', code: 'EINVAL' },
+    ],
     ['LISTEN_PID fractional', { ...ok, LISTEN_PID: `${pid}.0` }, { status: 'malformed', variable: 'LISTEN_PID', code: 'EINVAL' }],
     ['LISTEN_PID zero', { ...ok, LISTEN_PID: '0' }, { status: 'malformed', variable: 'LISTEN_PID', code: 'ERANGE' }],
-    ['LISTEN_PID negative', { ...ok, LISTEN_PID: '-1' }, { status: 'malformed', variable: 'LISTEN_PID', code: 'ERANGE', message: /is negative/ }],
+    [
+      'LISTEN_PID negative',
+      { ...ok, LISTEN_PID: '-1' },
+      { status: 'malformed', variable: 'LISTEN_PID', code: 'ERANGE', message: /is negative/ },
+    ],
     ['LISTEN_PID huge', { ...ok, LISTEN_PID: '99999999999999999999' }, { status: 'malformed', variable: 'LISTEN_PID', code: 'ERANGE' }],
     ['LISTEN_PID of init', { ...ok, LISTEN_PID: '1' }, { status: 'not-activated', reason: 'other-process' }],
     ['LISTEN_PID of our parent', { ...ok, LISTEN_PID: String(process.ppid) }, { status: 'not-activated', reason: 'other-process' }],
-    ['LISTEN_PID not ours, the rest garbage', { LISTEN_PID: '1', LISTEN_FDS: 'x', LISTEN_FDNAMES: 'a:b:c', LISTEN_PIDFDID: 'y' }, { status: 'not-activated', reason: 'other-process' }],
+    [
+      'LISTEN_PID not ours, the rest garbage',
+      { LISTEN_PID: '1', LISTEN_FDS: 'x', LISTEN_FDNAMES: 'a:b:c', LISTEN_PIDFDID: 'y' },
+      { status: 'not-activated', reason: 'other-process' },
+    ],
     ['LISTEN_PID ours, LISTEN_FDS unset', { LISTEN_PID: pid }, { status: 'not-activated', reason: 'no-listen-fds' }],
     ['LISTEN_FDS empty', { ...ok, LISTEN_FDS: '' }, { status: 'malformed', variable: 'LISTEN_FDS', code: 'EINVAL' }],
     ['LISTEN_FDS non-numeric', { ...ok, LISTEN_FDS: 'two' }, { status: 'malformed', variable: 'LISTEN_FDS', code: 'EINVAL' }],
-    ['LISTEN_FDS zero', { ...ok, LISTEN_FDS: '0' }, { status: 'malformed', variable: 'LISTEN_FDS', code: 'EINVAL', message: /must be at least 1/ }],
-    ['LISTEN_FDS negative', { ...ok, LISTEN_FDS: '-1' }, { status: 'malformed', variable: 'LISTEN_FDS', code: 'EINVAL', message: /is negative/ }],
+    [
+      'LISTEN_FDS zero',
+      { ...ok, LISTEN_FDS: '0' },
+      { status: 'malformed', variable: 'LISTEN_FDS', code: 'EINVAL', message: /must be at least 1/ },
+    ],
+    [
+      'LISTEN_FDS negative',
+      { ...ok, LISTEN_FDS: '-1' },
+      { status: 'malformed', variable: 'LISTEN_FDS', code: 'EINVAL', message: /is negative/ },
+    ],
     ['LISTEN_FDS with a leading space', { ...ok, LISTEN_FDS: ' 1' }, { status: 'malformed', variable: 'LISTEN_FDS', code: 'EINVAL' }],
     ['LISTEN_FDS with a trailing space', { ...ok, LISTEN_FDS: '1 ' }, { status: 'malformed', variable: 'LISTEN_FDS', code: 'EINVAL' }],
     ['LISTEN_FDS with a newline', { ...ok, LISTEN_FDS: '1\n' }, { status: 'malformed', variable: 'LISTEN_FDS', code: 'EINVAL' }],
@@ -310,18 +368,42 @@ describe('listenFds(): hostile environments (in process, env option)', function 
     ['LISTEN_FDS in exponent form', { ...ok, LISTEN_FDS: '1e0' }, { status: 'malformed', variable: 'LISTEN_FDS', code: 'EINVAL' }],
     ['LISTEN_FDS past INT_MAX - 3', { ...ok, LISTEN_FDS: '2147483645' }, { status: 'malformed', variable: 'LISTEN_FDS', code: 'ERANGE' }],
     ['LISTEN_FDS huge', { ...ok, LISTEN_FDS: '99999999999999999999999' }, { status: 'malformed', variable: 'LISTEN_FDS', code: 'ERANGE' }],
-    ['LISTEN_FDS past the open fds', { ...ok, LISTEN_FDS: '100000' }, { status: 'malformed', variable: 'LISTEN_FDS', code: 'EBADF', message: /but fd \d+ is not open/ }],
+    [
+      'LISTEN_FDS past the open fds',
+      { ...ok, LISTEN_FDS: '100000' },
+      { status: 'malformed', variable: 'LISTEN_FDS', code: 'EBADF', message: /but fd \d+ is not open/ },
+    ],
     ['LISTEN_FDS with leading zeros (still decimal)', { ...ok, LISTEN_FDS: '001' }, { status: 'activated', names: ['unknown'] }],
-    ['LISTEN_FDNAMES with too many names', { ...ok, LISTEN_FDNAMES: 'a:b' }, { status: 'malformed', variable: 'LISTEN_FDNAMES', code: 'EINVAL', message: /has 2 names but LISTEN_FDS=1/ }],
-    ['LISTEN_FDNAMES with too few names', { ...ok, LISTEN_FDS: '2', LISTEN_FDNAMES: 'a' }, { status: 'malformed', variable: 'LISTEN_FDNAMES', code: 'EINVAL' }],
-    ['LISTEN_FDNAMES empty for two fds', { ...ok, LISTEN_FDS: '2', LISTEN_FDNAMES: '' }, { status: 'malformed', variable: 'LISTEN_FDNAMES', code: 'EINVAL' }],
+    [
+      'LISTEN_FDNAMES with too many names',
+      { ...ok, LISTEN_FDNAMES: 'a:b' },
+      { status: 'malformed', variable: 'LISTEN_FDNAMES', code: 'EINVAL', message: /has 2 names but LISTEN_FDS=1/ },
+    ],
+    [
+      'LISTEN_FDNAMES with too few names',
+      { ...ok, LISTEN_FDS: '2', LISTEN_FDNAMES: 'a' },
+      { status: 'malformed', variable: 'LISTEN_FDNAMES', code: 'EINVAL' },
+    ],
+    [
+      'LISTEN_FDNAMES empty for two fds',
+      { ...ok, LISTEN_FDS: '2', LISTEN_FDNAMES: '' },
+      { status: 'malformed', variable: 'LISTEN_FDNAMES', code: 'EINVAL' },
+    ],
     ['LISTEN_FDNAMES empty for one fd', { ...ok, LISTEN_FDNAMES: '' }, { status: 'activated', names: [''] }],
     ['LISTEN_FDNAMES of empty fields only', { ...ok, LISTEN_FDS: '3', LISTEN_FDNAMES: '::' }, { status: 'activated', names: ['', '', ''] }],
-    ['LISTEN_FDNAMES with spaces and control characters (kept as given)', { ...ok, LISTEN_FDNAMES: ' a\tb ' }, { status: 'activated', names: [' a\tb '] }],
+    [
+      'LISTEN_FDNAMES with spaces and control characters (kept as given)',
+      { ...ok, LISTEN_FDNAMES: ' a\tb ' },
+      { status: 'activated', names: [' a\tb '] },
+    ],
     ['LISTEN_PIDFDID empty', { ...ok, LISTEN_PIDFDID: '' }, { status: 'malformed', variable: 'LISTEN_PIDFDID', code: 'EINVAL' }],
     ['LISTEN_PIDFDID non-numeric', { ...ok, LISTEN_PIDFDID: 'abc' }, { status: 'malformed', variable: 'LISTEN_PIDFDID', code: 'EINVAL' }],
     ['LISTEN_PIDFDID negative', { ...ok, LISTEN_PIDFDID: '-1' }, { status: 'malformed', variable: 'LISTEN_PIDFDID', code: 'ERANGE' }],
-    ['LISTEN_PIDFDID past 2^64 - 1', { ...ok, LISTEN_PIDFDID: '18446744073709551616' }, { status: 'malformed', variable: 'LISTEN_PIDFDID', code: 'ERANGE' }],
+    [
+      'LISTEN_PIDFDID past 2^64 - 1',
+      { ...ok, LISTEN_PIDFDID: '18446744073709551616' },
+      { status: 'malformed', variable: 'LISTEN_PIDFDID', code: 'ERANGE' },
+    ],
     [
       'LISTEN_PIDFDID of another process',
       () => ({ ...ok, LISTEN_PIDFDID: String((ownPidfdId() ?? 0n) + 1n) }),
@@ -335,8 +417,14 @@ describe('listenFds(): hostile environments (in process, env option)', function 
     assert.equal(result.status, expected.status);
     if (expected.status === 'activated') {
       assert.equal(result.status, 'activated');
-      assert.deepEqual(result.fds.map((fd) => fd.name), expected.names);
-      assert.deepEqual(result.fds.map((fd) => fd.fd), expected.names.map((_, i) => SD_LISTEN_FDS_START + i));
+      assert.deepEqual(
+        result.fds.map((fd) => fd.name),
+        expected.names,
+      );
+      assert.deepEqual(
+        result.fds.map((fd) => fd.fd),
+        expected.names.map((_, i) => SD_LISTEN_FDS_START + i),
+      );
       return;
     }
     assert.deepEqual(result.fds, []);
@@ -373,7 +461,11 @@ describe('listenFds(): hostile environments (in process, env option)', function 
       let again: ListenFdsResult | undefined;
       assert.doesNotThrow(() => (again = listenFds({ env: copy, unsetEnv: true })));
       check(again!, expected);
-      assert.deepEqual(copy, { OTHER: 'kept' }, 'unsetEnv removes LISTEN_PID, LISTEN_PIDFDID, LISTEN_FDS and LISTEN_FDNAMES, and nothing else');
+      assert.deepEqual(
+        copy,
+        { OTHER: 'kept' },
+        'unsetEnv removes LISTEN_PID, LISTEN_PIDFDID, LISTEN_FDS and LISTEN_FDNAMES, and nothing else',
+      );
     });
   }
 

@@ -51,7 +51,10 @@ describe('log: records for journald', function () {
     const { logger, writes } = prefixedLogger();
     const names = Object.keys(PRIORITIES) as Priority[];
     for (const name of names) logger[name](`at ${name}`);
-    assert.deepEqual(writes, names.map((name) => `<${PRIORITIES[name]}>at ${name}\n`));
+    assert.deepEqual(
+      writes,
+      names.map((name) => `<${PRIORITIES[name]}>at ${name}\n`),
+    );
     assert.deepEqual(PRIORITIES, { emerg: 0, alert: 1, crit: 2, err: 3, warning: 4, notice: 5, info: 6, debug: 7 });
   });
 
@@ -506,9 +509,14 @@ describe('logging to stdout/stderr: batched writes to the fd', function () {
     lines.forEach((line, i) => assert.equal(line, `rec ${i} ${'y'.repeat(i % 97)}`));
   });
 
-  it('two processes sharing one pipe never split or interleave each other\'s records', function () {
-    const script = `${process.execPath} ${writer('a', 20_000).map((arg) => `'${arg.replaceAll("'", "'\\''")}'`).join(' ')} & ` +
-      `${process.execPath} ${writer('b', 20_000).map((arg) => `'${arg.replaceAll("'", "'\\''")}'`).join(' ')} & wait`;
+  it("two processes sharing one pipe never split or interleave each other's records", function () {
+    const script =
+      `${process.execPath} ${writer('a', 20_000)
+        .map((arg) => `'${arg.replaceAll("'", "'\\''")}'`)
+        .join(' ')} & ` +
+      `${process.execPath} ${writer('b', 20_000)
+        .map((arg) => `'${arg.replaceAll("'", "'\\''")}'`)
+        .join(' ')} & wait`;
     const result = spawnSync('sh', ['-c', `(${script}) 2>&1 | cat`], { encoding: 'utf8', maxBuffer: 64 << 20 });
     const lines = result.stdout.split('\n').filter(Boolean);
     assert.equal(lines.length, 40_000);
@@ -517,13 +525,17 @@ describe('logging to stdout/stderr: batched writes to the fd', function () {
       const match = /^([ab]) (\d+) (y*)$/.exec(line);
       assert.ok(match, `a split or interleaved record: ${JSON.stringify(line.slice(0, 80))}`);
       const tag = match[1] as 'a' | 'b';
-      assert.equal(Number(match[2]), next[tag]++, 'each writer\'s records stay in order');
+      assert.equal(Number(match[2]), next[tag]++, "each writer's records stay in order");
       assert.equal(match[3]!.length, Number(match[2]) % 97);
     }
   });
 
   it('records of the current tick are written before an uncaught exception ends the process', function () {
-    const result = spawnSync(process.execPath, writer('last', 3, "setTimeout(() => { log.err('about to throw'); throw new Error('boom'); }, 1);"), { encoding: 'utf8' });
+    const result = spawnSync(
+      process.execPath,
+      writer('last', 3, "setTimeout(() => { log.err('about to throw'); throw new Error('boom'); }, 1);"),
+      { encoding: 'utf8' },
+    );
     assert.equal(result.status, 1);
     assert.match(result.stderr, /^last 0 \nlast 1 y\nlast 2 yy\nabout to throw\n[^]*Error: boom/);
   });
@@ -531,28 +543,44 @@ describe('logging to stdout/stderr: batched writes to the fd', function () {
   it('raw() writes bytes as they are, in order with the batched records around it', function () {
     const result = spawnSync(
       process.execPath,
-      writer('rec', 2, `
+      writer(
+        'rec',
+        2,
+        `
         log.raw(Buffer.from([0xff, 0x00, 0x0a]));
         log.raw('<3>my own line\\n');
         log.raw('no newline');
         log.raw(new Uint8Array([0x0a]));
-        log.info('after');`),
+        log.info('after');`,
+      ),
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     assert.equal(result.status, 0, result.stderr.toString());
     // Invalid UTF-8 and a NUL pass through untouched: bytes, not text.
     assert.deepEqual(
       result.stderr,
-      Buffer.concat([Buffer.from('rec 0 \nrec 1 y\n'), Buffer.from([0xff, 0x00, 0x0a]), Buffer.from('<3>my own line\nno newline\nafter\n')]),
+      Buffer.concat([
+        Buffer.from('rec 0 \nrec 1 y\n'),
+        Buffer.from([0xff, 0x00, 0x0a]),
+        Buffer.from('<3>my own line\nno newline\nafter\n'),
+      ]),
     );
   });
 
   it('a reader that went away (EPIPE) drops records without killing the daemon', async function () {
-    const child = spawn(process.execPath, writer('gone', 0, `
+    const child = spawn(
+      process.execPath,
+      writer(
+        'gone',
+        0,
+        `
       await new Promise((resolve) => setTimeout(resolve, 300));
       for (let i = 0; i < 10000; i++) log.info('gone ' + i);
       log.flush();
-      process.stdout.write('still running');`), { stdio: ['ignore', 'pipe', 'pipe'] });
+      process.stdout.write('still running');`,
+      ),
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     child.stderr.destroy(); // the reader is gone before the first record
     let stdout = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

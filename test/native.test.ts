@@ -92,7 +92,7 @@ describe('native addon', function () {
     }
   });
 
-  it('spawnDaemon: the PID of a program that ran, or -errno when it could not be exec\'d (passed back from the daemon)', function () {
+  it("spawnDaemon: the PID of a program that ran, or -errno when it could not be exec'd (passed back from the daemon)", function () {
     const out = join(dir, 'spawned');
     const pid = native!.spawnDaemon('/bin/sh', ['sh', '-c', `echo $$ > ${out}`], [], [-1, -1, -1]);
     assert.ok(pid > 0, `spawnDaemon returned ${pid}`);
@@ -101,7 +101,7 @@ describe('native addon', function () {
       assert.ok(Date.now() < deadline, 'the daemon did not write its PID within 10 s');
       spawnSync('sleep', ['0.05']);
     }
-    assert.equal(Number(readFileSync(out, 'utf8')), pid, 'the PID returned is the daemon\'s own');
+    assert.equal(Number(readFileSync(out, 'utf8')), pid, "the PID returned is the daemon's own");
     assert.equal(native!.spawnDaemon(join(dir, 'no-such-program'), ['x'], [], []), -2, 'ENOENT');
   });
 
@@ -138,6 +138,9 @@ describe('native addon', function () {
   it('wrong argument types are our own bugs, so they throw TypeError', function () {
     assert.throws(() => (native!.flock as unknown as (x: string) => number)('3'), TypeError);
     assert.throws(() => (native!.sendmsg as unknown as () => number)(), TypeError);
-    assert.throws(() => (native!.spawnDaemon as unknown as (...a: unknown[]) => number)('/bin/true', ['x', 1], [], []), /spawnDaemon\(file: string/);
+    assert.throws(
+      () => (native!.spawnDaemon as unknown as (...a: unknown[]) => number)('/bin/true', ['x', 1], [], []),
+      /spawnDaemon\(file: string/,
+    );
   });
 });

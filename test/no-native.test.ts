@@ -75,7 +75,8 @@ describe('runtime without its native addon', function () {
         title: 'no prebuild and no build',
         dir: stagePackage(false),
         env: {},
-        nativeError: /^sd-daemon-runtime: native addon not loaded; tried:\n.*prebuilds.*\n(.|\n)*sd_daemon_native\.node \(not built\)\nto build it for linux-\w+: node .*scripts\/install\.js$/,
+        nativeError:
+          /^sd-daemon-runtime: native addon not loaded; tried:\n.*prebuilds.*\n(.|\n)*sd_daemon_native\.node \(not built\)\nto build it for linux-\w+: node .*scripts\/install\.js$/,
         cause: /the native addon did not load \(tried .*prebuilds.*; .*sd_daemon_native\.node \(not built\)\)/,
         fix: /fix: install sd-daemon-runtime where it ships a prebuild or can build its addon/,
       },
@@ -83,7 +84,8 @@ describe('runtime without its native addon', function () {
         title: 'SD_DAEMON_RUNTIME_NATIVE=off',
         dir: stagePackage(true),
         env: { SD_DAEMON_RUNTIME_NATIVE: 'off' },
-        nativeError: /^sd-daemon-runtime: native addon not loaded: SD_DAEMON_RUNTIME_NATIVE=off switched off; unset SD_DAEMON_RUNTIME_NATIVE to load it \(it is a testing aid\)$/,
+        nativeError:
+          /^sd-daemon-runtime: native addon not loaded: SD_DAEMON_RUNTIME_NATIVE=off switched off; unset SD_DAEMON_RUNTIME_NATIVE to load it \(it is a testing aid\)$/,
         cause: /the native addon did not load \(SD_DAEMON_RUNTIME_NATIVE=off switched off\)/,
         fix: /fix: unset SD_DAEMON_RUNTIME_NATIVE in the service's environment/,
       },
@@ -110,7 +112,10 @@ describe('runtime without its native addon', function () {
       timeout: 30_000,
     });
     return {
-      out: child.stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line)),
+      out: child.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line)),
       stderr: child.stderr,
       said: child.stderr.split('\n').filter((line) => line.includes('sd-daemon-runtime:')),
       status: child.status,
@@ -154,7 +159,10 @@ describe('runtime without its native addon', function () {
         it('imports, and capabilities() says native: false with the reason', function () {
           const { out } = run(way(), 'print(r.capabilities())');
           const caps = out[0];
-          assert.deepEqual({ ...caps, nativeError: undefined }, { native: false, nativeError: undefined, notify: false, fdPassing: false, vsock: false, platform: 'linux' });
+          assert.deepEqual(
+            { ...caps, nativeError: undefined },
+            { native: false, nativeError: undefined, notify: false, fdPassing: false, vsock: false, platform: 'linux' },
+          );
           assert.match(caps.nativeError, way().nativeError);
         });
 
@@ -175,10 +183,14 @@ describe('runtime without its native addon', function () {
           });
           assert.equal(stderr, '');
           // A count past every open fd is still found, by fstat (fds just past the passed ones are Node's own).
-          const closed = await activated(way(), 'const x = r.listenFds(); print({ status: x.status, code: x.error?.code, message: x.error?.message })', {
-            fds: [devNull],
-            env: { LISTEN_FDS: '100000' },
-          });
+          const closed = await activated(
+            way(),
+            'const x = r.listenFds(); print({ status: x.status, code: x.error?.code, message: x.error?.message })',
+            {
+              fds: [devNull],
+              env: { LISTEN_FDS: '100000' },
+            },
+          );
           assert.equal(closed.out.status, 'malformed');
           assert.equal(closed.out.code, 'EBADF');
           assert.match(closed.out.message, /^LISTEN_FDS=100000 but fd \d+ is not open$/);
@@ -195,10 +207,20 @@ describe('runtime without its native addon', function () {
             const s = http.createServer((q, a) => { a.setHeader('connection', 'close'); a.end('served ' + process.pid); s.close(); });
             const adoption = await r.listen(s, { name: 'web' });
             print(adoption);`;
-          const child = spawnChild([join(way().dir, 'probe.mjs'), code], { fds: [devNull, fdOf(server)], names: 'other:web', env: way().env });
+          const child = spawnChild([join(way().dir, 'probe.mjs'), code], {
+            fds: [devNull, fdOf(server)],
+            names: 'other:web',
+            env: way().env,
+          });
           server.close(); // only the child answers now
           const adoption = await child.next();
-          assert.deepEqual(adoption, { activated: true, name: 'web', fd: 4, kind: 'unknown', address: { address: '127.0.0.1', family: 'IPv4', port } });
+          assert.deepEqual(adoption, {
+            activated: true,
+            name: 'web',
+            fd: 4,
+            kind: 'unknown',
+            address: { address: '127.0.0.1', family: 'IPv4', port },
+          });
           const body = await new Promise<string>((resolve, reject) => {
             const client = net.connect(port, '127.0.0.1', () => client.end('GET / HTTP/1.0\r\n\r\n'));
             let text = '';
@@ -221,7 +243,13 @@ describe('runtime without its native addon', function () {
           const child = spawnChild([join(way().dir, 'probe.mjs'), code], { fds: [fdOf(udp)], names: 'dns', env: way().env });
           udp.close(); // only the child answers now
           const adoption = await child.next();
-          assert.deepEqual(adoption, { activated: true, name: 'dns', fd: 3, kind: 'unknown', address: { address: '127.0.0.1', family: 'IPv4', port } });
+          assert.deepEqual(adoption, {
+            activated: true,
+            name: 'dns',
+            fd: 3,
+            kind: 'unknown',
+            address: { address: '127.0.0.1', family: 'IPv4', port },
+          });
           const client = dgram.createSocket('udp4');
           scratch.defer(() => client.close());
           const reply = new Promise<string>((resolve) => client.once('message', (m) => resolve(m.toString())));
@@ -236,7 +264,10 @@ describe('runtime without its native addon', function () {
         });
 
         it('exit codes: the table and its names', function () {
-          const { out } = run(way(), `print([r.ExitCode.UNAVAILABLE, r.ExitCode.CONFIG, r.describeExitCode(226), r.parseExitCode('SOFTWARE')])`);
+          const { out } = run(
+            way(),
+            `print([r.ExitCode.UNAVAILABLE, r.ExitCode.CONFIG, r.describeExitCode(226), r.parseExitCode('SOFTWARE')])`,
+          );
           assert.deepEqual(out[0], [69, 78, '226/NAMESPACE', 70]);
         });
 
@@ -256,12 +287,18 @@ describe('runtime without its native addon', function () {
 
         it('no manager: notify() is disabled, and nothing is said', function () {
           const { out, stderr } = run(way(), `print(r.notify('READY=1')); print(await r.barrier({ timeoutMs: 100 }))`);
-          assert.deepEqual(out, [{ sent: false, reason: 'disabled' }, { sent: false, reason: 'disabled' }]);
+          assert.deepEqual(out, [
+            { sent: false, reason: 'disabled' },
+            { sent: false, reason: 'disabled' },
+          ]);
           assert.equal(stderr, '');
         });
 
         it('programmer errors still throw (validation needs no addon)', function () {
-          const { out } = run(way(), `try { r.notify({ STATUS: 'a\\nb' }); print(null) } catch (e) { print([e.constructor.name, e.message]) }`);
+          const { out } = run(
+            way(),
+            `try { r.notify({ STATUS: 'a\\nb' }); print(null) } catch (e) { print([e.constructor.name, e.message]) }`,
+          );
           assert.deepEqual(out[0], ['TypeError', 'notify: the value of STATUS contains a newline, which would start a new field']);
         });
       });
@@ -285,7 +322,12 @@ describe('runtime without its native addon', function () {
           }
           assert.ok(manager.empty(), 'nothing reached the manager');
           assert.equal(said.length, 1, said.join('\n'));
-          assert.ok(said[0]!.startsWith(`<3>sd-daemon-runtime: cannot tell the service manager (NOTIFY_SOCKET=${manager.path}) READY=1 STATUS=Serving: `), said[0]);
+          assert.ok(
+            said[0]!.startsWith(
+              `<3>sd-daemon-runtime: cannot tell the service manager (NOTIFY_SOCKET=${manager.path}) READY=1 STATUS=Serving: `,
+            ),
+            said[0],
+          );
           assert.match(said[0]!, way().cause);
           assert.match(said[0]!, way().fix);
         });
@@ -293,9 +335,13 @@ describe('runtime without its native addon', function () {
         it('barrier(): resolves with no-native at once instead of waiting for its timeout, and says so', function () {
           const manager = receiver(scratch.dir);
           scratch.defer(() => manager.close());
-          const { out, said } = run(way(), `const t = Date.now(); const x = await r.barrier({ timeoutMs: 20000 }); print({ sent: x.sent, reason: x.reason, ms: Date.now() - t })`, {
-            NOTIFY_SOCKET: manager.path,
-          });
+          const { out, said } = run(
+            way(),
+            `const t = Date.now(); const x = await r.barrier({ timeoutMs: 20000 }); print({ sent: x.sent, reason: x.reason, ms: Date.now() - t })`,
+            {
+              NOTIFY_SOCKET: manager.path,
+            },
+          );
           assert.equal(out[0].reason, 'no-native');
           assert.ok(out[0].ms < 5000, `took ${out[0].ms} ms`);
           assert.equal(said.length, 1);
@@ -313,19 +359,31 @@ describe('runtime without its native addon', function () {
           assert.deepEqual(out[0], { running: true, timeoutMs: 200 });
           assert.ok(manager.empty(), 'no ping reached the manager');
           assert.equal(said.length, 1, said.join('\n'));
-          assert.match(said[0]!, /^<3>sd-daemon-runtime: cannot tell the service manager \(NOTIFY_SOCKET=\S+\) WATCHDOG=1: the native addon did not load/);
+          assert.match(
+            said[0]!,
+            /^<3>sd-daemon-runtime: cannot tell the service manager \(NOTIFY_SOCKET=\S+\) WATCHDOG=1: the native addon did not load/,
+          );
         });
 
         it('daemonize(): throws DaemonizeError NO_NATIVE, exit code 69, naming the addon', function () {
-          const { out } = run(way(), `try { await r.daemonize(); print(null) } catch (e) { print({ name: e.name, code: e.code, exitCode: e.exitCode, message: e.message }) }`);
+          const { out } = run(
+            way(),
+            `try { await r.daemonize(); print(null) } catch (e) { print({ name: e.name, code: e.code, exitCode: e.exitCode, message: e.message }) }`,
+          );
           assert.equal(out[0].code, 'NO_NATIVE');
           assert.equal(out[0].exitCode, 69);
           assert.match(out[0].message, /cannot daemonize: sd-daemon-runtime: native addon not loaded/);
         });
 
-        it("the fake service manager (sd-daemon-runtime/testing): create() throws, naming what it needs and why it is missing", function () {
-          const { out } = run(way(), `try { await (await testing()).FakeServiceManager.create(); print(null) } catch (e) { print(e.message) }`);
-          assert.match(out[0], /^FakeServiceManager needs the sd-daemon-runtime native addon \(recvmsg with SO_PASSCRED.*\), and it is not loaded: sd-daemon-runtime: native addon not loaded/);
+        it('the fake service manager (sd-daemon-runtime/testing): create() throws, naming what it needs and why it is missing', function () {
+          const { out } = run(
+            way(),
+            `try { await (await testing()).FakeServiceManager.create(); print(null) } catch (e) { print(e.message) }`,
+          );
+          assert.match(
+            out[0],
+            /^FakeServiceManager needs the sd-daemon-runtime native addon \(recvmsg with SO_PASSCRED.*\), and it is not loaded: sd-daemon-runtime: native addon not loaded/,
+          );
         });
 
         it('inspectFd(): kind unknown for any open fd, EBADF still thrown for a closed one', function () {

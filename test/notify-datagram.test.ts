@@ -76,7 +76,7 @@ describe('parseNotifyDatagram(): notify datagrams read as systemd reads them', f
     assert.equal(datagram.problem, null);
   });
 
-  it('a NUL anywhere else makes the whole datagram invalid, in systemd\'s words', function () {
+  it("a NUL anywhere else makes the whole datagram invalid, in systemd's words", function () {
     const datagram = roundTrip('READY=1\0STATUS=hidden');
     assert.equal(datagram.problem, 'Received notify message with embedded NUL bytes. Ignoring.');
   });

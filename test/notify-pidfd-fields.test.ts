@@ -21,7 +21,10 @@ describe('notify: the pidfd-id forms', function () {
   it('writes MAINPIDFDID from a number or a bigint (a 64-bit inode ID), and VARLINKERROR as text', function () {
     assert.equal(formatState({ MAINPID: 4711, MAINPIDFDID: 2n ** 63n + 5n }), `MAINPID=4711\nMAINPIDFDID=${2n ** 63n + 5n}`);
     assert.equal(formatState({ MAINPIDFDID: 42 }), 'MAINPIDFDID=42');
-    assert.equal(formatState({ VARLINKERROR: 'org.varlink.service.InvalidParameter' }), 'VARLINKERROR=org.varlink.service.InvalidParameter');
+    assert.equal(
+      formatState({ VARLINKERROR: 'org.varlink.service.InvalidParameter' }),
+      'VARLINKERROR=org.varlink.service.InvalidParameter',
+    );
   });
 
   it('refuses MAINPIDFDID values outside a u64 and of other types, naming the field', function () {

@@ -44,7 +44,10 @@ function run(steps: Step[], env: Record<string, string> = {}, uid?: number): Run
   });
   assert.equal(child.status, 0, `fixture failed: ${child.error?.message ?? ''}\n${child.stderr}`);
   return {
-    results: child.stdout.trim().split('\n').map((line) => JSON.parse(line) as Outcome),
+    results: child.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Outcome),
     stderr: child.stderr,
     said: child.stderr.split('\n').filter((line) => line.includes('sd-daemon-runtime:')),
     ms: Date.now() - started,
@@ -84,7 +87,11 @@ describe('notify(): a manager that cannot be told is said once per cause on stde
   interface Row {
     title: string;
     /** Makes the failure; returns NOTIFY_SOCKET and extra environment. */
-    setup: (context: Mocha.Context) => { socket: string; env?: Record<string, string>; uid?: number } | Promise<{ socket: string; env?: Record<string, string>; uid?: number }>;
+    setup: (
+      context: Mocha.Context,
+    ) =>
+      | { socket: string; env?: Record<string, string>; uid?: number }
+      | Promise<{ socket: string; env?: Record<string, string>; uid?: number }>;
     reason: string;
     code: string | null;
     cause: RegExp;
@@ -202,12 +209,18 @@ describe('notify(): a manager that cannot be told is said once per cause on stde
         assert.equal(outcome.sent, false);
         assert.equal(outcome.reason, row.reason);
         assert.equal(outcome.code, row.code);
-        assert.ok(outcome.error?.includes(socket) || outcome.error?.includes(JSON.stringify(socket)), `the error names the socket: ${outcome.error}`);
+        assert.ok(
+          outcome.error?.includes(socket) || outcome.error?.includes(JSON.stringify(socket)),
+          `the error names the socket: ${outcome.error}`,
+        );
       }
       // And the runtime said so exactly once, naming the first message, the socket, the cause and the fix.
       assert.equal(result.said.length, 1, result.stderr);
       const line = result.said[0]!;
-      assert.ok(line.startsWith(`<3>sd-daemon-runtime: cannot tell the service manager (NOTIFY_SOCKET=${socket}) READY=1 STATUS=Serving: `), line);
+      assert.ok(
+        line.startsWith(`<3>sd-daemon-runtime: cannot tell the service manager (NOTIFY_SOCKET=${socket}) READY=1 STATUS=Serving: `),
+        line,
+      );
       assert.match(line, row.cause);
       assert.match(line, row.fix);
     });
@@ -216,8 +229,21 @@ describe('notify(): a manager that cannot be told is said once per cause on stde
   it('says nothing when no manager asked (NOTIFY_SOCKET unset or empty) or every message arrives', function () {
     const receiver = bindAt(join(dir, 'notify'));
     cleanups.push(() => receiver.close());
-    const result = run([{ state: 'READY=1', socket: null }, { state: 'READY=1', socket: '' }, { state: 'READY=1', socket: join(dir, 'notify') }, { state: 'WATCHDOG=1' }]);
-    assert.deepEqual(result.results.map((r) => [r.sent, r.reason ?? null]), [[false, 'disabled'], [false, 'disabled'], [true, null], [true, null]]);
+    const result = run([
+      { state: 'READY=1', socket: null },
+      { state: 'READY=1', socket: '' },
+      { state: 'READY=1', socket: join(dir, 'notify') },
+      { state: 'WATCHDOG=1' },
+    ]);
+    assert.deepEqual(
+      result.results.map((r) => [r.sent, r.reason ?? null]),
+      [
+        [false, 'disabled'],
+        [false, 'disabled'],
+        [true, null],
+        [true, null],
+      ],
+    );
     assert.equal(result.stderr, '');
   });
 
@@ -235,11 +261,26 @@ describe('notify(): a manager that cannot be told is said once per cause on stde
       { state: 'WATCHDOG=1' },
       { state: 'STATUS=lost again', socket: gone },
     ]);
-    assert.deepEqual(result.results.map((r) => r.sent), [false, false, false, false, true, true, false]);
+    assert.deepEqual(
+      result.results.map((r) => r.sent),
+      [false, false, false, false, true, true, false],
+    );
     assert.equal(result.said.length, 4, result.stderr);
-    assert.match(result.said[0]!, new RegExp(`^<3>sd-daemon-runtime: cannot tell the service manager \\(NOTIFY_SOCKET=${gone}\\) READY=1: ENOENT`));
-    assert.match(result.said[1]!, /^<3>sd-daemon-runtime: cannot tell the service manager \(NOTIFY_SOCKET=relative\) WATCHDOG=1: NOTIFY_SOCKET="relative"/);
-    assert.equal(result.said[2], `<5>sd-daemon-runtime: the service manager (NOTIFY_SOCKET=${good}) is told again: WATCHDOG=1 went through after 4 lost notification(s)`);
-    assert.match(result.said[3]!, new RegExp(`^<3>sd-daemon-runtime: cannot tell the service manager \\(NOTIFY_SOCKET=${gone}\\) STATUS=lost again: ENOENT`));
+    assert.match(
+      result.said[0]!,
+      new RegExp(`^<3>sd-daemon-runtime: cannot tell the service manager \\(NOTIFY_SOCKET=${gone}\\) READY=1: ENOENT`),
+    );
+    assert.match(
+      result.said[1]!,
+      /^<3>sd-daemon-runtime: cannot tell the service manager \(NOTIFY_SOCKET=relative\) WATCHDOG=1: NOTIFY_SOCKET="relative"/,
+    );
+    assert.equal(
+      result.said[2],
+      `<5>sd-daemon-runtime: the service manager (NOTIFY_SOCKET=${good}) is told again: WATCHDOG=1 went through after 4 lost notification(s)`,
+    );
+    assert.match(
+      result.said[3]!,
+      new RegExp(`^<3>sd-daemon-runtime: cannot tell the service manager \\(NOTIFY_SOCKET=${gone}\\) STATUS=lost again: ENOENT`),
+    );
   });
 });

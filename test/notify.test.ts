@@ -130,7 +130,11 @@ for (const variant of ['path', 'abstract'] as const) {
     });
 
     it('RELOADING=1 travels with MONOTONIC_USEC= from CLOCK_MONOTONIC, in every form', () => {
-      for (const send of [() => reloading({ env: receiver.env }), () => notify({ RELOADING: 1 }, { env: receiver.env }), () => notify('RELOADING=1', { env: receiver.env })]) {
+      for (const send of [
+        () => reloading({ env: receiver.env }),
+        () => notify({ RELOADING: 1 }, { env: receiver.env }),
+        () => notify('RELOADING=1', { env: receiver.env }),
+      ]) {
         const before = process.hrtime.bigint() / 1000n;
         send();
         const after = process.hrtime.bigint() / 1000n;
@@ -189,11 +193,7 @@ for (const variant of ['path', 'abstract'] as const) {
           closeSync(fd);
           return typeof info === 'number' ? info : info.port;
         });
-        assert.deepEqual(ports, [
-          (server.address() as net.AddressInfo).port,
-          client.localPort,
-          udp.address().port,
-        ]);
+        assert.deepEqual(ports, [(server.address() as net.AddressInfo).port, client.localPort, udp.address().port]);
       } finally {
         client.destroy();
         server.close();
@@ -207,22 +207,23 @@ for (const variant of ['path', 'abstract'] as const) {
     });
 
     // Abstract only: an unprivileged euid could not open the path socket in our 0700 temp dir.
-    if (variant === 'abstract') it('the manager sees the real uid when the effective uid differs (the kernel reports real ids; libsystemd attaches them by hand)', async function () {
-      requireOrSkip(this, process.getuid!() === 0, 'only root can set its effective uid apart from its real uid');
-      // A child that keeps uid 0 but drops its euid: the manager checks real ids.
-      const script = `
+    if (variant === 'abstract')
+      it('the manager sees the real uid when the effective uid differs (the kernel reports real ids; libsystemd attaches them by hand)', async function () {
+        requireOrSkip(this, process.getuid!() === 0, 'only root can set its effective uid apart from its real uid');
+        // A child that keeps uid 0 but drops its euid: the manager checks real ids.
+        const script = `
         import { notify } from 'sd-daemon-runtime';
         process.seteuid(65534);
         const result = notify('READY=1', { env: { NOTIFY_SOCKET: ${JSON.stringify(receiver.address)} } });
         console.log(JSON.stringify({ sent: result.sent, withCredentials: result.withCredentials }));`;
-      const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-      let out = '';
-      child.stdout.on('data', (chunk) => (out += chunk));
-      await once(child, 'exit');
-      assert.deepEqual(JSON.parse(out), { sent: true, withCredentials: false });
-      const received = receiver.receive();
-      assert.deepEqual([received.pid, received.uid], [child.pid, 0]);
-    });
+        const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+        let out = '';
+        child.stdout.on('data', (chunk) => (out += chunk));
+        await once(child, 'exit');
+        assert.deepEqual(JSON.parse(out), { sent: true, withCredentials: false });
+        const received = receiver.receive();
+        assert.deepEqual([received.pid, received.uid], [child.pid, 0]);
+      });
 
     it('passes 253 fds (SCM_MAX_FD) in one message', () => {
       const fd = openSync('/dev/null', 'r');
@@ -312,17 +313,25 @@ for (const variant of ['path', 'abstract'] as const) {
         ['an FDNAME with ":"', () => storeFds('a:b', [fd], {}), TypeError, /FDNAME "a:b" is invalid/],
         ['an FDNAME with a control character', () => storeFds('a\tb', [fd], {}), TypeError, /FDNAME .* is invalid/],
         ['an FDNAME of 256 characters', () => storeFds('n'.repeat(256), [fd], {}), TypeError, /FDNAME .* is invalid/],
-        ['254 fds', () => notify('FDSTORE=1', { fds: Array(254).fill(fd) }), RangeError, /254 file descriptors; one message carries at most 253/],
+        [
+          '254 fds',
+          () => notify('FDSTORE=1', { fds: Array(254).fill(fd) }),
+          RangeError,
+          /254 file descriptors; one message carries at most 253/,
+        ],
         ['an fd that is not one', () => notify('FDSTORE=1', { fds: [-1] }), TypeError, /not a file descriptor/],
         ['a pid of 0', () => notify('READY=1', { pid: 0 }), RangeError, /pid must be a PID \(1 to 2147483647\)/],
       ];
       for (const [what, call, type, message] of table) {
         it(what, () => {
-          assert.throws(() => callWith(receiver.env, call), (error: Error) => {
-            assert.ok(error instanceof type, `${error.name}: ${error.message}`);
-            assert.match(error.message, message);
-            return true;
-          });
+          assert.throws(
+            () => callWith(receiver.env, call),
+            (error: Error) => {
+              assert.ok(error instanceof type, `${error.name}: ${error.message}`);
+              assert.match(error.message, message);
+              return true;
+            },
+          );
           receiver.assertEmpty();
         });
       }
@@ -385,7 +394,10 @@ describe('notify() unsetEnv: NOTIFY_SOCKET is gone afterwards, whatever happened
   for (const [what, call] of doors) {
     it(`after ${what}`, async () => {
       const env = { NOTIFY_SOCKET: receiver.address };
-      await assert.rejects(async () => call(env), (error: Error) => error instanceof TypeError || error instanceof RangeError);
+      await assert.rejects(
+        async () => call(env),
+        (error: Error) => error instanceof TypeError || error instanceof RangeError,
+      );
       assert.equal('NOTIFY_SOCKET' in env, false);
       receiver.assertEmpty();
     });
@@ -409,7 +421,11 @@ describe('notify() with a hostile NOTIFY_SOCKET: never throws, reports why, name
     { socket: () => 'relative/notify', reason: 'invalid-address', why: 'neither absolute nor abstract' },
     { socket: () => 'garbage', reason: 'invalid-address', why: 'no address at all' },
     { socket: () => `${longest}b`, reason: 'invalid-address', why: '108 bytes do not fit in sun_path with the NUL' },
-    { socket: () => `@${'b'.repeat(108)}`, reason: 'invalid-address', why: 'an abstract name of 108 bytes does not fit after the leading NUL' },
+    {
+      socket: () => `@${'b'.repeat(108)}`,
+      reason: 'invalid-address',
+      why: 'an abstract name of 108 bytes does not fit after the leading NUL',
+    },
     { socket: () => longest, reason: 'send-failed', code: 'ENOENT', why: '107 bytes fit; nothing is there' },
     { socket: () => join(dir, 'missing'), reason: 'send-failed', code: 'ENOENT', why: 'no such socket' },
     { socket: () => join(dir, 'stream'), reason: 'send-failed', code: 'EPROTOTYPE', why: 'a stream socket, not a datagram one' },
@@ -479,7 +495,10 @@ describe('notify() keeps one socket between calls, safely', () => {
       const leaked = readSync(readEnd, buffer);
       console.log(JSON.stringify({ sent: result.sent, leaked }));`;
     try {
-      const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, NOTIFY_SOCKET: receiver.address }, encoding: 'utf8' });
+      const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+        env: { ...process.env, NOTIFY_SOCKET: receiver.address },
+        encoding: 'utf8',
+      });
       assert.equal(run.status, 0, run.stderr);
       assert.deepEqual(JSON.parse(run.stdout), { sent: true, leaked: 0 });
       assert.equal(receiver.text(), 'STATUS=first');
@@ -519,7 +538,10 @@ describe('notify() to a manager that stopped reading', () => {
   // process, so what came before in this file cannot change the outcome.
   function stuckSends(rounds: number, prelude: string, each = ''): Array<{ reason: string; code: string; waited: number }> {
     const runtime = new URL('../runtime/dist/index.js', import.meta.url).href;
-    const receivers = Array.from({ length: rounds }, (_, i) => new Receiver(join(root, `stuck-${i}-${Math.random().toString(16).slice(2, 10)}.sock`)));
+    const receivers = Array.from(
+      { length: rounds },
+      (_, i) => new Receiver(join(root, `stuck-${i}-${Math.random().toString(16).slice(2, 10)}.sock`)),
+    );
     const script = `
       import { spawnSync } from 'node:child_process';
       import { notify } from ${JSON.stringify(runtime)};
@@ -560,12 +582,15 @@ describe('notify() to a manager that stopped reading', () => {
     this.timeout(90_000);
     // Another process signals us every 20 ms while the send waits; restarting
     // with the full timeout each time would never end.
-    const [result] = stuckSends(1, `
+    const [result] = stuckSends(
+      1,
+      `
       process.on('SIGUSR2', () => {});
       const { spawn } = await import('node:child_process');
       const pinger = spawn('sh', ['-c', 'while kill -USR2 ' + process.pid + ' 2>/dev/null; do sleep 0.02; done'], { stdio: 'ignore' });
       pinger.unref();
-      process.on('exit', () => pinger.kill());`);
+      process.on('exit', () => pinger.kill());`,
+    );
     assert.ok(result);
     assert.equal(result.code, 'EAGAIN', JSON.stringify(result));
     assert.ok(result.waited >= 900 && result.waited < 10_000, `gave up after ${result.waited} ms`);

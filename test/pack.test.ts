@@ -30,7 +30,11 @@ interface Packed {
 
 /** `npm pack --dry-run` of a package directory: what its published tarball holds (no build run). */
 function dryPack(dir: string): Packed {
-  const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+    cwd: dir,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   return (JSON.parse(out) as Packed[])[0]!;
 }
 
@@ -48,7 +52,9 @@ describe('the published packages', function () {
   before(function () {
     for (const pkg of Object.values(packages)) pkg.packed = dryPack(pkg.dir);
     for (const [name, { packed }] of Object.entries(packages)) {
-      console.log(`      ${name}@${packed!.version}: ${packed!.entryCount} files, ${packed!.size} bytes packed, ${packed!.unpackedSize} unpacked`);
+      console.log(
+        `      ${name}@${packed!.version}: ${packed!.entryCount} files, ${packed!.size} bytes packed, ${packed!.unpackedSize} unpacked`,
+      );
     }
   });
 
@@ -73,17 +79,31 @@ describe('the published packages', function () {
   });
 
   it('create-sd-daemon depends on the generator by a version range, not a path', function () {
-    const pkg = JSON.parse(readFileSync(join(REPO, 'create', 'package.json'), 'utf8')) as { version: string; dependencies: Record<string, string> };
+    const pkg = JSON.parse(readFileSync(join(REPO, 'create', 'package.json'), 'utf8')) as {
+      version: string;
+      dependencies: Record<string, string>;
+    };
     assert.equal(pkg.dependencies['generator-sd-daemon'], `^${pkg.version}`);
   });
 
   it('the generator ships its compiled code, templates, USAGE and the runtime tarball: no sources, tests or build scripts', function () {
     const files = packages['generator-sd-daemon']!.packed!.files.map((f) => f.path);
-    for (const file of ['package.json', 'README.md', 'USAGE', 'generators/app/index.js', 'generators/unit/index.js', 'templates/project/dependencies/package.json', 'templates/project/biome.json', 'templates/systemd/service.hbs']) {
+    for (const file of [
+      'package.json',
+      'README.md',
+      'USAGE',
+      'generators/app/index.js',
+      'generators/unit/index.js',
+      'templates/project/dependencies/package.json',
+      'templates/project/biome.json',
+      'templates/systemd/service.hbs',
+    ]) {
       assert.ok(files.includes(file), `${file} in:\n${files.join('\n')}`);
     }
     assert.equal(files.filter((f) => /^vendor\/sd-daemon-runtime-.+\.tgz$/.test(f)).length, 1, files.join('\n'));
-    const stray = files.filter((f) => !/^(package\.json|README\.md|USAGE|generators\/.+\.js|templates\/.+|vendor\/sd-daemon-runtime-.+\.tgz)$/.test(f));
+    const stray = files.filter(
+      (f) => !/^(package\.json|README\.md|USAGE|generators\/.+\.js|templates\/.+|vendor\/sd-daemon-runtime-.+\.tgz)$/.test(f),
+    );
     assert.deepEqual(stray, []);
   });
 
@@ -97,13 +117,20 @@ describe('the published packages', function () {
     for (const file of ['native/binding.gyp', 'native/src/addon.cc', 'native/node-addon-api/napi.h', 'scripts/install.js']) {
       assert.ok(files.includes(file), `${file} is not packed`);
     }
-    assert.ok(!files.some((f) => (f.startsWith('scripts/') && f !== 'scripts/install.js') || f.startsWith('native/build/')), 'no build scripts or build output');
+    assert.ok(
+      !files.some((f) => (f.startsWith('scripts/') && f !== 'scripts/install.js') || f.startsWith('native/build/')),
+      'no build scripts or build output',
+    );
     assert.ok(files.includes('prebuilds/linux-x64/node.napi.glibc.node'), files.join('\n'));
     assert.ok(files.includes('dist/index.js'));
     assert.ok(files.includes('dist/index.d.ts'));
     assert.ok(files.includes('dist/testing.js'));
     assert.ok(files.includes('README.md'));
-    assert.deepEqual(files.filter((f) => (f.endsWith('.ts') && !f.endsWith('.d.ts')) || f.startsWith('test/')), [], 'no TypeScript sources or tests');
+    assert.deepEqual(
+      files.filter((f) => (f.endsWith('.ts') && !f.endsWith('.d.ts')) || f.startsWith('test/')),
+      [],
+      'no TypeScript sources or tests',
+    );
     const pkg = JSON.parse(readFileSync(join(runtimeDir, 'package.json'), 'utf8')) as Record<string, unknown>;
     assert.equal(pkg.dependencies, undefined, 'no runtime dependencies: the tarball alone installs');
   });
@@ -126,7 +153,9 @@ describe('offline installs from an empty npm cache', function () {
 
   it('the runtime tarball the generator bundles installs with --offline and loads its addon', function () {
     const vendor = join(REPO, 'vendor');
-    const tarball = execFileSync('ls', [vendor], { encoding: 'utf8' }).split('\n').find((f) => /^sd-daemon-runtime-.+\.tgz$/.test(f));
+    const tarball = execFileSync('ls', [vendor], { encoding: 'utf8' })
+      .split('\n')
+      .find((f) => /^sd-daemon-runtime-.+\.tgz$/.test(f));
     assert.ok(tarball, `a runtime tarball in ${vendor} (npm run build packs it)`);
     const project = join(dir, 'project');
     mkdirSync(project);
@@ -134,11 +163,18 @@ describe('offline installs from an empty npm cache', function () {
     npm(project, ['install', '--offline', join(vendor, tarball)], npmEnv(cache));
     const out = execFileSync(
       process.execPath,
-      ['--input-type=module', '-e', "import { capabilities } from 'sd-daemon-runtime'; import { FakeServiceManager } from 'sd-daemon-runtime/testing'; console.log(JSON.stringify({ ...capabilities(), testing: typeof FakeServiceManager }))"],
+      [
+        '--input-type=module',
+        '-e',
+        "import { capabilities } from 'sd-daemon-runtime'; import { FakeServiceManager } from 'sd-daemon-runtime/testing'; console.log(JSON.stringify({ ...capabilities(), testing: typeof FakeServiceManager }))",
+      ],
       { cwd: project, encoding: 'utf8' },
     );
     const caps = JSON.parse(out) as { native: boolean; nativeError: string | null; testing: string };
-    assert.ok(!existsSync(join(project, 'node_modules', 'sd-daemon-runtime', 'native', 'build')), 'the install step built the addon although a prebuild fits');
+    assert.ok(
+      !existsSync(join(project, 'node_modules', 'sd-daemon-runtime', 'native', 'build')),
+      'the install step built the addon although a prebuild fits',
+    );
     assert.equal(caps.nativeError, null);
     assert.equal(caps.native, true);
     assert.equal(caps.testing, 'function');

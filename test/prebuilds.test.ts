@@ -48,7 +48,12 @@ describe('the prebuilt addons', function () {
       const cross = dir === `linux-${process.arch}` ? null : dir === 'linux-arm64' ? 'aarch64-linux-gnu' : 'x86_64-linux-gnu';
       const present = found.some((p) => p.dir === dir);
       if (cross === null) assert.ok(present, `no prebuild for this machine's ${dir}`);
-      else requireOrSkip(this, present, `no ${dir} prebuild: ${cross}-g++ was missing when the runtime was built (apt-get install g++-${cross}, then npm run build)`);
+      else
+        requireOrSkip(
+          this,
+          present,
+          `no ${dir} prebuild: ${cross}-g++ was missing when the runtime was built (apt-get install g++-${cross}, then npm run build)`,
+        );
     });
   }
 });
@@ -64,14 +69,22 @@ describe('the packed runtime where no prebuild fits', function () {
     // effectively gets.
     dir = mkdtempSync(join(tmpdir(), 'sd-no-prebuild-'));
     const [packed] = JSON.parse(
-      execFileSync('npm', ['pack', '--json', '--pack-destination', dir], { cwd: runtimeDir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }),
+      execFileSync('npm', ['pack', '--json', '--pack-destination', dir], {
+        cwd: runtimeDir,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
     ) as Array<{ filename: string }>;
     execFileSync('tar', ['xzf', join(dir, packed!.filename), '-C', dir]);
     unpacked = join(dir, 'package');
     rmSync(join(unpacked, 'prebuilds'), { recursive: true });
     mkdirSync(join(dir, 'stripped'));
     const [repacked] = JSON.parse(
-      execFileSync('npm', ['pack', '--json', '--pack-destination', join(dir, 'stripped')], { cwd: unpacked, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }),
+      execFileSync('npm', ['pack', '--json', '--pack-destination', join(dir, 'stripped')], {
+        cwd: unpacked,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
     ) as Array<{ filename: string }>;
     tarball = join(dir, 'stripped', repacked!.filename);
   });
@@ -87,9 +100,17 @@ describe('the packed runtime where no prebuild fits', function () {
     symlinkSync(process.execPath, join(bin, 'node'));
     const run = spawnSync(join(bin, 'node'), [join(unpacked, 'scripts', 'install.js')], { encoding: 'utf8', env: { PATH: bin } });
     assert.equal(run.status, 1, run.stderr);
-    assert.match(run.stderr, new RegExp(`no prebuilt addon for linux-${process.arch} \\(glibc\\), and it cannot be built here \\(missing: a C\\+\\+ compiler, make, python3\\)`));
+    assert.match(
+      run.stderr,
+      new RegExp(
+        `no prebuilt addon for linux-${process.arch} \\(glibc\\), and it cannot be built here \\(missing: a C\\+\\+ compiler, make, python3\\)`,
+      ),
+    );
     assert.match(run.stderr, /apt-get install g\+\+ make python3/);
-    assert.match(run.stderr, new RegExp(`then run: node ${join(unpacked, 'scripts', 'install.js').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    assert.match(
+      run.stderr,
+      new RegExp(`then run: node ${join(unpacked, 'scripts', 'install.js').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`),
+    );
   });
 
   it('with a compiler, npm install builds the addon from the shipped sources, offline, and the runtime loads it', function () {
@@ -102,10 +123,14 @@ describe('the packed runtime where no prebuild fits', function () {
     execFileSync('npm', ['install', '--offline', '--no-audit', '--no-fund', tarball], { cwd: project, stdio: ['ignore', 'pipe', 'pipe'] });
     const installed = join(project, 'node_modules', 'sd-daemon-runtime');
     assert.ok(existsSync(join(installed, 'native', 'build', 'Release', 'sd_daemon_native.node')), 'the install step built nothing');
-    const out = execFileSync(process.execPath, ['--input-type=module', '-e', "import { capabilities } from 'sd-daemon-runtime'; console.log(JSON.stringify(capabilities()))"], {
-      cwd: project,
-      encoding: 'utf8',
-    });
+    const out = execFileSync(
+      process.execPath,
+      ['--input-type=module', '-e', "import { capabilities } from 'sd-daemon-runtime'; console.log(JSON.stringify(capabilities()))"],
+      {
+        cwd: project,
+        encoding: 'utf8',
+      },
+    );
     const caps = JSON.parse(out) as { native: boolean; nativeError: string | null };
     assert.equal(caps.nativeError, null);
     assert.equal(caps.native, true);

@@ -134,7 +134,11 @@ describe('FakeServiceManager (sd-daemon-runtime/testing)', () => {
     const [tcp, unix, udp] = daemon.sockets;
     assert.deepEqual(
       daemon.sockets.map((s) => [s.name, s.fd, s.kind]),
-      [['http', 3, 'tcp'], ['control', 4, 'unix'], ['dns', 5, 'udp']],
+      [
+        ['http', 3, 'tcp'],
+        ['control', 4, 'unix'],
+        ['dns', 5, 'udp'],
+      ],
     );
     assert.ok(tcp!.port! > 0 && udp!.port! > 0, 'port 0 resolved to the bound port');
     assert.equal(unix!.path, join(m.dir, 'control.sock'));
@@ -162,7 +166,10 @@ describe('FakeServiceManager (sd-daemon-runtime/testing)', () => {
     assert.ok(ignored, 'the grandchild message is recorded');
     assert.equal(ignored.pid, grandchild);
     assert.equal(ignored.raw, 'READY=1\nSTATUS=from the grandchild');
-    assert.equal(ignored.rejection, `Got notification message from PID ${grandchild}, but reception only permitted for main PID ${strict.pid}`);
+    assert.equal(
+      ignored.rejection,
+      `Got notification message from PID ${grandchild}, but reception only permitted for main PID ${strict.pid}`,
+    );
     assert.equal(strict.state, 'starting', 'READY=1 from the grandchild did not count');
     assert.equal(strict.status, 'main after grandchild');
     assert.ok(strict.violations.some((v) => v.text === ignored.rejection));
@@ -178,12 +185,17 @@ describe('FakeServiceManager (sd-daemon-runtime/testing)', () => {
 
   it('MAINPID= moves the main PID: NotifyAccess=main follows it, and the service ends when that process does', async () => {
     const m = await manager();
-    const daemon = await m.spawn(rawNotify([{ mainPidToChild: true }, { send: 'STATUS=from the old main process' }, { wait: 50 }, { exit: 0 }]));
+    const daemon = await m.spawn(
+      rawNotify([{ mainPidToChild: true }, { send: 'STATUS=from the old main process' }, { wait: 50 }, { exit: 0 }]),
+    );
     await daemon.waitFor('READY=1');
     const sleeper = daemon.mainPid;
     assert.notEqual(sleeper, daemon.pid);
     await daemon.waitFor('STATUS=from the old main process', { includeRejected: true });
-    assert.equal(daemon.rejected[0]!.rejection, `Got notification message from PID ${daemon.pid}, but reception only permitted for main PID ${sleeper}`);
+    assert.equal(
+      daemon.rejected[0]!.rejection,
+      `Got notification message from PID ${daemon.pid}, but reception only permitted for main PID ${sleeper}`,
+    );
 
     // The process we spawned exits 0, like a forking daemon's parent; the service runs on.
     await once(daemon.child, 'exit');
@@ -242,11 +254,19 @@ describe('FakeServiceManager (sd-daemon-runtime/testing)', () => {
     await daemon.waitFor('READY=1');
     assert.deepEqual(
       m.fdStore.map((entry) => [entry.name, entry.type]),
-      [['stored', 'fifo'], ['stored', 'fifo'], ['a', 'fifo']],
+      [
+        ['stored', 'fifo'],
+        ['stored', 'fifo'],
+        ['a', 'fifo'],
+      ],
     );
     assert.deepEqual(
       daemon.violations.map((v) => v.text),
-      ['Passed FDNAME= name is invalid, ignoring.', 'Cannot store more fds than FileDescriptorStoreMax=3, closing remaining.', 'Got extra auxiliary fds with notification message, closing them.'],
+      [
+        'Passed FDNAME= name is invalid, ignoring.',
+        'Cannot store more fds than FileDescriptorStoreMax=3, closing remaining.',
+        'Got extra auxiliary fds with notification message, closing them.',
+      ],
     );
     await daemon.stop();
 
@@ -264,7 +284,10 @@ describe('FakeServiceManager (sd-daemon-runtime/testing)', () => {
     const [stored] = daemon.messages;
     assert.equal(stored!.fds.length, 2, 'two descriptors arrived');
     assert.equal(stored!.fds[0]!.ino, stored!.fds[1]!.ino, 'for one pipe');
-    assert.deepEqual(m.fdStore.map((entry) => entry.name), ['twice']);
+    assert.deepEqual(
+      m.fdStore.map((entry) => entry.name),
+      ['twice'],
+    );
     assert.deepEqual(daemon.violations, []);
   });
 
@@ -381,7 +404,10 @@ describe('FakeServiceManager (sd-daemon-runtime/testing)', () => {
     assert.equal((await quitter.exited).result, 'protocol');
 
     const silent = await m.spawn(rawNotify([]));
-    await assert.rejects(silent.waitFor('READY=1', { timeoutMs: 100 }), /timed out after 100 ms waiting for READY=1\n {2}state: starting\n {2}no messages received/);
+    await assert.rejects(
+      silent.waitFor('READY=1', { timeoutMs: 100 }),
+      /timed out after 100 ms waiting for READY=1\n {2}state: starting\n {2}no messages received/,
+    );
   });
 
   it('a message from a process outside every service is recorded and refused', async () => {
@@ -433,7 +459,7 @@ describe('FakeServiceManager (sd-daemon-runtime/testing)', () => {
     await assert.rejects(m.spawn({ ...node('fake-daemon.mjs'), sockets: [{ name: 'a:b', tcp: {} }] }), TypeError);
   });
 
-  it("Type=simple: ready as soon as it runs, no READY=1 needed", async () => {
+  it('Type=simple: ready as soon as it runs, no READY=1 needed', async () => {
     const m = await manager();
     const daemon = await m.spawn({ ...rawNotify([]), type: 'simple' });
     await daemon.waitForState('ready', { timeoutMs: 10_000 });
@@ -468,7 +494,10 @@ describe('FakeServiceManager (sd-daemon-runtime/testing)', () => {
       assert.equal(run.status, 0, run.stderr);
       const error = JSON.parse(run.stdout) as { name: string; message: string };
       assert.equal(error.name, 'Error');
-      assert.match(error.message, /^FakeServiceManager needs the sd-daemon-runtime native addon .* and it is not loaded: sd-daemon-runtime: native addon not loaded; tried:/s);
+      assert.match(
+        error.message,
+        /^FakeServiceManager needs the sd-daemon-runtime native addon .* and it is not loaded: sd-daemon-runtime: native addon not loaded; tried:/s,
+      );
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

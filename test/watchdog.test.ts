@@ -44,7 +44,11 @@ describe('watchdogEnabled()', function () {
   }
 
   it('unsetEnv removes both variables on every path', function () {
-    for (const env of [{ WATCHDOG_USEC: '100', WATCHDOG_PID: me }, { WATCHDOG_USEC: 'x', WATCHDOG_PID: 'y' }, { WATCHDOG_USEC: '5', WATCHDOG_PID: '1' }] as NodeJS.ProcessEnv[]) {
+    for (const env of [
+      { WATCHDOG_USEC: '100', WATCHDOG_PID: me },
+      { WATCHDOG_USEC: 'x', WATCHDOG_PID: 'y' },
+      { WATCHDOG_USEC: '5', WATCHDOG_PID: '1' },
+    ] as NodeJS.ProcessEnv[]) {
       watchdogEnabled({ env, unsetEnv: true });
       assert.deepEqual(env, {});
     }

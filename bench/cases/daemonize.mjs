@@ -56,7 +56,8 @@ async function countOurs() {
     after: async () => {
       if (!existsSync(pidFile)) throw new BenchFailure(`daemonize-app (counted) exited 0 without writing ${pidFile}`);
       const pid = Number(readFileSync(pidFile, 'utf8').trim());
-      if (!Number.isInteger(pid) || pid <= 0 || !alive(pid)) throw new BenchFailure(`daemonize-app (counted): no running daemon (PID file says ${pid})`);
+      if (!Number.isInteger(pid) || pid <= 0 || !alive(pid))
+        throw new BenchFailure(`daemonize-app (counted): no running daemon (PID file says ${pid})`);
       track(pid);
       // callgrind writes the count as the daemon exits: a long grace, never SIGKILL in the normal case.
       await terminate(pid, 120_000);

@@ -31,7 +31,7 @@ export class LineChecker {
 
   push(text) {
     if (this.error) return;
-    let data = this.#pending + text;
+    const data = this.#pending + text;
     let from = 0;
     let nl;
     while ((nl = data.indexOf('\n', from)) !== -1) {

@@ -23,7 +23,12 @@ const ms = (fromNs, toNs) => Number(BigInt(toNs) - BigInt(fromNs)) / 1e6;
 
 /** Runs the writer with `fd` as its stderr; returns its JSON report. */
 function write(impl, fd, count) {
-  const result = spawnSync(NODE, [WRITER, impl, String(count)], { env: cleanEnv(), stdio: ['ignore', 'pipe', fd], encoding: 'utf8', timeout: 300_000 });
+  const result = spawnSync(NODE, [WRITER, impl, String(count)], {
+    env: cleanEnv(),
+    stdio: ['ignore', 'pipe', fd],
+    encoding: 'utf8',
+    timeout: 300_000,
+  });
   if (result.status !== 0) throw new BenchFailure(`log-writer ${impl} exited ${result.status ?? result.signal}`);
   return lastJson(result.stdout, `log-writer ${impl}`);
 }
@@ -66,7 +71,10 @@ async function toPipe(impl, count, fifo, readerBinary) {
   let writer;
   try {
     // anchors/pipe-reader.c: slow for SLOW_MS, then much faster than any writer; checks every line.
-    reader = spawn(readerBinary, [fifo, formatOf(impl), String(count), String(SLOW_MS), PAYLOAD], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
+    reader = spawn(readerBinary, [fifo, formatOf(impl), String(count), String(SLOW_MS), PAYLOAD], {
+      env: cleanEnv(),
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     track(reader.pid);
     const readerOut = lines(reader.stdout);
     if ((await readerOut.next()) !== 'open') throw new BenchFailure('pipe reader did not open the FIFO');
@@ -107,15 +115,29 @@ function logCase({ quick, tools }, sink) {
       }
       // The warm-up round (file cache, the kernel's pipe and page allocations)
       // writes a tenth of the records: pino on a pipe takes seconds per run.
-      const measure = (impl) => ({ warmup }) => {
-        const count = warmup ? COUNT / 10 : COUNT;
-        return sink === 'devnull' ? toDevNull(impl, count) : sink === 'file' ? toFile(impl, count, sizes) : toPipe(impl, count, fifo, tools.pipeReader);
-      };
-      const { samples, failures } = await alternate({ variants: IMPLS.map((impl) => ({ name: impl, run: measure(impl) })), warmup: 1, runs: quick ? 5 : 9 });
+      const measure =
+        (impl) =>
+        ({ warmup }) => {
+          const count = warmup ? COUNT / 10 : COUNT;
+          return sink === 'devnull'
+            ? toDevNull(impl, count)
+            : sink === 'file'
+              ? toFile(impl, count, sizes)
+              : toPipe(impl, count, fifo, tools.pipeReader);
+        };
+      const { samples, failures } = await alternate({
+        variants: IMPLS.map((impl) => ({ name: impl, run: measure(impl) })),
+        warmup: 1,
+        runs: quick ? 5 : 9,
+      });
       const rate = (impl) => (samples[impl]?.length ? `${fmt(COUNT / (median(samples[impl]) / 1000) / 1000)}k` : '-');
       const notes = [`median records/s: ours ${rate('ours')}, pino ${rate('pino')}, process.stderr.write ${rate('stderr-write')}`];
-      if (sink === 'file') notes.push(`bytes per record: ${IMPLS.map((impl) => `${impl} ${sizes[impl] ? fmt(sizes[impl]) : '-'}`).join(', ')}`);
-      if (sink === 'pipe') notes.push(`reader reads 4 KiB per 1 ms for the first ${SLOW_MS} ms, then at full speed; time runs until it has checked the last line`);
+      if (sink === 'file')
+        notes.push(`bytes per record: ${IMPLS.map((impl) => `${impl} ${sizes[impl] ? fmt(sizes[impl]) : '-'}`).join(', ')}`);
+      if (sink === 'pipe')
+        notes.push(
+          `reader reads 4 KiB per 1 ms for the first ${SLOW_MS} ms, then at full speed; time runs until it has checked the last line`,
+        );
       return buildEntry({
         id,
         title,
@@ -126,7 +148,13 @@ function logCase({ quick, tools }, sink) {
         anchor: 'pino',
         anchorName: 'pino 10, destination({ dest: 2, sync: true })',
         // ">= 0.9x the throughput of process.stderr.write": time ratio <= 1/0.9.
-        extras: [{ name: 'process.stderr.write per record', variant: 'stderr-write', target: sink === 'pipe' ? null : Number((1 / 0.9).toFixed(3)) }],
+        extras: [
+          {
+            name: 'process.stderr.write per record',
+            variant: 'stderr-write',
+            target: sink === 'pipe' ? null : Number((1 / 0.9).toFixed(3)),
+          },
+        ],
         target: 0.5,
         notes,
       });

@@ -47,28 +47,34 @@ function runCase({ id, title, address, quick, tools }) {
     const bursts = {};
 
     /** One sender process: reset the receiver's counters, send, check the counts. */
-    const measure = (who, command, args, expected, barriers = 0) => async () => {
-      if ((await receiver.ask(`reset ${PAYLOAD}`)) !== 'ok') throw new BenchFailure('receiver did not reset');
-      const [cmd, argv] = inNetns(command, args);
-      const result = spawnSync(cmd, argv, { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
-      if (result.status !== 0) throw new BenchFailure(`${who} exited ${result.status ?? result.signal}: ${result.stderr.trim().slice(-800)}`);
-      const { nsPerCall } = lastJson(result.stdout, who);
-      const report = await receiver.ask('report');
-      const counts = Object.fromEntries(report.split(' ').map((kv) => kv.split('=')));
-      if (Number(counts.count) !== expected || Number(counts.bad) !== 0 || Number(counts.barriers) !== barriers) {
-        throw new BenchFailure(`${who}: receiver got ${report}, expected count=${expected} bad=0 barriers=${barriers}`);
-      }
-      const b = (bursts[who] ??= { mean: 0, longest: 0 });
-      b.mean = Math.max(b.mean, (Number(counts.count) + Number(counts.barriers)) / Math.max(1, Number(counts.wakeups)));
-      b.longest = Math.max(b.longest, Number(counts.maxbatch));
-      return nsPerCall / 1000;
-    };
+    const measure =
+      (who, command, args, expected, barriers = 0) =>
+      async () => {
+        if ((await receiver.ask(`reset ${PAYLOAD}`)) !== 'ok') throw new BenchFailure('receiver did not reset');
+        const [cmd, argv] = inNetns(command, args);
+        const result = spawnSync(cmd, argv, { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
+        if (result.status !== 0)
+          throw new BenchFailure(`${who} exited ${result.status ?? result.signal}: ${result.stderr.trim().slice(-800)}`);
+        const { nsPerCall } = lastJson(result.stdout, who);
+        const report = await receiver.ask('report');
+        const counts = Object.fromEntries(report.split(' ').map((kv) => kv.split('=')));
+        if (Number(counts.count) !== expected || Number(counts.bad) !== 0 || Number(counts.barriers) !== barriers) {
+          throw new BenchFailure(`${who}: receiver got ${report}, expected count=${expected} bad=0 barriers=${barriers}`);
+        }
+        const b = (bursts[who] ??= { mean: 0, longest: 0 });
+        b.mean = Math.max(b.mean, (Number(counts.count) + Number(counts.barriers)) / Math.max(1, Number(counts.wakeups)));
+        b.longest = Math.max(b.longest, Number(counts.maxbatch));
+        return nsPerCall / 1000;
+      };
 
     const variants = [
       { name: 'ours', run: measure('ours', NODE, [SENDER, 'ours', warmupCalls, calls], warmupCalls + calls) },
       { name: 'c', run: measure('C sd_notify', tools.notifyAnchor, [warmupCalls, calls], warmupCalls + calls) },
       { name: 'sd-notify', run: measure('npm sd-notify', NODE, [SENDER, 'sd-notify', warmupCalls, calls], warmupCalls + calls) },
-      { name: 'systemd-notify', run: measure('systemd-notify', NODE, [SENDER, 'systemd-notify', 2, spawnCalls], 2 + spawnCalls, 2 + spawnCalls) },
+      {
+        name: 'systemd-notify',
+        run: measure('systemd-notify', NODE, [SENDER, 'systemd-notify', 2, spawnCalls], 2 + spawnCalls, 2 + spawnCalls),
+      },
     ];
     /**
      * Instructions per call: callgrind counts a sender process making
@@ -90,7 +96,8 @@ function runCase({ id, title, address, quick, tools }) {
         const result = await counted(command, [...args, warmupCalls, calls], { env: cleanEnv({ NOTIFY_SOCKET: ownAddress }), wrap });
         const report = await own.ask('report', 600_000);
         const count = Number(Object.fromEntries(report.split(' ').map((kv) => kv.split('='))).count);
-        if (count !== warmupCalls + calls) throw new BenchFailure(`${who} (counted): receiver got ${report}, expected count=${warmupCalls + calls}`);
+        if (count !== warmupCalls + calls)
+          throw new BenchFailure(`${who} (counted): receiver got ${report}, expected count=${warmupCalls + calls}`);
         return result.instructions;
       } finally {
         own.child.stdin.end();
@@ -121,9 +128,12 @@ function runCase({ id, title, address, quick, tools }) {
       const longest = Math.max(0, ...Object.values(bursts).map((b) => b.longest));
       const notes = [
         `${calls} timed calls per run (systemd-notify: ${spawnCalls}); receiver queue length ${receiver.qlen} (${receiver.netns} network namespace); ` +
-          `datagrams per receiver wake-up, worst run: ${Object.entries(bursts).map(([who, b]) => `${who} ${fmt(b.mean)}`).join(', ')}; longest burst ${longest}`,
+          `datagrams per receiver wake-up, worst run: ${Object.entries(bursts)
+            .map(([who, b]) => `${who} ${fmt(b.mean)}`)
+            .join(', ')}; longest burst ${longest}`,
       ];
-      if (receiver.qlen > 0 && longest >= receiver.qlen) notes.push(`a burst reached the queue length (${receiver.qlen}): a sender may have blocked on a full queue for a moment`);
+      if (receiver.qlen > 0 && longest >= receiver.qlen)
+        notes.push(`a burst reached the queue length (${receiver.qlen}): a sender may have blocked on a full queue for a moment`);
       return buildEntry({
         id,
         title,
@@ -159,7 +169,12 @@ export default function notifyCases(ctx) {
     {
       id: 'notify-abstract',
       title: 'notify WATCHDOG=1, abstract socket',
-      run: runCase({ ...ctx, id: 'notify-abstract', title: 'notify WATCHDOG=1, abstract socket', address: `@sd-bench/${process.pid}/notify` }),
+      run: runCase({
+        ...ctx,
+        id: 'notify-abstract',
+        title: 'notify WATCHDOG=1, abstract socket',
+        address: `@sd-bench/${process.pid}/notify`,
+      }),
     },
   ];
 }

@@ -42,7 +42,13 @@ export default function scaffoldCases({ quick, scaffoldCounts }) {
         const env = cleanEnv({ HOME: home, NO_UPDATE_NOTIFIER: '1' });
         // The test run's own npm cache (test/helpers/npm.ts), filled on first use:
         // nothing depends on what the user's cache holds.
-        const npmEnv = cleanEnv({ npm_config_cache: path.join(REPO, '.tmp', 'npm-cache'), npm_config_prefer_offline: 'true', npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' });
+        const npmEnv = cleanEnv({
+          npm_config_cache: path.join(REPO, '.tmp', 'npm-cache'),
+          npm_config_prefer_offline: 'true',
+          npm_config_audit: 'false',
+          npm_config_fund: 'false',
+          npm_config_update_notifier: 'false',
+        });
 
         let serial = 0;
         /** A fresh, world-writable working directory (a second run in the same one would be a re-generation). */
@@ -55,17 +61,45 @@ export default function scaffoldCases({ quick, scaffoldCounts }) {
           return work;
         };
         const expect = (dir, files, who) => {
-          for (const file of files) if (!existsSync(path.join(dir, file))) throw new BenchFailure(`${who} exited 0 but ${dir} has no ${file}`);
+          for (const file of files)
+            if (!existsSync(path.join(dir, file))) throw new BenchFailure(`${who} exited 0 but ${dir} has no ${file}`);
         };
 
         // Each command: [command, args, cwd links, files it must create (relative to cwd)].
         const commands = {
           ours: () => [NODE, [CREATE_SD_DAEMON, 'demo', '--yes', '--skip-install'], {}, ['demo/package.json', 'demo/systemd/demo.service']],
-          vite: () => [NODE, [CREATE_VITE, 'demo', '--template', 'vanilla-ts', '--no-interactive', '--no-immediate'], {}, ['demo/package.json', 'demo/index.html']],
-          'yo-license': () => [YO, ['license', '--name', 'Bench', '--email', 'bench@example.org', '--website', 'https://example.org', '--license', 'MIT', '--year', '2026'], { 'generator-license': LICENSE }, ['LICENSE']],
+          vite: () => [
+            NODE,
+            [CREATE_VITE, 'demo', '--template', 'vanilla-ts', '--no-interactive', '--no-immediate'],
+            {},
+            ['demo/package.json', 'demo/index.html'],
+          ],
+          'yo-license': () => [
+            YO,
+            [
+              'license',
+              '--name',
+              'Bench',
+              '--email',
+              'bench@example.org',
+              '--website',
+              'https://example.org',
+              '--license',
+              'MIT',
+              '--year',
+              '2026',
+            ],
+            { 'generator-license': LICENSE },
+            ['LICENSE'],
+          ],
           // --runtime bundled: the project depends on the generator's tarball of
           // the runtime, so its npm test below needs no registry.
-          'yo-ours': () => [YO, ['sd-daemon', 'x', '--yes', '--skip-install', '--runtime', 'bundled'], { 'generator-sd-daemon': REPO }, ['x/package.json', 'x/systemd/x.service']],
+          'yo-ours': () => [
+            YO,
+            ['sd-daemon', 'x', '--yes', '--skip-install', '--runtime', 'bundled'],
+            { 'generator-sd-daemon': REPO },
+            ['x/package.json', 'x/systemd/x.service'],
+          ],
         };
         let project;
         const timed = (name) => () => {
@@ -91,7 +125,8 @@ export default function scaffoldCases({ quick, scaffoldCounts }) {
           if (!project) throw new BenchFailure('no generated project to test');
           if (installMs === null) installMs = timedRun('npm', ['install'], { cwd: project, env: npmEnv, timeout: 300_000 }).ms;
           const { ms, stdout } = timedRun('npm', ['test'], { cwd: project, env: npmEnv, timeout: 300_000 });
-          if (!/# fail 0/.test(stdout) || !/# pass [1-9]/.test(stdout)) throw new BenchFailure(`npm test passed no tests: ${stdout.slice(-800)}`);
+          if (!/# fail 0/.test(stdout) || !/# pass [1-9]/.test(stdout))
+            throw new BenchFailure(`npm test passed no tests: ${stdout.slice(-800)}`);
           return ms;
         };
 
@@ -103,22 +138,26 @@ export default function scaffoldCases({ quick, scaffoldCounts }) {
         const testRuns = await alternate({ variants: [{ name: 'npm-test', run: npmTest }], warmup: 0, runs: quick ? 1 : 3 });
         // One count each, all at once: a whole generator under callgrind
         // takes minutes of CPU (10-30 minutes of wall time on a shared machine).
-        const counts = !scaffoldCounts ? null : await countAll({
-          variants: ['ours', 'vite', 'yo-license', 'yo-ours'].map((name) => ({ name, count: count(name) })),
-          rounds: 1,
-          parallel: 4,
-        });
-        const instructions = counts && instructionEntry({
-          ...counts,
-          ours: 'ours',
-          anchor: 'vite',
-          anchorName: 'create-vite (npm init vite)',
-          extras: [
-            { name: 'yo license (yo baseline)', variant: 'yo-license' },
-            { name: 'yo sd-daemon (ours through yo)', variant: 'yo-ours' },
-          ],
-          how: `valgrind --tool=callgrind --trace-children=yes node ${NODE_FLAGS.join(' ')} <create script>: every process it starts, summed`,
-        });
+        const counts = !scaffoldCounts
+          ? null
+          : await countAll({
+              variants: ['ours', 'vite', 'yo-license', 'yo-ours'].map((name) => ({ name, count: count(name) })),
+              rounds: 1,
+              parallel: 4,
+            });
+        const instructions =
+          counts &&
+          instructionEntry({
+            ...counts,
+            ours: 'ours',
+            anchor: 'vite',
+            anchorName: 'create-vite (npm init vite)',
+            extras: [
+              { name: 'yo license (yo baseline)', variant: 'yo-license' },
+              { name: 'yo sd-daemon (ours through yo)', variant: 'yo-ours' },
+            ],
+            how: `valgrind --tool=callgrind --trace-children=yes node ${NODE_FLAGS.join(' ')} <create script>: every process it starts, summed`,
+          });
         return buildEntry({
           id: 'scaffold',
           title: 'scaffold a project, no install',
@@ -136,7 +175,11 @@ export default function scaffoldCases({ quick, scaffoldCounts }) {
           target: null,
           instructions,
           notes: [
-            ...(counts ? [] : ['instructions not counted in this run (opt-in: npm run bench -- --only scaffold --scaffold-counts; about half an hour on a shared 2-core machine)']),
+            ...(counts
+              ? []
+              : [
+                  'instructions not counted in this run (opt-in: npm run bench -- --only scaffold --scaffold-counts; about half an hour on a shared 2-core machine)',
+                ]),
             `ours: node create/index.js demo --yes --skip-install (what npm init sd-daemon runs; npm's own start, the same for any create-* package, left out); create-vite demo --template vanilla-ts; yo license with every answer on the command line`,
             `npm test of the project yo sd-daemon generated (bundled runtime) after npm install (warm cache, once, ${fmt(installMs)} ms, not repeated)`,
           ],

@@ -17,7 +17,10 @@ import { BENCH, cleanEnv, msSince, now, sleep, terminate, track } from '../lib/p
 import { buildEntry } from '../lib/result.mjs';
 import { alternate, BenchFailure } from '../lib/stats.mjs';
 
-const SERVERS = { ours: path.join(BENCH, 'cases', 'sockact-server-ours.mjs'), anchor: path.join(BENCH, 'cases', 'sockact-server-anchor.mjs') };
+const SERVERS = {
+  ours: path.join(BENCH, 'cases', 'sockact-server-ours.mjs'),
+  anchor: path.join(BENCH, 'cases', 'sockact-server-anchor.mjs'),
+};
 
 /** A port nobody listens on right now (bound and released by us). */
 function freePort() {
@@ -66,7 +69,8 @@ async function firstRequest(variant) {
     });
     const response = await get(port);
     const elapsed = msSince(start);
-    if (response.status !== 200 || response.body !== 'ok\n') throw new BenchFailure(`${variant}: unexpected response ${response.status} ${JSON.stringify(response.body)}; ${stderr}`);
+    if (response.status !== 200 || response.body !== 'ok\n')
+      throw new BenchFailure(`${variant}: unexpected response ${response.status} ${JSON.stringify(response.body)}; ${stderr}`);
     // systemd-socket-activate exec'ed node: this PID is the server now.
     return elapsed;
   } finally {
@@ -89,7 +93,9 @@ async function countFirstRequest(variant) {
     wrap: (argv) => ['systemd-socket-activate', '-l', `127.0.0.1:${port}`, '--fdname=http', ...argv],
   });
   let exited = false;
-  run.done.then(() => (exited = true));
+  void run.done.then(() => {
+    exited = true;
+  });
   try {
     const deadline = Date.now() + 60_000;
     while (!run.stderr().includes('Listening on')) {
@@ -98,10 +104,12 @@ async function countFirstRequest(variant) {
       await sleep(20);
     }
     const response = await get(port);
-    if (response.status !== 200 || response.body !== 'ok\n') throw new BenchFailure(`${variant} (counted): unexpected response ${response.status} ${JSON.stringify(response.body)}`);
+    if (response.status !== 200 || response.body !== 'ok\n')
+      throw new BenchFailure(`${variant} (counted): unexpected response ${response.status} ${JSON.stringify(response.body)}`);
     run.child.kill('SIGTERM');
     const { signal, code } = await run.done;
-    if (signal !== 'SIGTERM' && code !== 143) throw new BenchFailure(`${variant} (counted): exited ${code ?? signal} on SIGTERM: ${run.stderr().slice(-1000)}`);
+    if (signal !== 'SIGTERM' && code !== 143)
+      throw new BenchFailure(`${variant} (counted): exited ${code ?? signal} on SIGTERM: ${run.stderr().slice(-1000)}`);
     return sum(run.dir);
   } finally {
     if (!exited) await terminate(run.child.pid, 120_000);

@@ -100,7 +100,10 @@ export async function counted(command, args, { children = false, env, cwd, wrap,
       resolve({ code, signal, out });
     });
   });
-  if (result.code !== 0) throw new BenchFailure(`callgrind of ${command} ${args.join(' ')} exited ${result.code ?? result.signal}: ${result.out.trim().slice(-1500)}`);
+  if (result.code !== 0)
+    throw new BenchFailure(
+      `callgrind of ${command} ${args.join(' ')} exited ${result.code ?? result.signal}: ${result.out.trim().slice(-1500)}`,
+    );
   // `after`: what must happen before the count is complete (a daemon that
   // outlived the process started here writes its count when it is stopped).
   if (after) await after(result.out);

@@ -18,8 +18,10 @@ function bars(entry) {
   const ins = entry.instructions;
   if (ins?.ratio) out.push({ label: `instructions vs ${ins.anchorName ?? entry.anchorName}`, value: ins.ratio, kind: 'instructions' });
   for (const x of ins?.extra ?? []) if (x.ratio) out.push({ label: `instructions vs ${x.name}`, value: x.ratio, kind: 'instructions' });
-  if (entry.ratio) out.push({ label: `wall vs ${entry.anchorName}`, value: entry.ratio.median, min: entry.ratio.min, max: entry.ratio.max, kind: 'wall' });
-  for (const x of entry.extra ?? []) if (x.ratio) out.push({ label: `wall vs ${x.name}`, value: x.ratio.median, min: x.ratio.min, max: x.ratio.max, kind: 'wall' });
+  if (entry.ratio)
+    out.push({ label: `wall vs ${entry.anchorName}`, value: entry.ratio.median, min: entry.ratio.min, max: entry.ratio.max, kind: 'wall' });
+  for (const x of entry.extra ?? [])
+    if (x.ratio) out.push({ label: `wall vs ${x.name}`, value: x.ratio.median, min: x.ratio.min, max: x.ratio.max, kind: 'wall' });
   return out;
 }
 
@@ -43,6 +45,7 @@ export function chartSvg(entry) {
   const x = (v) => labelWidth + (log ? (Math.log(v / floor) / Math.log(hi / floor)) * plotWidth : (v / hi) * plotWidth);
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+    `<title>${esc(entry.id)}: ${esc(entry.title ?? '')}</title>`,
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="10" y="20" font-size="14" font-weight="bold">${esc(entry.id)}: ${esc(entry.title ?? '')}</text>`,
     `<text x="10" y="36" fill="#555">ratio ours / anchor, lower is better${log ? ' (log scale)' : ''}; ${esc(entry.date ?? '')} (${esc(entry.mode ?? '')})</text>`,
@@ -50,8 +53,12 @@ export function chartSvg(entry) {
   rows.forEach((r, i) => {
     const y = top + i * rowHeight;
     const color = r.kind === 'instructions' ? '#2b6cb0' : '#9c9c9c';
-    parts.push(`<text x="${labelWidth - 8}" y="${y + 16}" text-anchor="end">${esc(r.label.length > 52 ? `${r.label.slice(0, 50)}...` : r.label)}</text>`);
-    parts.push(`<rect x="${labelWidth}" y="${y + 5}" width="${Math.max(1, x(r.value) - labelWidth).toFixed(1)}" height="${rowHeight - 10}" fill="${color}"/>`);
+    parts.push(
+      `<text x="${labelWidth - 8}" y="${y + 16}" text-anchor="end">${esc(r.label.length > 52 ? `${r.label.slice(0, 50)}...` : r.label)}</text>`,
+    );
+    parts.push(
+      `<rect x="${labelWidth}" y="${y + 5}" width="${Math.max(1, x(r.value) - labelWidth).toFixed(1)}" height="${rowHeight - 10}" fill="${color}"/>`,
+    );
     if (r.min !== undefined && r.max !== undefined) {
       parts.push(`<line x1="${x(r.min).toFixed(1)}" x2="${x(r.max).toFixed(1)}" y1="${y + 13}" y2="${y + 13}" stroke="black"/>`);
     }
@@ -61,7 +68,9 @@ export function chartSvg(entry) {
   parts.push(`<line x1="${x(1).toFixed(1)}" x2="${x(1).toFixed(1)}" y1="${top}" y2="${bottom}" stroke="black"/>`);
   parts.push(`<text x="${x(1).toFixed(1)}" y="${bottom + 14}" text-anchor="middle">1 = anchor</text>`);
   if (target) {
-    parts.push(`<line x1="${x(target).toFixed(1)}" x2="${x(target).toFixed(1)}" y1="${top}" y2="${bottom}" stroke="#c53030" stroke-dasharray="4 3"/>`);
+    parts.push(
+      `<line x1="${x(target).toFixed(1)}" x2="${x(target).toFixed(1)}" y1="${top}" y2="${bottom}" stroke="#c53030" stroke-dasharray="4 3"/>`,
+    );
     parts.push(`<text x="${x(target).toFixed(1)}" y="${bottom + 28}" text-anchor="middle" fill="#c53030">target ${fmt(target, 4)}</text>`);
   }
   parts.push(`<text x="10" y="${height - 6}" fill="#555">blue: instructions (callgrind); grey: wall time, median with min-max</text>`);

@@ -24,8 +24,16 @@ export const NODE = process.execPath;
  * runtime think it is supervised, activated or talking to journald.
  */
 const SYSTEMD_VARS = [
-  'NOTIFY_SOCKET', 'LISTEN_PID', 'LISTEN_FDS', 'LISTEN_FDNAMES', 'LISTEN_PIDFDID',
-  'WATCHDOG_USEC', 'WATCHDOG_PID', 'INVOCATION_ID', 'JOURNAL_STREAM', 'MAINPID',
+  'NOTIFY_SOCKET',
+  'LISTEN_PID',
+  'LISTEN_FDS',
+  'LISTEN_FDNAMES',
+  'LISTEN_PIDFDID',
+  'WATCHDOG_USEC',
+  'WATCHDOG_PID',
+  'INVOCATION_ID',
+  'JOURNAL_STREAM',
+  'MAINPID',
 ];
 
 export function cleanEnv(extra = {}) {
@@ -47,11 +55,19 @@ export const msSince = (start) => Number(now() - start) / 1e6;
  */
 export function timedRun(command, args, options = {}) {
   const start = now();
-  const result = spawnSync(command, args, { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', timeout: 120_000, ...options });
+  const result = spawnSync(command, args, {
+    env: cleanEnv(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    encoding: 'utf8',
+    timeout: 120_000,
+    ...options,
+  });
   const ms = msSince(start);
   if (result.error) throw new BenchFailure(`${command}: ${result.error.message}`);
   if (result.status !== 0) {
-    throw new BenchFailure(`${command} ${args.join(' ')} exited ${result.status ?? result.signal}: ${`${result.stderr ?? ''}${result.stdout ?? ''}`.trim().slice(-1500)}`);
+    throw new BenchFailure(
+      `${command} ${args.join(' ')} exited ${result.status ?? result.signal}: ${`${result.stderr ?? ''}${result.stdout ?? ''}`.trim().slice(-1500)}`,
+    );
   }
   return { ms, stdout: result.stdout, stderr: result.stderr };
 }
@@ -118,7 +134,8 @@ export function leftovers(scratch) {
     const pid = Number(entry);
     if (!Number.isInteger(pid) || pid === process.pid || pid === process.ppid) continue;
     const cmd = cmdline(pid);
-    if (cmd && (cmd.includes(`${BENCH}/cases`) || cmd.includes(BUILD) || (scratch && cmd.includes(scratch))) && alive(pid)) found.set(pid, cmd);
+    if (cmd && (cmd.includes(`${BENCH}/cases`) || cmd.includes(BUILD) || (scratch && cmd.includes(scratch))) && alive(pid))
+      found.set(pid, cmd);
   }
   return [...found].map(([pid, cmd]) => ({ pid, cmd }));
 }
@@ -177,7 +194,8 @@ export function lines(stream) {
   });
   stream.on('end', () => {
     ended = true;
-    for (const waiter of waiters.splice(0)) waiter.reject(new BenchFailure(`stream ended before a line (partial: ${JSON.stringify(buffered)})`));
+    for (const waiter of waiters.splice(0))
+      waiter.reject(new BenchFailure(`stream ended before a line (partial: ${JSON.stringify(buffered)})`));
   });
   return {
     next(timeoutMs = 10_000) {

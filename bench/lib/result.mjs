@@ -15,13 +15,27 @@ import { pairedRatio, summarize } from './stats.mjs';
  * measured variant failed (lost data is a failure, not a speed), null when
  * the case has no target.
  */
-export function buildEntry({ id, title, unit, samples, failures, ours, anchor, anchorName, extras = [], target = null, notes = [], info = {}, instructions = null }) {
+export function buildEntry({
+  id,
+  title,
+  unit,
+  samples,
+  failures,
+  ours,
+  anchor,
+  anchorName,
+  extras = [],
+  target = null,
+  notes = [],
+  info = {},
+  instructions = null,
+}) {
   const failed = [];
   for (const name of [ours, anchor, ...extras.map((e) => e.variant)]) {
     if (name && failures[name]) failed.push(`${name}: ${failures[name]}`);
   }
   const oursSamples = samples[ours] ?? [];
-  const anchorSamples = anchor ? samples[anchor] ?? [] : null;
+  const anchorSamples = anchor ? (samples[anchor] ?? []) : null;
   const ratio = anchor ? pairedRatio(oursSamples, anchorSamples) : null;
   const extra = extras.map(({ name, variant, target: extraTarget = null, compare = true }) => {
     const values = samples[variant] ?? [];
@@ -54,7 +68,12 @@ export function buildEntry({ id, title, unit, samples, failures, ours, anchor, a
   if (instructions) {
     wallMet = met;
     if (instructions.failed) failed.push(...instructions.failed);
-    met = instructions.met === null ? (failed.length ? false : met) : failed.length === 0 && instructions.met && extra.every((e) => e.met !== false);
+    met =
+      instructions.met === null
+        ? failed.length
+          ? false
+          : met
+        : failed.length === 0 && instructions.met && extra.every((e) => e.met !== false);
   }
   return {
     id,

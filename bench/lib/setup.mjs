@@ -17,7 +17,8 @@ function run(command, args, options = {}) {
 }
 
 const commandExists = (name) => spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0;
-const debInstalled = (pkg) => /install ok installed/.test(spawnSync('dpkg-query', ['-W', '-f=${Status}', pkg], { encoding: 'utf8' }).stdout ?? '');
+const debInstalled = (pkg) =>
+  /install ok installed/.test(spawnSync('dpkg-query', ['-W', '-f=${Status}', pkg], { encoding: 'utf8' }).stdout ?? '');
 
 /** libsystemd-dev (sd-daemon.h, libsystemd.so), pkg-config, gcc and valgrind (the instruction counts), from apt when missing. */
 function systemPackages() {
@@ -28,8 +29,10 @@ function systemPackages() {
   if (!commandExists('valgrind')) missing.push('valgrind');
   if (missing.length === 0) return;
   if (process.getuid?.() !== 0) {
-    throw new Error(`the bench needs ${missing.join(', ')} (the C sd_notify anchor and the sd-notify addon build against libsystemd; valgrind counts instructions); ` +
-      `install with: sudo apt-get install -y --no-install-recommends ${missing.join(' ')}`);
+    throw new Error(
+      `the bench needs ${missing.join(', ')} (the C sd_notify anchor and the sd-notify addon build against libsystemd; valgrind counts instructions); ` +
+        `install with: sudo apt-get install -y --no-install-recommends ${missing.join(' ')}`,
+    );
   }
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   let packages = pinToInstalledLibsystemd(missing);
@@ -52,7 +55,10 @@ function systemPackages() {
 function pinToInstalledLibsystemd(packages) {
   const installed = spawnSync('dpkg-query', ['-W', '-f=${Version}', 'libsystemd0'], { encoding: 'utf8' }).stdout?.trim();
   const madison = spawnSync('apt-cache', ['madison', 'libsystemd-dev'], { encoding: 'utf8' }).stdout ?? '';
-  const available = madison.split('\n').map((line) => line.split('|')[1]?.trim()).filter(Boolean);
+  const available = madison
+    .split('\n')
+    .map((line) => line.split('|')[1]?.trim())
+    .filter(Boolean);
   return packages.map((pkg) => (pkg === 'libsystemd-dev' && installed && available.includes(installed) ? `${pkg}=${installed}` : pkg));
 }
 

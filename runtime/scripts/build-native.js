@@ -69,7 +69,9 @@ if (process.platform === 'linux' && process.arch in triplets) {
   for (const [arch, triplet] of Object.entries(triplets)) {
     if (arch === process.arch) continue;
     if (!onPath(`${triplet}-g++`)) {
-      console.error(`build-native: ${triplet}-g++ not found, so no linux-${arch} prebuild (apt-get install g++-${triplet}); fine for development, required to publish`);
+      console.error(
+        `build-native: ${triplet}-g++ not found, so no linux-${arch} prebuild (apt-get install g++-${triplet}); fine for development, required to publish`,
+      );
       continue;
     }
     // prebuildify strips with the host's strip, which cannot read another

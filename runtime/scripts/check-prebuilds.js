@@ -42,7 +42,9 @@ export function inspectPrebuilds(runtimeDir) {
   const root = join(runtimeDir, 'prebuilds');
   const found = [];
   for (const dir of existsSync(root) ? readdirSync(root).sort() : []) {
-    for (const name of readdirSync(join(root, dir)).filter((n) => n.endsWith('.node')).sort()) {
+    for (const name of readdirSync(join(root, dir))
+      .filter((n) => n.endsWith('.node'))
+      .sort()) {
       const file = join(root, dir, name);
       const problems = [];
       const header = execFileSync('readelf', ['-h', '-W', file], { encoding: 'utf8' });
@@ -78,7 +80,10 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   const problems = [];
   const found = inspectPrebuilds(runtimeDir);
   for (const dir of promised) {
-    if (!found.some((p) => p.dir === dir)) problems.push(`prebuilds/${dir}: missing (run npm run build:native with the cross compiler installed: apt-get install g++-aarch64-linux-gnu)`);
+    if (!found.some((p) => p.dir === dir))
+      problems.push(
+        `prebuilds/${dir}: missing (run npm run build:native with the cross compiler installed: apt-get install g++-aarch64-linux-gnu)`,
+      );
   }
   for (const p of found) for (const problem of p.problems) problems.push(`${p.file}: ${problem}`);
   if (!existsSync(join(runtimeDir, 'native', 'node-addon-api', 'napi.h'))) {

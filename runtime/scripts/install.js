@@ -50,7 +50,9 @@ const missing = [
   onPath('python3') || onPath('python') ? null : 'python3',
 ].filter((x) => x !== null);
 if (missing.length > 0) {
-  console.error(`sd-daemon-runtime: no prebuilt addon for ${platform}, and it cannot be built here (missing: ${missing.join(', ')}).\n${fix}`);
+  console.error(
+    `sd-daemon-runtime: no prebuilt addon for ${platform}, and it cannot be built here (missing: ${missing.join(', ')}).\n${fix}`,
+  );
   process.exit(1);
 }
 
@@ -69,7 +71,9 @@ const result = gyp
   ? spawnSync(process.execPath, [gyp, 'rebuild'], { cwd: nativeDir, stdio: 'inherit', env })
   : spawnSync('node-gyp', ['rebuild'], { cwd: nativeDir, stdio: 'inherit', env });
 if (result.error || result.status !== 0 || !loads(built)) {
-  const why = result.error ? `${result.error.message}${gyp ? '' : ' (node-gyp not found: npm install -g node-gyp)'}` : `node-gyp exited ${result.status ?? result.signal}`;
+  const why = result.error
+    ? `${result.error.message}${gyp ? '' : ' (node-gyp not found: npm install -g node-gyp)'}`
+    : `node-gyp exited ${result.status ?? result.signal}`;
   console.error(`sd-daemon-runtime: building the addon for ${platform} failed: ${why}.\n${fix}`);
   process.exit(1);
 }

@@ -88,7 +88,11 @@ let remembered: ListenFdsResult | undefined;
 const adopted = new Set<number>();
 
 function activation(options: AdoptOptions): ListenFdsResult {
-  const result = options.activation ?? (remembered ??= listenFds({ unsetEnv: options.unsetEnv }));
+  let result = options.activation;
+  if (result === undefined) {
+    remembered ??= listenFds({ unsetEnv: options.unsetEnv });
+    result = remembered;
+  }
   // Also when the result came from earlier: unsetEnv holds on every call.
   if (options.unsetEnv) for (const variable of LISTEN_VARIABLES) delete process.env[variable];
   return result;
@@ -125,7 +129,9 @@ function forDgram(type: string | undefined): Suitability {
     if (UDP.has(fd.kind)) {
       // Node resolves send() addresses by the family the socket was created
       // with, so a udp6 fd in a 'udp4' socket would misbehave later, not now.
-      return type === undefined || type === fd.kind ? null : `the dgram socket was created as '${type}'; use dgram.createSocket('${fd.kind}')`;
+      return type === undefined || type === fd.kind
+        ? null
+        : `the dgram socket was created as '${type}'; use dgram.createSocket('${fd.kind}')`;
     }
     if (STREAM.has(fd.kind)) return `it is a stream socket; adopt it with ${fd.listening ? 'listen()' : 'adoptConnection()'}`;
     return UNADOPTABLE[fd.kind] ?? null;

@@ -172,8 +172,11 @@ export function daemonize(options: DaemonizeOptions = {}): Promise<Daemon> {
   try {
     checkOptions(options);
     if (started) return started;
-    const { instructions } = (detected ??= detect());
-    started = instructions ? Promise.resolve(becomeDaemon(instructions)) : startDaemon(options, nameOf(options), (options.files ?? []).map(fileFd));
+    detected ??= detect();
+    const { instructions } = detected;
+    started = instructions
+      ? Promise.resolve(becomeDaemon(instructions))
+      : startDaemon(options, nameOf(options), (options.files ?? []).map(fileFd));
     return started;
   } catch (error) {
     return Promise.reject(error);
@@ -191,7 +194,7 @@ function checkOptions(options: DaemonizeOptions): void {
   }
   if (files !== undefined) {
     if (!Array.isArray(files)) throw new TypeError('daemonize: files must be an array of fds or objects with an fd');
-    files.forEach((file, i) => fileFd(file, i));
+    for (const [i, file] of files.entries()) fileFd(file, i);
   }
   if (workingDirectory !== undefined && workingDirectory !== null && (typeof workingDirectory !== 'string' || workingDirectory === '')) {
     throw new TypeError(`daemonize: workingDirectory must be a path or null, got ${JSON.stringify(workingDirectory)}`);
@@ -200,7 +203,9 @@ function checkOptions(options: DaemonizeOptions): void {
     throw new RangeError(`daemonize: umask must be an integer from 0 to 0o777 or null, got ${String(umask)}`);
   }
   if (readyTimeoutMs !== undefined && (typeof readyTimeoutMs !== 'number' || !(readyTimeoutMs > 0) || readyTimeoutMs > 2 ** 31 - 1)) {
-    throw new RangeError(`daemonize: readyTimeoutMs must be a positive number of milliseconds (at most 2^31-1), got ${String(readyTimeoutMs)}`);
+    throw new RangeError(
+      `daemonize: readyTimeoutMs must be a positive number of milliseconds (at most 2^31-1), got ${String(readyTimeoutMs)}`,
+    );
   }
 }
 

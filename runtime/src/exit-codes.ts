@@ -152,18 +152,24 @@ export interface RetiredExitCodeInfo {
 }
 
 function entries(list: readonly (readonly [ExitCodeName, number, number?])[], cls: ExitCodeClass): ExitCodeInfo[] {
-  return list.map(([name, code, since]) => Object.freeze(since === undefined ? { code, name, class: cls } : { code, name, class: cls, since }));
+  return list.map(([name, code, since]) =>
+    Object.freeze(since === undefined ? { code, name, class: cls } : { code, name, class: cls, since }),
+  );
 }
 
 /** The whole table, in code order. */
 export const EXIT_CODES: readonly ExitCodeInfo[] = Object.freeze(
-  [...entries(LIBC, 'libc'), ...entries(LSB, 'LSB'), ...entries(BSD, 'BSD'), ...entries(SYSTEMD, 'systemd')].sort((a, b) => a.code - b.code),
+  [...entries(LIBC, 'libc'), ...entries(LSB, 'LSB'), ...entries(BSD, 'BSD'), ...entries(SYSTEMD, 'systemd')].sort(
+    (a, b) => a.code - b.code,
+  ),
 );
 
 /** The retired names, in code order: what `systemctl status` printed on older releases. */
 export const RETIRED_EXIT_CODES: readonly RetiredExitCodeInfo[] = Object.freeze(
   RETIRED.map(([name, code, since, until]) =>
-    Object.freeze(since === undefined ? { code, name, class: 'systemd' as const, until } : { code, name, class: 'systemd' as const, since, until }),
+    Object.freeze(
+      since === undefined ? { code, name, class: 'systemd' as const, until } : { code, name, class: 'systemd' as const, since, until },
+    ),
   ),
 );
 

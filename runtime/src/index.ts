@@ -23,4 +23,13 @@ export {
 export * from './exit-codes.js';
 export * from './listen-fds.js';
 export * from './adopt.js';
-export { DAEMONIZE_EXIT, DaemonizeError, daemonize, stage, type Daemon, type DaemonizeExitName, type DaemonizeOptions, type DaemonStage } from './daemonize.js';
+export {
+  DAEMONIZE_EXIT,
+  DaemonizeError,
+  daemonize,
+  stage,
+  type Daemon,
+  type DaemonizeExitName,
+  type DaemonizeOptions,
+  type DaemonStage,
+} from './daemonize.js';

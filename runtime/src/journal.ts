@@ -57,9 +57,12 @@ const NAME_PATTERN = /^[A-Z_][A-Z0-9_]*$/;
  */
 export function journalFieldNameProblem(name: string): string | null {
   if (typeof name !== 'string' || name.length === 0) return 'a field name cannot be empty';
-  if (name.length > JOURNAL_FIELD_NAME_MAX) return `${JSON.stringify(name)} is ${name.length} characters; journald ignores names over ${JOURNAL_FIELD_NAME_MAX}`;
-  if (name.startsWith('_')) return `${JSON.stringify(name)} starts with "_": such fields are journald's own (trusted) and it drops them from clients`;
-  if (!NAME_PATTERN.test(name)) return `${JSON.stringify(name)} is not a journal field name: use A-Z, 0-9 and _ only, not starting with a digit (e.g. ${JSON.stringify(suggestName(name))})`;
+  if (name.length > JOURNAL_FIELD_NAME_MAX)
+    return `${JSON.stringify(name)} is ${name.length} characters; journald ignores names over ${JOURNAL_FIELD_NAME_MAX}`;
+  if (name.startsWith('_'))
+    return `${JSON.stringify(name)} starts with "_": such fields are journald's own (trusted) and it drops them from clients`;
+  if (!NAME_PATTERN.test(name))
+    return `${JSON.stringify(name)} is not a journal field name: use A-Z, 0-9 and _ only, not starting with a digit (e.g. ${JSON.stringify(suggestName(name))})`;
   return null;
 }
 
@@ -77,7 +80,9 @@ function valueBytes(name: string, value: JournalValue): Buffer {
     if (!Number.isFinite(value)) throw new TypeError(`journal: ${name} is ${value}, which has no decimal form`);
     return Buffer.from(String(value));
   }
-  throw new TypeError(`journal: ${name} has a value of type ${value === null ? 'null' : typeof value} (expected a string, bytes, a number, a bigint or a boolean)`);
+  throw new TypeError(
+    `journal: ${name} has a value of type ${value === null ? 'null' : typeof value} (expected a string, bytes, a number, a bigint or a boolean)`,
+  );
 }
 
 /**
@@ -86,7 +91,8 @@ function valueBytes(name: string, value: JournalValue): Buffer {
  * name is checked first. Throws TypeError naming the field and the fix.
  */
 export function encodeJournalRecord(fields: JournalFields): Buffer {
-  if (fields === null || typeof fields !== 'object') throw new TypeError(`journal: a record is an object of fields, got ${fields === null ? 'null' : typeof fields}`);
+  if (fields === null || typeof fields !== 'object')
+    throw new TypeError(`journal: a record is an object of fields, got ${fields === null ? 'null' : typeof fields}`);
   // Text fields (the usual record) are joined as one string and encoded
   // once; only bytes and values with a newline are added as Buffers.
   const parts: Buffer[] = [];
@@ -187,7 +193,12 @@ export function sendEncoded(data: Buffer, socket: string): JournalSendResult {
   const native = nativeBinding();
   if (native === null) return { sent: false, reason: 'no-native', socket, error: nativeLoadError()! };
   const address = socketAddress(socket);
-  errnos ??= { EMSGSIZE: -errnoNumber('EMSGSIZE'), ENOBUFS: -errnoNumber('ENOBUFS'), ENOENT: -errnoNumber('ENOENT'), ECONNREFUSED: -errnoNumber('ECONNREFUSED') };
+  errnos ??= {
+    EMSGSIZE: -errnoNumber('EMSGSIZE'),
+    ENOBUFS: -errnoNumber('ENOBUFS'),
+    ENOENT: -errnoNumber('ENOENT'),
+    ECONNREFUSED: -errnoNumber('ECONNREFUSED'),
+  };
   let result = native.sendmsg(address, data, null, null, SEND_TIMEOUT_MS);
   let via: 'datagram' | 'memfd' = 'datagram';
   // Too big for a datagram through this socket's send buffer: the memfd way, as libsystemd does.
@@ -197,7 +208,12 @@ export function sendEncoded(data: Buffer, socket: string): JournalSendResult {
   }
   if (failed(result)) {
     const reason = result === errnos.ENOENT || result === errnos.ECONNREFUSED ? 'no-socket' : 'send-failed';
-    return { sent: false, reason, socket, error: systemError(result, via === 'memfd' ? 'sendmsg (memfd)' : 'sendmsg', `to ${socket}`, socket) };
+    return {
+      sent: false,
+      reason,
+      socket,
+      error: systemError(result, via === 'memfd' ? 'sendmsg (memfd)' : 'sendmsg', `to ${socket}`, socket),
+    };
   }
   return { sent: true, bytes: data.length, via };
 }

@@ -216,7 +216,8 @@ export async function withExtendedTimeout<T>(work: Promise<T> | (() => Promise<T
   const extendMs = options.extendMs ?? everyMs * 3;
   const maxMs = options.maxMs ?? 5 * 60_000;
   for (const [name, value] of Object.entries({ everyMs, extendMs, maxMs })) {
-    if (!Number.isFinite(value) || value <= 0) throw new RangeError(`withExtendedTimeout: ${name} must be a positive duration, got ${value}`);
+    if (!Number.isFinite(value) || value <= 0)
+      throw new RangeError(`withExtendedTimeout: ${name} must be a positive duration, got ${value}`);
   }
   const started = Date.now();
   const tick = (): void => {

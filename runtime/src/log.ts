@@ -10,7 +10,15 @@
 import type { InspectOptions } from 'node:util';
 
 import { builtin } from './builtins.js';
-import { callerLocation, encodeJournalRecord, JOURNAL_SOCKET, sendEncoded, withIdentifier, type JournalFields, type JournalSendResult } from './journal.js';
+import {
+  callerLocation,
+  encodeJournalRecord,
+  JOURNAL_SOCKET,
+  sendEncoded,
+  withIdentifier,
+  type JournalFields,
+  type JournalSendResult,
+} from './journal.js';
 
 // Built-ins through process.getBuiltinModule, not `import`: see builtins.ts.
 const { fstatSync, writeSync } = process.getBuiltinModule('node:fs');
@@ -198,7 +206,10 @@ function sinkFor(out: NodeJS.WritableStream): Sink {
   if (fd === -1) return { write: (text) => void out.write(text), writeBytes: (data) => void out.write(data), flush: () => {} };
   // One sink per fd, shared by every logger on it: their records keep their order.
   let sink = fdSinks.get(fd);
-  if (!sink) fdSinks.set(fd, (sink = new FdSink(fd)));
+  if (!sink) {
+    sink = new FdSink(fd);
+    fdSinks.set(fd, sink);
+  }
   return sink;
 }
 
@@ -274,7 +285,11 @@ function journalFallback(n: number, message: string, result: Exclude<JournalSend
           ? 'journald is not running here, or a sandbox hides /run/systemd/journal from this process'
           : 'journald refused or did not take the record in time; check its state (systemctl status systemd-journald)';
     sink.write(
-      render(4, `sd-daemon-runtime: cannot send to the journal at ${result.socket} (${error.message.split('\n')[0]}); records go to stderr as <N> lines from now on, without their other fields; fix: ${fix}`, true),
+      render(
+        4,
+        `sd-daemon-runtime: cannot send to the journal at ${result.socket} (${error.message.split('\n')[0]}); records go to stderr as <N> lines from now on, without their other fields; fix: ${fix}`,
+        true,
+      ),
     );
   }
   sink.write(render(n, message, true));
@@ -335,10 +350,12 @@ export function createLogger(options: LoggerOptions = {}): Logger {
 
   function record(priority: Priority | number, fields: JournalFields, args: unknown[]): void {
     const n = priorityNumber(priority);
-    if (fields === null || typeof fields !== 'object') throw new TypeError(`log.record: fields must be an object, got ${fields === null ? 'null' : typeof fields}`);
+    if (fields === null || typeof fields !== 'object')
+      throw new TypeError(`log.record: fields must be an object, got ${fields === null ? 'null' : typeof fields}`);
     // The priority argument and the message are the record's; the same
     // fields again would be stored twice, so that is refused, not guessed at.
-    if (fields.PRIORITY !== undefined) throw new TypeError('log.record: PRIORITY comes from the priority argument; leave it out of the fields');
+    if (fields.PRIORITY !== undefined)
+      throw new TypeError('log.record: PRIORITY comes from the priority argument; leave it out of the fields');
     if (fields.MESSAGE !== undefined && args.length > 0) {
       throw new TypeError('log.record: the message is given twice (a MESSAGE field and message arguments); keep one');
     }
@@ -348,7 +365,14 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     if (args.length > 0) message = format(args);
     else {
       const given = fields.MESSAGE;
-      message = given === undefined ? '' : typeof given === 'string' ? given : given instanceof Uint8Array ? Buffer.from(given).toString('utf8') : String(given);
+      message =
+        given === undefined
+          ? ''
+          : typeof given === 'string'
+            ? given
+            : given instanceof Uint8Array
+              ? Buffer.from(given).toString('utf8')
+              : String(given);
       rest = { ...fields };
       delete rest.MESSAGE;
     }
@@ -439,7 +463,22 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   };
 }
 
-const METHODS = ['emerg', 'alert', 'crit', 'err', 'warning', 'notice', 'info', 'debug', 'log', 'record', 'raw', 'stream', 'enabled', 'flush'] as const;
+const METHODS = [
+  'emerg',
+  'alert',
+  'crit',
+  'err',
+  'warning',
+  'notice',
+  'info',
+  'debug',
+  'log',
+  'record',
+  'raw',
+  'stream',
+  'enabled',
+  'flush',
+] as const;
 
 /**
  * The default logger, on process.stderr. It is built on first use, so merely

@@ -29,9 +29,9 @@ const ERRNO_CAUSES: Record<string, [cause: string, fix: string]> = {
     'the kernel or a security policy refused the send',
     'allow sendmsg in SystemCallFilter= and check SELinux/AppArmor policy for the service',
   ],
-  EAFNOSUPPORT: ['AF_UNIX sockets are forbidden to this process', 'add AF_UNIX to the unit\'s RestrictAddressFamilies='],
+  EAFNOSUPPORT: ['AF_UNIX sockets are forbidden to this process', "add AF_UNIX to the unit's RestrictAddressFamilies="],
   EAGAIN: [
-    "the manager did not take the message within 1000 ms (its queue is full: it is busy or hung)",
+    'the manager did not take the message within 1000 ms (its queue is full: it is busy or hung)',
     "look at the service manager's health (systemctl status, its log); this message is lost, later ones are tried again",
   ],
   EPROTOTYPE: ['the socket there is not a datagram socket', "point NOTIFY_SOCKET at the service manager's notify socket"],
@@ -40,7 +40,10 @@ const ERRNO_CAUSES: Record<string, [cause: string, fix: string]> = {
   ENFILE: ['the system has no file descriptor left', 'raise fs.file-max or find the process holding them'],
   ENOBUFS: ['the kernel has no memory for the message', 'free memory on the machine; later messages are tried again'],
   ENOMEM: ['the kernel has no memory for the message', 'free memory on the machine; later messages are tried again'],
-  ETOOMANYREFS: ['the fds passed along are themselves in flight too deeply (SCM_RIGHTS nesting)', 'pass fds that are not unix sockets carrying fds'],
+  ETOOMANYREFS: [
+    'the fds passed along are themselves in flight too deeply (SCM_RIGHTS nesting)',
+    'pass fds that are not unix sockets carrying fds',
+  ],
 };
 
 // What has gone wrong since the last delivered notification: the causes
@@ -87,7 +90,11 @@ function classify(result: Extract<NotifyResult, { error: Error }>): [string, str
         .replace(/^tried:\n {2}/, 'tried ')
         .replaceAll('\n  ', '; ');
       if (error?.code === 'ERR_SD_NATIVE_OFF') {
-        return ['no-native', `the native addon did not load (${why.split(';')[0]})`, `unset ${NATIVE_SWITCH} in the service's environment (it is a testing aid)`];
+        return [
+          'no-native',
+          `the native addon did not load (${why.split(';')[0]})`,
+          `unset ${NATIVE_SWITCH} in the service's environment (it is a testing aid)`,
+        ];
       }
       return [
         'no-native',
@@ -96,7 +103,11 @@ function classify(result: Extract<NotifyResult, { error: Error }>): [string, str
       ];
     }
     case 'invalid-address':
-      return ['invalid-address', result.error.message, 'set NOTIFY_SOCKET to an absolute path or an @abstract name, as service managers do, or unset it'];
+      return [
+        'invalid-address',
+        result.error.message,
+        'set NOTIFY_SOCKET to an absolute path or an @abstract name, as service managers do, or unset it',
+      ];
     case 'unsupported':
       return ['unsupported', result.error.message, 'run under a manager that offers a unix notify socket, or unset NOTIFY_SOCKET'];
     case 'send-failed': {
@@ -116,7 +127,11 @@ function classify(result: Extract<NotifyResult, { error: Error }>): [string, str
 export function reportDelivery(text: string, result: NotifyResult): void {
   if (result.sent) {
     if (lost === 0) return;
-    out().notice(oneLine(`sd-daemon-runtime: the service manager (NOTIFY_SOCKET=${result.socket}) is told again: ${describeMessage(text)} went through after ${lost} lost notification(s)`));
+    out().notice(
+      oneLine(
+        `sd-daemon-runtime: the service manager (NOTIFY_SOCKET=${result.socket}) is told again: ${describeMessage(text)} went through after ${lost} lost notification(s)`,
+      ),
+    );
     lost = 0;
     reported.clear();
     return;
@@ -128,5 +143,9 @@ export function reportDelivery(text: string, result: NotifyResult): void {
   if (reported.has(seen)) return;
   if (reported.size >= MAX_CAUSES) reported.clear();
   reported.add(seen);
-  out().err(oneLine(`sd-daemon-runtime: cannot tell the service manager (NOTIFY_SOCKET=${result.socket}) ${describeMessage(text)}: ${cause}; fix: ${fix}`));
+  out().err(
+    oneLine(
+      `sd-daemon-runtime: cannot tell the service manager (NOTIFY_SOCKET=${result.socket}) ${describeMessage(text)}: ${cause}; fix: ${fix}`,
+    ),
+  );
 }

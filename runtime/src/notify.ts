@@ -303,7 +303,8 @@ export function fdOf(source: FdSource): number {
   }
   const candidate = source as unknown as Record<string | symbol, unknown>;
   // FileHandle and plain { fd } objects.
-  if (typeof candidate.fd === 'number' && Number.isInteger(candidate.fd) && candidate.fd >= 0 && candidate.fd <= INT_MAX) return candidate.fd;
+  if (typeof candidate.fd === 'number' && Number.isInteger(candidate.fd) && candidate.fd >= 0 && candidate.fd <= INT_MAX)
+    return candidate.fd;
   // dgram.Socket keeps its handle behind an internal state symbol (checked
   // first: its deprecated _handle getter prints DEP0112).
   const stateSymbol = Object.getOwnPropertySymbols(candidate).find((s) => s.description === 'state symbol');
@@ -376,14 +377,29 @@ function send(socket: string | undefined, data: Buffer, fds: number[], pid: numb
   }
   const address = lastAddress;
   if (address.kind === 'vsock') {
-    return { sent: false, reason: 'unsupported', socket, error: new Error(`NOTIFY_SOCKET=${socket}: vsock notification sockets are not supported by sd-daemon-runtime`) };
+    return {
+      sent: false,
+      reason: 'unsupported',
+      socket,
+      error: new Error(`NOTIFY_SOCKET=${socket}: vsock notification sockets are not supported by sd-daemon-runtime`),
+    };
   }
   if (address.kind === 'invalid') {
-    return { sent: false, reason: 'invalid-address', socket, error: new Error(`NOTIFY_SOCKET=${JSON.stringify(socket)} ${address.problem}`) };
+    return {
+      sent: false,
+      reason: 'invalid-address',
+      socket,
+      error: new Error(`NOTIFY_SOCKET=${JSON.stringify(socket)} ${address.problem}`),
+    };
   }
   const native = nativeBinding();
   if (!native) {
-    return { sent: false, reason: 'no-native', socket, error: new Error(`cannot notify ${socket}: ${nativeLoadError()?.message ?? 'native addon missing'}`) };
+    return {
+      sent: false,
+      reason: 'no-native',
+      socket,
+      error: new Error(`cannot notify ${socket}: ${nativeLoadError()?.message ?? 'native addon missing'}`),
+    };
   }
   // Credentials go along only when we speak for another PID. libsystemd also
   // attaches them when the real and effective ids differ, to report the real
@@ -391,7 +407,13 @@ function send(socket: string | undefined, data: Buffer, fds: number[], pid: numb
   // test checks what the receiver gets), so that would cost four id lookups
   // per call for the same bytes on the manager's side.
   const withCredentials = pid !== undefined && pid !== process.pid;
-  let n = native.sendmsg(address.sunPath, data, fds.length ? fds : null, withCredentials ? [pid, process.getuid?.() ?? 0, process.getgid?.() ?? 0] : null, SEND_TIMEOUT_MS);
+  let n = native.sendmsg(
+    address.sunPath,
+    data,
+    fds.length ? fds : null,
+    withCredentials ? [pid, process.getuid?.() ?? 0, process.getgid?.() ?? 0] : null,
+    SEND_TIMEOUT_MS,
+  );
   if (failed(n) && withCredentials) {
     // The kernel refuses foreign credentials without CAP_SYS_ADMIN: send as ourselves.
     n = native.sendmsg(address.sunPath, data, fds.length ? fds : null, null, SEND_TIMEOUT_MS);
@@ -500,7 +522,12 @@ export async function barrier(options: BarrierOptions = {}): Promise<NotifyResul
   if (failed(pipe)) {
     const socket = env.NOTIFY_SOCKET;
     if (options.unsetEnv) delete env.NOTIFY_SOCKET;
-    const result: NotifyResult = { sent: false, reason: 'send-failed', socket, error: systemError(pipe, 'pipe', `for a barrier on NOTIFY_SOCKET=${socket}`) };
+    const result: NotifyResult = {
+      sent: false,
+      reason: 'send-failed',
+      socket,
+      error: systemError(pipe, 'pipe', `for a barrier on NOTIFY_SOCKET=${socket}`),
+    };
     reportDelivery('BARRIER=1', result);
     return result;
   }
@@ -520,7 +547,9 @@ export async function barrier(options: BarrierOptions = {}): Promise<NotifyResul
     const reader = new (builtin.net().Socket)({ fd: readEnd, readable: true, writable: false });
     const timer = setTimeout(() => {
       reader.destroy();
-      reject(systemError(-errnoNumber('ETIMEDOUT'), 'barrier', `after ${timeoutMs} ms: NOTIFY_SOCKET=${socket} did not close the barrier fd`));
+      reject(
+        systemError(-errnoNumber('ETIMEDOUT'), 'barrier', `after ${timeoutMs} ms: NOTIFY_SOCKET=${socket} did not close the barrier fd`),
+      );
     }, timeoutMs);
     const done = (): void => {
       clearTimeout(timer);

@@ -20,9 +20,7 @@ export function parseUnixAddress(text: string): UnixAddress {
     if (text.includes('\0')) return { kind: 'invalid', text, problem: 'contains a NUL byte' };
     const abstract = text.startsWith('@');
     const body = Buffer.from(abstract ? text.slice(1) : text, 'utf8');
-    const sunPath = abstract
-      ? Buffer.concat([Buffer.from([0]), body])
-      : Buffer.concat([body, Buffer.from([0])]);
+    const sunPath = abstract ? Buffer.concat([Buffer.from([0]), body]) : Buffer.concat([body, Buffer.from([0])]);
     if (sunPath.length > SUN_PATH_MAX) {
       return {
         kind: 'invalid',

@@ -40,7 +40,8 @@ export function watchdogEnabled(options: WatchdogEnv = {}): WatchdogStatus {
     if (usecText === undefined || usecText === '') return { enabled: false, reason: 'disabled' };
     if (!DIGITS.test(usecText)) return invalid(`WATCHDOG_USEC=${JSON.stringify(usecText)} is not a number of microseconds`);
     const usec = BigInt(usecText);
-    if (usec === 0n || usec >= USEC_INFINITY) return invalid(`WATCHDOG_USEC=${usecText} is ${usec === 0n ? 'zero' : 'infinity (or beyond 64 bits)'}; no watchdog can run on it`);
+    if (usec === 0n || usec >= USEC_INFINITY)
+      return invalid(`WATCHDOG_USEC=${usecText} is ${usec === 0n ? 'zero' : 'infinity (or beyond 64 bits)'}; no watchdog can run on it`);
     const pidText = env.WATCHDOG_PID;
     if (pidText !== undefined) {
       if (!DIGITS.test(pidText) || Number(pidText) <= 0) return invalid(`WATCHDOG_PID=${JSON.stringify(pidText)} is not a PID`);
@@ -80,9 +81,7 @@ export interface KeepAliveOptions extends WatchdogEnv {
   logger?: Logger | null;
 }
 
-export type PingEvent =
-  | { kind: 'ping'; result: NotifyResult }
-  | { kind: 'unhealthy'; error?: unknown };
+export type PingEvent = { kind: 'ping'; result: NotifyResult } | { kind: 'unhealthy'; error?: unknown };
 
 export interface Watchdog {
   /** True while pings are scheduled. */

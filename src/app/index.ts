@@ -35,7 +35,8 @@ export default class SdDaemonGenerator extends Generator {
     const words = applyYoCommandLine(this, COMMAND, ['sd-daemon', 'sd-daemon:app', 'generator-sd-daemon']);
     if (words !== undefined) {
       const opts = this.options as Record<string, unknown>;
-      if (words.length > 1 && !opts.help) throw new UsageError(`${COMMAND}: one name expected, got ${words.map((w) => JSON.stringify(w)).join(' and ')}`);
+      if (words.length > 1 && !opts.help)
+        throw new UsageError(`${COMMAND}: one name expected, got ${words.map((w) => JSON.stringify(w)).join(' and ')}`);
       if (words[0] !== undefined) opts.name = words[0];
       else delete opts.name;
     } else if (typeof (this.args as unknown[])[0] === 'number') {
@@ -121,9 +122,12 @@ export default class SdDaemonGenerator extends Generator {
     if (a.initSystems.includes('systemd')) {
       this.log(`  npm run install-units -- --dry-run   what installing systemd/${unit}.* for ${a.scope} scope would do`);
       this.log(`  ${installCommand(a, this.destinationRoot())}`);
-      this.log(`                            ${a.scope === 'system' ? `as root, from a copy at ${a.installPath} (README: Installing)` : 'installs them and reloads your user manager'}`);
+      this.log(
+        `                            ${a.scope === 'system' ? `as root, from a copy at ${a.installPath} (README: Installing)` : 'installs them and reloads your user manager'}`,
+      );
     }
-    if (a.initSystems.includes('sysv')) this.log(`  init.d/${a.name}          an LSB init script (start-stop-daemon, --daemonize): see README`);
+    if (a.initSystems.includes('sysv'))
+      this.log(`  init.d/${a.name}          an LSB init script (start-stop-daemon, --daemonize): see README`);
     if (a.initSystems.includes('openrc')) this.log(`  openrc/${a.name}          an OpenRC runscript (--daemonize): see README`);
   }
 }

@@ -44,9 +44,7 @@ export type Restart = keyof typeof RESTARTS;
 export type Language = keyof typeof LANGUAGES;
 export type RuntimeSource = keyof typeof RUNTIMES;
 
-export type SocketSpec =
-  | { kind: 'tcp' | 'udp'; host: string; port: number }
-  | { kind: 'unix'; path: string };
+export type SocketSpec = { kind: 'tcp' | 'udp'; host: string; port: number } | { kind: 'unix'; path: string };
 
 export interface Answers {
   name: string;
@@ -168,7 +166,8 @@ export function parseName(raw: Raw): string {
     throw new InputError('name', `${JSON.stringify(name)} contains '${bad}'; use lowercase letters, digits, '-', '_' and '.'`);
   }
   if (!/^[a-z0-9]/.test(name)) throw new InputError('name', `${JSON.stringify(name)} must start with a letter or digit`);
-  if (name.length > 200) throw new InputError('name', `is ${name.length} characters long; at most 200 (unit names end in .service within 255)`);
+  if (name.length > 200)
+    throw new InputError('name', `is ${name.length} characters long; at most 200 (unit names end in .service within 255)`);
   if (['node_modules', 'favicon.ico'].includes(name)) throw new InputError('name', `${JSON.stringify(name)} is reserved by npm`);
   return name;
 }
@@ -189,11 +188,14 @@ export function parseSocket(raw: string): SocketSpec {
     if (Buffer.byteLength(rest) > 107) throw new InputError(field, `${JSON.stringify(rest)} is longer than a socket address (107 bytes)`);
     return { kind, path: rest };
   }
-  const hostPort = /^(?:(\[[^\]]*\]|[^:\[\]]*):)?([0-9]+)$/.exec(rest);
+  const hostPort = /^(?:(\[[^\]]*\]|[^:[\]]*):)?([0-9]+)$/.exec(rest);
   if (!hostPort) throw new InputError(field, `${JSON.stringify(raw)}: expected ${kind}:port or ${kind}:host:port (IPv6 hosts in brackets)`);
   const host = hostPort[1];
   if (host !== undefined && !(host.startsWith('[') ? isIPv6(host.slice(1, -1)) : isIPv4(host))) {
-    throw new InputError(field, `${JSON.stringify(raw)}: the host must be an IP address, such as 127.0.0.1 or [::1] (systemd takes no host names here)`);
+    throw new InputError(
+      field,
+      `${JSON.stringify(raw)}: the host must be an IP address, such as 127.0.0.1 or [::1] (systemd takes no host names here)`,
+    );
   }
   const port = integer(field, hostPort[2], 1, 65535);
   return { kind, host: hostPort[1] ?? '', port };
@@ -209,11 +211,19 @@ function parseRunAs(raw: Raw, earlier: Partial<Answers>): string {
   if (value === 'dynamic') return value;
   rejectControl('run-as', value);
   if (!/^[a-z_][a-z0-9_-]{0,30}$/.test(value)) {
-    throw new InputError('run-as', `${JSON.stringify(value)} is neither 'dynamic' nor a user name (lowercase letter or '_', then letters, digits, '_', '-'; at most 31)`);
+    throw new InputError(
+      'run-as',
+      `${JSON.stringify(value)} is neither 'dynamic' nor a user name (lowercase letter or '_', then letters, digits, '_', '-'; at most 31)`,
+    );
   }
-  if (earlier.scope === 'user') throw new InputError('run-as', 'a user-scope service always runs as the user who owns the manager; drop --run-as');
+  if (earlier.scope === 'user')
+    throw new InputError('run-as', 'a user-scope service always runs as the user who owns the manager; drop --run-as');
   // systemd warns about these: files owned by nobody belong to everyone's unmapped ids.
-  if (value === 'nobody' || value === 'nfsnobody') throw new InputError('run-as', `${value} is shared with unmapped ids; systemd calls it unsafe. Use 'dynamic' or a user of the daemon's own`);
+  if (value === 'nobody' || value === 'nfsnobody')
+    throw new InputError(
+      'run-as',
+      `${value} is shared with unmapped ids; systemd calls it unsafe. Use 'dynamic' or a user of the daemon's own`,
+    );
   return value;
 }
 
@@ -250,7 +260,8 @@ function parseByType(spec: Omit<AnswerSpec, 'parse'>): (raw: Raw) => unknown {
     case 'choice':
       return (raw) => oneOf(field, raw, Object.keys(choices!));
     case 'integer':
-      return (raw) => (words !== undefined && Object.hasOwn(words, String(raw)) ? words[String(raw)] : integer(field, raw, range![0], range![1]));
+      return (raw) =>
+        words !== undefined && Object.hasOwn(words, String(raw)) ? words[String(raw)] : integer(field, raw, range![0], range![1]);
     case 'yes-no':
       // A bare --template arrives as ''.
       return (raw) => (raw === '' ? true : flag(field, raw));
@@ -335,7 +346,10 @@ export const OPTIONS: readonly AnswerSpec[] = [
       if (text === 'none' || text === '') return [];
       if (earlier.type === 'forking') {
         // LISTEN_PID names the process systemd started, which the daemonizer replaces.
-        throw new InputError('sockets', 'a forking service cannot take sockets from a socket unit (they are passed to the process systemd starts, which --daemonize leaves); use --sockets none (it then listens on PORT, default 8080) or --type notify');
+        throw new InputError(
+          'sockets',
+          'a forking service cannot take sockets from a socket unit (they are passed to the process systemd starts, which --daemonize leaves); use --sockets none (it then listens on PORT, default 8080) or --type notify',
+        );
       }
       const sockets = text.split(',').map((part) => parseSocket(trimSpaces(part)));
       if (!sockets.some((s) => s.kind !== 'udp')) {
@@ -373,7 +387,10 @@ export const OPTIONS: readonly AnswerSpec[] = [
     prompt: 'Watchdog timeout in seconds (0 for none)',
     check: (seconds, earlier) => {
       if (seconds > 0 && earlier.type === 'forking') {
-        throw new InputError('watchdog', 'the watchdog needs notifications (WATCHDOG=1), which a forking service does not send; use --watchdog off or --type notify');
+        throw new InputError(
+          'watchdog',
+          'the watchdog needs notifications (WATCHDOG=1), which a forking service does not send; use --watchdog off or --type notify',
+        );
       }
     },
     show: (value) => String(value),
@@ -436,7 +453,16 @@ export const OPTIONS: readonly AnswerSpec[] = [
     default: () => false,
     show: (value) => String(value),
     // The units are then named <name>@.service and <name>@.socket.
-    affects: ['README.md', 'src/main.<ext>', 'scripts/install-units.mjs', 'scripts/uninstall-units.mjs', 'systemd/<name>.service', 'systemd/<name>.socket', 'systemd/<name>@.service', 'systemd/<name>@.socket'],
+    affects: [
+      'README.md',
+      'src/main.<ext>',
+      'scripts/install-units.mjs',
+      'scripts/uninstall-units.mjs',
+      'systemd/<name>.service',
+      'systemd/<name>.socket',
+      'systemd/<name>@.service',
+      'systemd/<name>@.socket',
+    ],
   }),
   answer({
     key: 'initSystems',
@@ -460,12 +486,24 @@ export const OPTIONS: readonly AnswerSpec[] = [
         throw new InputError('init', `${scripts.join(' and ')} scripts belong to the system's init: use them with --scope system`);
       }
       if (scripts.length > 0 && earlier.template) {
-        throw new InputError('init', `template units are systemd's; ${scripts.join(' and ')} scripts run one instance: drop --template or ${scripts.join(', ')}`);
+        throw new InputError(
+          'init',
+          `template units are systemd's; ${scripts.join(' and ')} scripts run one instance: drop --template or ${scripts.join(', ')}`,
+        );
       }
       return chosen;
     },
     show: (value) => value.join(','),
-    affects: ['package.json', 'README.md', 'src/main.<ext>', 'scripts/install-units.mjs', 'systemd/<name>.service', 'systemd/<name>.socket', 'init.d/<name>', 'openrc/<name>'],
+    affects: [
+      'package.json',
+      'README.md',
+      'src/main.<ext>',
+      'scripts/install-units.mjs',
+      'systemd/<name>.service',
+      'systemd/<name>.socket',
+      'init.d/<name>',
+      'openrc/<name>',
+    ],
   }),
   answer({
     key: 'language',
@@ -512,7 +550,11 @@ export const OPTIONS: readonly AnswerSpec[] = [
       unitPath('node', value);
       if (value === '/') throw new InputError('node', '"/" is a directory, not the node binary');
       // systemd expands no variables in the program path and keeps '$$' as two characters there.
-      if (value.includes('$')) throw new InputError('node', `${JSON.stringify(value)} contains '$', which ExecStart= cannot carry in the program path; use a path without it`);
+      if (value.includes('$'))
+        throw new InputError(
+          'node',
+          `${JSON.stringify(value)} contains '$', which ExecStart= cannot carry in the program path; use a path without it`,
+        );
       return value;
     },
     affects: SERVICE_FILES,
@@ -538,7 +580,10 @@ const RULES: ReadonlyArray<(a: Answers) => void> = [
     // Type=exec has no stand-in on an older systemd (notify-reload has: notify + ExecReload=).
     if (!knows(a.systemdVersion, 'Type', a.type) && a.type !== 'notify-reload') {
       const since = introducedIn('Type', a.type);
-      throw new InputError('type', `Type=${a.type} needs systemd ${since}; --systemd-version is ${a.systemdVersion}: use --type simple or notify, or --systemd-version ${since}`);
+      throw new InputError(
+        'type',
+        `Type=${a.type} needs systemd ${since}; --systemd-version is ${a.systemdVersion}: use --type simple or notify, or --systemd-version ${since}`,
+      );
     }
   },
   (a) => {

@@ -35,10 +35,12 @@ const EXTRA_FLAGS: Flag[] = [
 ];
 
 /** yo's own flags (yo/lib/cli.js, update-notifier, chalk), accepted on its command line and otherwise ignored. */
-const YO_FLAGS: Flag[] = ['debug', 'local-only', 'update-notifier', 'insight', 'color', 'generators', 'environment-version', 'version'].map((name) => ({
-  name,
-  boolean: true,
-}));
+const YO_FLAGS: Flag[] = ['debug', 'local-only', 'update-notifier', 'insight', 'color', 'generators', 'environment-version', 'version'].map(
+  (name) => ({
+    name,
+    boolean: true,
+  }),
+);
 
 /** The answers' options: a yes-no answer (--template) may stand alone, so it is parsed as a flag. */
 const ANSWER_FLAGS: Flag[] = OPTIONS.map((spec) => ({ name: spec.flag, boolean: spec.type === 'yes-no' }));
@@ -129,7 +131,8 @@ export function parseCommandLine(argv: readonly string[], command: string, flags
         options[flag.name] = inline;
       } else {
         if (i + 1 >= argv.length) throw new UsageError(`${command}: --${flag.name} needs a value`);
-        options[flag.name] = argv[(i += 1)]!;
+        i += 1;
+        options[flag.name] = argv[i]!;
       }
       continue;
     }

@@ -2,7 +2,14 @@
 // escaped for the syntax it lands in (unit files, JSON, JavaScript source,
 // shell), and every decision is made here: templates only branch on a value
 // (false, 0, '' and [] are no) and loop over lists.
-import { hardeningFor, leftOutByRelease, measuredExposure, type Directive as HardeningDirective, type ExposureIdentity, type LeftOut } from './hardening.js';
+import {
+  hardeningFor,
+  leftOutByRelease,
+  measuredExposure,
+  type Directive as HardeningDirective,
+  type ExposureIdentity,
+  type LeftOut,
+} from './hardening.js';
 import { introducedIn, knows } from './systemd-versions.js';
 import { execArg, execArgSpecifiers, InputError, jsString, jsonString, shellList, shellWord, unitPath, unitText } from './escape.js';
 import type { Answers, SocketSpec } from './answers.js';
@@ -269,7 +276,8 @@ const notifies = (answers: Answers): boolean => answers.type === 'notify' || ans
 /** Why the unit's Type= is what it is, in README's words. */
 function typeReason(answers: Answers): string {
   if (notifies(answers)) return 'systemd counts it started once it sends `READY=1`, and follows its reloads and stop';
-  if (answers.type === 'forking') return "`node --daemonize` detaches the daemon and exits once it is ready; systemd then reads the daemon's PID from `PIDFile=`";
+  if (answers.type === 'forking')
+    return "`node --daemonize` detaches the daemon and exits once it is ready; systemd then reads the daemon's PID from `PIDFile=`";
   return 'systemd counts it started as soon as it runs';
 }
 
@@ -292,7 +300,10 @@ function sandboxOf(answers: Answers): { directives: HardeningDirective[]; leftOu
   // A named root is not measured: it scores as root, whatever the sandbox.
   const identity: ExposureIdentity | undefined =
     answers.scope === 'user' ? 'user-manager' : dynamicUser ? 'dynamic' : answers.runAs === 'root' ? undefined : 'named';
-  const exposure = identity === undefined ? undefined : measuredExposure({ level: answers.hardening, identity, onlySocketActivated }, answers.systemdVersion);
+  const exposure =
+    identity === undefined
+      ? undefined
+      : measuredExposure({ level: answers.hardening, identity, onlySocketActivated }, answers.systemdVersion);
   return { directives, leftOut, exposure: exposure === undefined ? '' : exposure.toFixed(1) };
 }
 
@@ -340,17 +351,27 @@ export function projectContext(answers: Answers): ProjectContext {
     initScriptsSaid: [
       sysv ? `\`init.d/${answers.name}\` is an LSB init script for \`start-stop-daemon\`` : '',
       openrc ? `\`openrc/${answers.name}\` is an OpenRC runscript` : '',
-    ].filter(Boolean).join('; '),
-    initScriptConfig: [sysv ? `\`/etc/default/${answers.name}\`` : '', openrc ? `\`/etc/conf.d/${answers.name}\`` : ''].filter(Boolean).join(' or '),
+    ]
+      .filter(Boolean)
+      .join('; '),
+    initScriptConfig: [sysv ? `\`/etc/default/${answers.name}\`` : '', openrc ? `\`/etc/conf.d/${answers.name}\`` : '']
+      .filter(Boolean)
+      .join(' or '),
     daemonize,
-    daemonizeUsers: inWords([
-      sysv ? 'the init.d script' : '',
-      openrc ? 'the OpenRC script' : '',
-      answers.type === 'forking' && answers.initSystems.includes('systemd') ? 'the Type=forking unit' : '',
-    ].filter(Boolean)),
+    daemonizeUsers: inWords(
+      [
+        sysv ? 'the init.d script' : '',
+        openrc ? 'the OpenRC script' : '',
+        answers.type === 'forking' && answers.initSystems.includes('systemd') ? 'the Type=forking unit' : '',
+      ].filter(Boolean),
+    ),
     sendsReady: notify || daemonize,
     scriptPidFile: scriptPidFile(answers),
-    execStartTailJs: jsString(execStartTail(answers).map((arg) => ` ${arg}`).join('')),
+    execStartTailJs: jsString(
+      execStartTail(answers)
+        .map((arg) => ` ${arg}`)
+        .join(''),
+    ),
     sockets: answers.sockets.map(socketContext),
     hasSockets: answers.sockets.length > 0,
     socketNameJs: jsString(answers.socketName),

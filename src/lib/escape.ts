@@ -23,7 +23,7 @@ export class InputError extends Error {
 /** Describes a character for an error message: 'U+000A (newline)'. */
 export function describeChar(char: string): string {
   const code = char.codePointAt(0)!;
-  const names: Record<number, string> = { 0: 'NUL', 9: 'tab', 10: 'newline', 13: 'carriage return', 0x7f: 'DEL' };
+  const names: Record<number, string> = { 0: 'NUL', 9: 'tab', 10: 'newline', 13: 'carriage return', 127: 'DEL' };
   const hex = `U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
   return names[code] ? `${hex} (${names[code]})` : char.length && code >= 0x20 && code !== 0x7f ? `'${char}' (${hex})` : hex;
 }
@@ -40,7 +40,10 @@ export function rejectControl(field: string, value: string): void {
       throw new InputError(field, `contains the control character ${describeChar(char)}`);
     }
     if (code >= 0xd800 && code <= 0xdfff) {
-      throw new InputError(field, `contains a lone UTF-16 surrogate (U+${code.toString(16).toUpperCase()}), which is not a character and has no UTF-8 form`);
+      throw new InputError(
+        field,
+        `contains a lone UTF-16 surrogate (U+${code.toString(16).toUpperCase()}), which is not a character and has no UTF-8 form`,
+      );
     }
   }
 }
@@ -83,7 +86,8 @@ export function unitPath(field: string, value: string): string {
     }
   }
   const bad = [...value].find((c) => /\s|["'\\]/u.test(c));
-  if (bad !== undefined) throw new InputError(field, `${JSON.stringify(value)} contains ${describeChar(bad)}, which is not allowed in paths here`);
+  if (bad !== undefined)
+    throw new InputError(field, `${JSON.stringify(value)} contains ${describeChar(bad)}, which is not allowed in paths here`);
   return value.replaceAll('%', '%%');
 }
 
@@ -129,5 +133,5 @@ export function jsonString(value: string): string {
 
 /** A JavaScript string literal (single-quoted, for generated source code). */
 export function jsString(value: string): string {
-  return `'${JSON.stringify(value).slice(1, -1).replaceAll("\\\"", '"').replaceAll("'", "\\'")}'`;
+  return `'${JSON.stringify(value).slice(1, -1).replaceAll('\\"', '"').replaceAll("'", "\\'")}'`;
 }

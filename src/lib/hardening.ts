@@ -72,12 +72,13 @@ export const UNIT_HARDENING_FACTS: readonly HardeningFact[] = [
       'throws "ReferenceError: WebAssembly is not defined" and the process exits 1; every start prints "Warning: disabling flag --expose_wasm"; ' +
       'and JavaScript runs slower: pure-JS CPU work (recursion, sort, string hashing) 2.5x slower (365 ms -> 955 ms), a mixed JSON workload 1.3x (420 -> 560 ms), ' +
       '10 000 keep-alive HTTP requests against a node server 1.2-1.3x (840 -> 1100 ms); start-up unchanged (~70 ms).',
-    decision: 'left out of strict (no --jitless): the 0.1 it would take off the exposure score does not pay for a broken fetch() and slower JavaScript',
+    decision:
+      'left out of strict (no --jitless): the 0.1 it would take off the exposure score does not pay for a broken fetch() and slower JavaScript',
   },
   {
     directive: 'SystemCallFilter=@system-service',
     finding:
-      "alone, with the default action, node is killed at start-up by SIGSYS (code=killed, status=31/SYS): V8 calls pkey_alloc, which is in @pkey. " +
+      'alone, with the default action, node is killed at start-up by SIGSYS (code=killed, status=31/SYS): V8 calls pkey_alloc, which is in @pkey. ' +
       '`@system-service @pkey` runs the whole lifecycle even with the kill action, and with `~@privileged @resources` removed as well ' +
       '(Node raises RLIMIT_NOFILE through prlimit64, which is in @default, so ~@resources keeps that working). ' +
       'With SystemCallErrorNumber=EPERM, @system-service alone also runs: pkey_alloc fails with EPERM and V8 goes on without memory protection keys. ' +
@@ -100,12 +101,14 @@ export const UNIT_HARDENING_FACTS: readonly HardeningFact[] = [
   },
   {
     directive: 'PrivateNetwork=yes',
-    finding: 'a purely socket-activated daemon serves HTTP (TCP) and UDP through its inherited sockets; it can make no outgoing connection except to its own private loopback',
+    finding:
+      'a purely socket-activated daemon serves HTTP (TCP) and UDP through its inherited sockets; it can make no outgoing connection except to its own private loopback',
     decision: 'strict, only when onlySocketActivated',
   },
   {
     directive: 'ProcSubset=pid',
-    finding: 'the daemon runs; os.cpus() returns [] (it reads /proc/stat and /proc/cpuinfo), os.availableParallelism(), os.loadavg(), os.totalmem() and os.uptime() still work',
+    finding:
+      'the daemon runs; os.cpus() returns [] (it reads /proc/stat and /proc/cpuinfo), os.availableParallelism(), os.loadavg(), os.totalmem() and os.uptime() still work',
     decision: 'strict, system scope (size pools with os.availableParallelism(), not os.cpus().length)',
   },
   {
@@ -118,8 +121,10 @@ export const UNIT_HARDENING_FACTS: readonly HardeningFact[] = [
   },
   {
     directive: 'ProtectProc=, ProcSubset=, ProtectControlGroups=, RemoveIPC=, DynamicUser=',
-    finding: 'systemd.exec(5), 252: "only available for system services and is not supported for services running in per-user instances of the service manager"',
-    decision: 'never emitted for user scope; DevicePolicy= (cgroup device control, which an unprivileged user manager lacks) is left out there too, PrivateDevices= already gives a minimal /dev',
+    finding:
+      'systemd.exec(5), 252: "only available for system services and is not supported for services running in per-user instances of the service manager"',
+    decision:
+      'never emitted for user scope; DevicePolicy= (cgroup device control, which an unprivileged user manager lacks) is left out there too, PrivateDevices= already gives a minimal /dev',
   },
   {
     directive: 'ProtectHome=yes',
@@ -137,7 +142,7 @@ export const UNIT_HARDENING_FACTS: readonly HardeningFact[] = [
     directive: 'IPAddressDeny=any',
     finding:
       'enforced here (the BPF firewall works on this hybrid cgroup machine: a connection to 127.0.0.1 from inside the service times out). ' +
-      "systemd.resource-control(5): the service's list \"is not applied to any sockets passed into the service via socket activation\", and indeed " +
+      'systemd.resource-control(5): the service\'s list "is not applied to any sockets passed into the service via socket activation", and indeed ' +
       'HTTP on an activated TCP listener and replies on an activated UDP socket pass under it. On a service that binds its own listener it would ' +
       'block serving: the right allow-list (IPAddressAllow=) belongs to the deployment.',
     decision:
@@ -153,19 +158,26 @@ const SCOPES: readonly HardeningScope[] = ['system', 'user'];
 const SOCKET_KINDS: readonly SocketKind[] = ['tcp', 'udp', 'unix'];
 
 function check(options: HardeningOptions): void {
-  if (!LEVELS.includes(options.level)) throw new TypeError(`hardeningDirectives: level must be one of ${LEVELS.join(', ')}, got ${JSON.stringify(options.level)}`);
-  if (!SCOPES.includes(options.scope)) throw new TypeError(`hardeningDirectives: scope must be one of ${SCOPES.join(', ')}, got ${JSON.stringify(options.scope)}`);
+  if (!LEVELS.includes(options.level))
+    throw new TypeError(`hardeningDirectives: level must be one of ${LEVELS.join(', ')}, got ${JSON.stringify(options.level)}`);
+  if (!SCOPES.includes(options.scope))
+    throw new TypeError(`hardeningDirectives: scope must be one of ${SCOPES.join(', ')}, got ${JSON.stringify(options.scope)}`);
   for (const kind of options.socketKinds) {
-    if (!SOCKET_KINDS.includes(kind)) throw new TypeError(`hardeningDirectives: socket kind must be one of ${SOCKET_KINDS.join(', ')}, got ${JSON.stringify(kind)}`);
+    if (!SOCKET_KINDS.includes(kind))
+      throw new TypeError(`hardeningDirectives: socket kind must be one of ${SOCKET_KINDS.join(', ')}, got ${JSON.stringify(kind)}`);
   }
   if (options.scope === 'user' && options.dynamicUser) {
-    throw new TypeError('hardeningDirectives: DynamicUser= is not supported by user managers (systemd.exec(5)); dynamicUser must be false for scope "user"');
+    throw new TypeError(
+      'hardeningDirectives: DynamicUser= is not supported by user managers (systemd.exec(5)); dynamicUser must be false for scope "user"',
+    );
   }
   const version = options.systemdVersion;
-  if (version !== undefined && !Number.isInteger(version)) throw new TypeError(`hardeningDirectives: systemdVersion must be an integer, got ${JSON.stringify(version)}`);
+  if (version !== undefined && !Number.isInteger(version))
+    throw new TypeError(`hardeningDirectives: systemdVersion must be an integer, got ${JSON.stringify(version)}`);
   for (const p of options.writablePaths ?? []) {
     // The caller escapes; this only refuses what would end the line or the value.
-    if (p === '' || /[\n\r\0]/.test(p)) throw new TypeError(`hardeningDirectives: writable path ${JSON.stringify(p)} is empty or contains a newline or NUL`);
+    if (p === '' || /[\n\r\0]/.test(p))
+      throw new TypeError(`hardeningDirectives: writable path ${JSON.stringify(p)} is empty or contains a newline or NUL`);
   }
 }
 
@@ -197,7 +209,13 @@ function strict(options: HardeningOptions): Directive[] {
   const system = options.scope === 'system';
   const lines: Directive[] = [];
   if (!system) {
-    lines.push(directive('PrivateUsers', 'yes', 'own user namespace: lets a user manager apply the namespacing below, and the service holds no capability on the host'));
+    lines.push(
+      directive(
+        'PrivateUsers',
+        'yes',
+        'own user namespace: lets a user manager apply the namespacing below, and the service holds no capability on the host',
+      ),
+    );
   }
   lines.push(
     directive('ProtectSystem', 'strict', 'the whole file system is read-only, except the API file systems'),
@@ -213,17 +231,27 @@ function strict(options: HardeningOptions): Directive[] {
     directive('PrivateIPC', 'yes', 'own System V IPC and POSIX message queue namespace'),
     directive('PrivateMounts', 'yes', 'own mount namespace: mounts neither leak in nor out'),
   );
-  if (system) lines.push(directive('PrivateUsers', 'yes', 'own user namespace: the service holds no capability on the host and sees other users as nobody'));
+  if (system)
+    lines.push(
+      directive('PrivateUsers', 'yes', 'own user namespace: the service holds no capability on the host and sees other users as nobody'),
+    );
   if (options.onlySocketActivated) {
     lines.push(directive('PrivateNetwork', 'yes', 'no network but a private loopback: every listener comes from the socket unit'));
     // An unprivileged user manager skips the BPF firewall behind IPAddressDeny=.
-    if (system) lines.push(directive('IPAddressDeny', 'any', "no IP traffic on sockets the service opens itself (the socket unit's listeners are exempt)"));
+    if (system)
+      lines.push(
+        directive('IPAddressDeny', 'any', "no IP traffic on sockets the service opens itself (the socket unit's listeners are exempt)"),
+      );
   }
   lines.push(...kernelProtections(system));
   if (system) {
     lines.push(
       directive('ProtectProc', 'invisible', "other users' processes are hidden in /proc"),
-      directive('ProcSubset', 'pid', '/proc shows processes only, no kernel interfaces (os.cpus() is empty; use os.availableParallelism())'),
+      directive(
+        'ProcSubset',
+        'pid',
+        '/proc shows processes only, no kernel interfaces (os.cpus() is empty; use os.availableParallelism())',
+      ),
     );
   }
   lines.push(
@@ -240,10 +268,22 @@ function strict(options: HardeningOptions): Directive[] {
   lines.push(
     directive('UMask', '0077', 'files the service creates are readable by its own user only'),
     options.onlySocketActivated
-      ? directive('RestrictAddressFamilies', 'AF_UNIX', 'new sockets: AF_UNIX only, for sd_notify (the socket unit passes the listeners ready-made)')
-      : directive('RestrictAddressFamilies', 'AF_UNIX AF_INET AF_INET6', 'new sockets: AF_UNIX (sd_notify) and IP; no netlink, so os.networkInterfaces() throws'),
+      ? directive(
+          'RestrictAddressFamilies',
+          'AF_UNIX',
+          'new sockets: AF_UNIX only, for sd_notify (the socket unit passes the listeners ready-made)',
+        )
+      : directive(
+          'RestrictAddressFamilies',
+          'AF_UNIX AF_INET AF_INET6',
+          'new sockets: AF_UNIX (sd_notify) and IP; no netlink, so os.networkInterfaces() throws',
+        ),
     SHARED.systemCallArchitectures,
-    directive('SystemCallFilter', '@system-service @pkey', 'allow the calls of an ordinary service, plus memory protection keys (V8 calls pkey_alloc)'),
+    directive(
+      'SystemCallFilter',
+      '@system-service @pkey',
+      'allow the calls of an ordinary service, plus memory protection keys (V8 calls pkey_alloc)',
+    ),
     directive('SystemCallFilter', '~@privileged @resources', 'then take away the privileged and resource-control calls'),
     SHARED.systemCallErrorNumber,
   );
@@ -283,7 +323,11 @@ function baseline(options: HardeningOptions): Directive[] {
     SHARED.restrictRealtime,
     SHARED.restrictSUIDSGID,
     SHARED.lockPersonality,
-    directive('RestrictAddressFamilies', 'AF_UNIX AF_INET AF_INET6 AF_NETLINK', 'new sockets: AF_UNIX (sd_notify), IP and netlink (os.networkInterfaces()) only'),
+    directive(
+      'RestrictAddressFamilies',
+      'AF_UNIX AF_INET AF_INET6 AF_NETLINK',
+      'new sockets: AF_UNIX (sd_notify), IP and netlink (os.networkInterfaces()) only',
+    ),
     SHARED.systemCallArchitectures,
     directive(
       'SystemCallFilter',
@@ -314,9 +358,22 @@ function fullSet(options: HardeningOptions): Directive[] {
  * process holds none of anyway.
  */
 const USER_NAMESPACED = new Set([
-  'PrivateUsers', 'ProtectSystem', 'ProtectHome', 'ReadWritePaths', 'PrivateTmp', 'PrivateDevices', 'PrivateIPC', 'PrivateMounts',
-  'PrivateNetwork', 'ProtectKernelTunables', 'ProtectKernelModules', 'ProtectKernelLogs', 'ProtectClock', 'ProtectHostname',
-  'CapabilityBoundingSet', 'AmbientCapabilities',
+  'PrivateUsers',
+  'ProtectSystem',
+  'ProtectHome',
+  'ReadWritePaths',
+  'PrivateTmp',
+  'PrivateDevices',
+  'PrivateIPC',
+  'PrivateMounts',
+  'PrivateNetwork',
+  'ProtectKernelTunables',
+  'ProtectKernelModules',
+  'ProtectKernelLogs',
+  'ProtectClock',
+  'ProtectHostname',
+  'CapabilityBoundingSet',
+  'AmbientCapabilities',
 ]);
 
 const PKEY_CALLS = 'pkey_alloc pkey_free pkey_mprotect';
@@ -324,14 +381,20 @@ const PKEY_CALLS = 'pkey_alloc pkey_free pkey_mprotect';
 /** One directive of the full set on the target: kept, rewritten to what the target understands, or left out. */
 function fit(d: Directive, options: HardeningOptions, version: number): Directive | LeftOut {
   if (options.scope === 'user' && version < BEHAVIOURS.userNamespacing.since && USER_NAMESPACED.has(d.key)) {
-    return { key: d.key, value: d.value, since: BEHAVIOURS.userNamespacing.since, why: 'a user manager applies it only inside PrivateUsers=, which it supports from 245 on' };
+    return {
+      key: d.key,
+      value: d.value,
+      since: BEHAVIOURS.userNamespacing.since,
+      why: 'a user manager applies it only inside PrivateUsers=, which it supports from 245 on',
+    };
   }
   // Node needs the pkey calls whatever the target (V8 calls pkey_alloc): by name where the group is unknown.
   if (d.key === 'SystemCallFilter' && d.value.split(' ').includes('@pkey') && !knows(version, 'SystemCallFilter', '@pkey')) {
     return {
       key: d.key,
       value: d.value.replace('@pkey', PKEY_CALLS),
-      comment: 'allow the calls of an ordinary service, plus the memory protection key calls by name (V8 calls pkey_alloc; the @pkey group needs systemd 244)',
+      comment:
+        'allow the calls of an ordinary service, plus the memory protection key calls by name (V8 calls pkey_alloc; the @pkey group needs systemd 244)',
     };
   }
   if (!knows(version, d.key, d.value)) {
@@ -402,24 +465,24 @@ export const EXPOSURE_STEPS: readonly number[] = [239, 242, 244, 245, 247, 248];
  */
 export const MEASURED_EXPOSURE: Readonly<Record<string, readonly number[]>> = {
   //                                       239  242  244  245  247  248+
-  'strict dynamic socket-activated':      [0.6, 0.6, 0.5, 0.4, 0.2, 0.2],
-  'strict dynamic own-listener':          [1.5, 1.5, 1.3, 1.3, 1.1, 1.1],
-  'strict named socket-activated':        [0.8, 0.6, 0.5, 0.4, 0.2, 0.2],
-  'strict named own-listener':            [1.7, 1.5, 1.3, 1.3, 1.1, 1.1],
+  'strict dynamic socket-activated': [0.6, 0.6, 0.5, 0.4, 0.2, 0.2],
+  'strict dynamic own-listener': [1.5, 1.5, 1.3, 1.3, 1.1, 1.1],
+  'strict named socket-activated': [0.8, 0.6, 0.5, 0.4, 0.2, 0.2],
+  'strict named own-listener': [1.7, 1.5, 1.3, 1.3, 1.1, 1.1],
   'strict user-manager socket-activated': [6.1, 5.9, 5.9, 1.2, 1.2, 1.2],
-  'strict user-manager own-listener':     [6.4, 6.2, 6.2, 1.9, 1.9, 1.9],
-  'baseline dynamic socket-activated':    [5.0, 5.0, 4.8, 4.5, 4.5, 4.5],
-  'baseline dynamic own-listener':        [5.0, 5.0, 4.8, 4.5, 4.5, 4.5],
-  'baseline named socket-activated':      [5.3, 5.1, 4.8, 4.6, 4.6, 4.6],
-  'baseline named own-listener':          [5.3, 5.1, 4.8, 4.6, 4.6, 4.6],
+  'strict user-manager own-listener': [6.4, 6.2, 6.2, 1.9, 1.9, 1.9],
+  'baseline dynamic socket-activated': [5.0, 5.0, 4.8, 4.5, 4.5, 4.5],
+  'baseline dynamic own-listener': [5.0, 5.0, 4.8, 4.5, 4.5, 4.5],
+  'baseline named socket-activated': [5.3, 5.1, 4.8, 4.6, 4.6, 4.6],
+  'baseline named own-listener': [5.3, 5.1, 4.8, 4.6, 4.6, 4.6],
   'baseline user-manager socket-activated': [7.6, 7.4, 7.4, 5.1, 5.1, 5.1],
-  'baseline user-manager own-listener':   [7.6, 7.4, 7.4, 5.1, 5.1, 5.1],
-  'none dynamic socket-activated':        [8.4, 8.4, 8.4, 8.4, 8.4, 8.4],
-  'none dynamic own-listener':            [8.4, 8.4, 8.4, 8.4, 8.4, 8.4],
-  'none named socket-activated':          [9.2, 9.2, 9.2, 9.2, 9.2, 9.2],
-  'none named own-listener':              [9.2, 9.2, 9.2, 9.2, 9.2, 9.2],
-  'none user-manager socket-activated':   [9.8, 9.8, 9.8, 9.8, 9.8, 9.8],
-  'none user-manager own-listener':       [9.8, 9.8, 9.8, 9.8, 9.8, 9.8],
+  'baseline user-manager own-listener': [7.6, 7.4, 7.4, 5.1, 5.1, 5.1],
+  'none dynamic socket-activated': [8.4, 8.4, 8.4, 8.4, 8.4, 8.4],
+  'none dynamic own-listener': [8.4, 8.4, 8.4, 8.4, 8.4, 8.4],
+  'none named socket-activated': [9.2, 9.2, 9.2, 9.2, 9.2, 9.2],
+  'none named own-listener': [9.2, 9.2, 9.2, 9.2, 9.2, 9.2],
+  'none user-manager socket-activated': [9.8, 9.8, 9.8, 9.8, 9.8, 9.8],
+  'none user-manager own-listener': [9.8, 9.8, 9.8, 9.8, 9.8, 9.8],
 };
 
 export function exposureKey(config: ExposureConfig): string {

@@ -20,7 +20,10 @@ const PACKAGE_ROOT = path.resolve(TEMPLATES, '..');
 export function bundledRuntime(): { file: string; version: string } {
   const vendor = path.join(PACKAGE_ROOT, 'vendor');
   const tarball = existsSync(vendor) ? readdirSync(vendor).find((f) => /^sd-daemon-runtime-.+\.tgz$/.test(f)) : undefined;
-  if (!tarball) throw new Error(`the bundled sd-daemon-runtime is missing from ${vendor}; run \`npm run build\` in generator-sd-daemon, or pass --runtime registry`);
+  if (!tarball)
+    throw new Error(
+      `the bundled sd-daemon-runtime is missing from ${vendor}; run \`npm run build\` in generator-sd-daemon, or pass --runtime registry`,
+    );
   return { file: path.join(vendor, tarball), version: tarball.slice('sd-daemon-runtime-'.length, -'.tgz'.length) };
 }
 
@@ -43,7 +46,10 @@ export function writeUnits(generator: Generator, answers: Answers): string[] {
     }
   }
   const scripts = initScriptContext(answers, projectDir);
-  for (const [system, dir] of [['sysv', 'init.d'], ['openrc', 'openrc']] as const) {
+  for (const [system, dir] of [
+    ['sysv', 'init.d'],
+    ['openrc', 'openrc'],
+  ] as const) {
     if (!answers.initSystems.includes(system)) continue;
     written.push(`${dir}/${answers.name}`);
     render(generator, `project/${dir}/service`, `${dir}/${answers.name}`, scripts, { mode: 0o755 });
@@ -110,7 +116,9 @@ export function writeProject(generator: Generator, answers: Answers): Written {
       start: `node ${context.entry}`,
       // The shell expands the glob: node --test takes files on every Node version.
       test: ts ? 'npm run build && tsc -p test && node --test dist/test/*.test.js' : 'node --test test/*.test.js',
-      ...(context.systemd ? { 'install-units': 'node scripts/install-units.mjs', 'uninstall-units': 'node scripts/uninstall-units.mjs' } : {}),
+      ...(context.systemd
+        ? { 'install-units': 'node scripts/install-units.mjs', 'uninstall-units': 'node scripts/uninstall-units.mjs' }
+        : {}),
       lint: `${biome} lint .`,
       format: `${biome} format --write .`,
     },
@@ -181,11 +189,15 @@ export function settleConflicts(
   { force, command, unitHint }: { force: boolean; command: string; unitHint: string },
 ): Record<string, string> {
   const recorded = (storedIn(generator.destinationRoot()).generatedFiles ?? {}) as Record<string, string>;
-  const store = (generator.env as unknown as { sharedFs: { get(file: string): { contents: Buffer | null; conflicter?: string } } }).sharedFs;
+  const store = (generator.env as unknown as { sharedFs: { get(file: string): { contents: Buffer | null; conflicter?: string } } })
+    .sharedFs;
   const hashes: Record<string, string> = {};
   const conflicts: string[] = [];
   const replace: string[] = [];
-  for (const [kind, files] of [['generated', written.generated], ['replaced', written.replaced]] as const) {
+  for (const [kind, files] of [
+    ['generated', written.generated],
+    ['replaced', written.replaced],
+  ] as const) {
     for (const file of files) {
       const full = generator.destinationPath(file);
       const next = store.get(full).contents ?? Buffer.alloc(0);
@@ -197,7 +209,13 @@ export function settleConflicts(
       else conflicts.push(file);
     }
   }
-  if (conflicts.length > 0) throw new ConflictError(conflicts, command, unitHint, conflicts.filter((f) => recorded[f] === undefined));
+  if (conflicts.length > 0)
+    throw new ConflictError(
+      conflicts,
+      command,
+      unitHint,
+      conflicts.filter((f) => recorded[f] === undefined),
+    );
   // Settled here: Yeoman's conflicter writes these without asking.
   for (const full of replace) store.get(full).conflicter = 'force';
   return hashes;

@@ -51,7 +51,9 @@ export function sandboxReach(answers: Answers, projectDir: string): Reach {
       `the unit has PrivateTmp=yes (hardening ${answers.hardening}): the service gets an empty ${tmp} of its own and fails with status=200/CHDIR.`;
     const projectTmp = tmpOf(projectDir);
     if (projectTmp && answers.scope === 'system') {
-      reach.refuse.push(`${dirOption} is under ${projectTmp}, but ${why(projectTmp)} Fix: pass --install-path outside /tmp and /var/tmp (the default is /opt/<name>), or --hardening none.`);
+      reach.refuse.push(
+        `${dirOption} is under ${projectTmp}, but ${why(projectTmp)} Fix: pass --install-path outside /tmp and /var/tmp (the default is /opt/<name>), or --hardening none.`,
+      );
     } else if (projectTmp) {
       // A user unit runs the project where install-units finds it (its drop-in re-points it): that script refuses a project still under /tmp.
       reach.warn.push(
@@ -59,7 +61,10 @@ export function sandboxReach(answers: Answers, projectDir: string): Reach {
       );
     }
     const nodeTmp = tmpOf(answers.nodePath);
-    if (nodeTmp) reach.refuse.push(`--node ${answers.nodePath} is under ${nodeTmp}, but ${why(nodeTmp)} Fix: pass --node with a node outside /tmp and /var/tmp.`);
+    if (nodeTmp)
+      reach.refuse.push(
+        `--node ${answers.nodePath} is under ${nodeTmp}, but ${why(nodeTmp)} Fix: pass --node with a node outside /tmp and /var/tmp.`,
+      );
   }
   if (setting('ProtectHome') === 'yes') {
     for (const [what, where] of [[dirOption, projectDir]] as const) {

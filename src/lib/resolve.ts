@@ -4,7 +4,7 @@
 import type Generator from 'yeoman-generator';
 
 import { helpText, OPTIONS, parseAnswers, type Answers, type AnswerSpec } from './answers.js';
-import { camel, parseCommandLine, knownFlags, yoWords } from './cli.js';
+import { type CommandLine, camel, parseCommandLine, knownFlags, yoWords } from './cli.js';
 import { InputError } from './escape.js';
 
 type Raw = string | boolean | number | undefined;
@@ -54,7 +54,10 @@ export async function resolveAnswers(generator: Generator, { interactive, stored
     let value = fromCommandLine(options, spec) ?? stored[spec.key];
     if (value === undefined && interactive && spec.prompt !== undefined) {
       // Defaults may depend on earlier answers (the description on the name).
-      const asked = (await generator.prompt([question(spec, parseAnswersSoFar(chosen))] as Parameters<Generator['prompt']>[0])) as Record<string, Raw>;
+      const asked = (await generator.prompt([question(spec, parseAnswersSoFar(chosen))] as Parameters<Generator['prompt']>[0])) as Record<
+        string,
+        Raw
+      >;
       value = asked[spec.key];
     }
     if (value === undefined && spec.key === 'name') {
@@ -115,7 +118,7 @@ export function applyYoCommandLine(generator: Generator, command: string, namesp
   const words = yoWords(namespaces);
   if (words === undefined) return undefined;
   const options = generator.options as Record<string, unknown>;
-  let parsed;
+  let parsed: CommandLine;
   try {
     parsed = parseCommandLine(words, command, knownFlags(true));
   } catch (error) {

@@ -26,7 +26,10 @@ export function globalStorage<T>(generator: Generator, normal: () => T): T {
 
 /** True when yo has dropped root's privileges for this process (it does so whenever it is run as root). */
 export function droppedRoot(): boolean {
-  return process.getuid?.() !== 0 && (process.env.USER === 'root' || process.env.LOGNAME === 'root' || homedir() === '/root' || process.env.SUDO_UID !== undefined);
+  return (
+    process.getuid?.() !== 0 &&
+    (process.env.USER === 'root' || process.env.LOGNAME === 'root' || homedir() === '/root' || process.env.SUDO_UID !== undefined)
+  );
 }
 
 /**
@@ -46,7 +49,9 @@ export function checkWritable(dir: string, command: string, name: string): void 
         `${command}: yo does not run generators as root: it switched to uid ${uid}, which cannot write ${probe}. As root, run \`npm init sd-daemon ${name} -- --yes\` instead (the same generator, without yo), or run yo as an ordinary user.`,
       );
     }
-    throw new Error(`${command}: cannot write ${probe} as uid ${uid}: run it in a directory you can write, or pass a name to make ./<name> where you can`);
+    throw new Error(
+      `${command}: cannot write ${probe} as uid ${uid}: run it in a directory you can write, or pass a name to make ./<name> where you can`,
+    );
   }
 }
 

@@ -28,7 +28,9 @@ function typescript(): typeof TS {
 export class StripTypesError extends Error {
   constructor(file: string, source: TS.SourceFile, node: TS.Node, what: string) {
     const { line, character } = source.getLineAndCharacterOfPosition(node.getStart(source));
-    super(`${file}:${line + 1}:${character + 1}: ${what} has no type-free JavaScript form; write it without (a plain object, a function) in the template`);
+    super(
+      `${file}:${line + 1}:${character + 1}: ${what} has no type-free JavaScript form; write it without (a plain object, a function) in the template`,
+    );
     this.name = 'StripTypesError';
   }
 }
@@ -49,7 +51,13 @@ interface Edit {
 export function stripTypes(source: string, file = 'input.ts'): string {
   const ts = typescript();
   /** Keyword types a JavaScript reader infers from the value or does not need spelled out. */
-  const OBVIOUS = new Set([ts.SyntaxKind.StringKeyword, ts.SyntaxKind.NumberKeyword, ts.SyntaxKind.BooleanKeyword, ts.SyntaxKind.UnknownKeyword, ts.SyntaxKind.AnyKeyword]);
+  const OBVIOUS = new Set([
+    ts.SyntaxKind.StringKeyword,
+    ts.SyntaxKind.NumberKeyword,
+    ts.SyntaxKind.BooleanKeyword,
+    ts.SyntaxKind.UnknownKeyword,
+    ts.SyntaxKind.AnyKeyword,
+  ]);
   /** Class member modifiers JavaScript has no use for. */
   const TS_ONLY_MODIFIERS = new Set([
     ts.SyntaxKind.PublicKeyword,
@@ -119,10 +127,14 @@ export function stripTypes(source: string, file = 'input.ts'): string {
     if ((ts.isParameter(node) || ts.isPropertyDeclaration(node)) && node.questionToken) del(node.questionToken.pos, node.questionToken.end);
     if (ts.isVariableStatement(node)) jsdocType(node);
     if (ts.isFunctionDeclaration(node)) jsdocParams(node);
-    if ((ts.isVariableDeclaration(node) || ts.isParameter(node) || ts.isPropertyDeclaration(node) || ts.isFunctionLike(node)) && node.type) {
+    if (
+      (ts.isVariableDeclaration(node) || ts.isParameter(node) || ts.isPropertyDeclaration(node) || ts.isFunctionLike(node)) &&
+      node.type
+    ) {
       annotation(node.type);
     }
-    if ((ts.isVariableDeclaration(node) || ts.isPropertyDeclaration(node)) && node.exclamationToken) del(node.exclamationToken.pos, node.exclamationToken.end);
+    if ((ts.isVariableDeclaration(node) || ts.isPropertyDeclaration(node)) && node.exclamationToken)
+      del(node.exclamationToken.pos, node.exclamationToken.end);
     if (ts.isHeritageClause(node) && node.token === ts.SyntaxKind.ImplementsKeyword) {
       del(node.getFullStart(), node.end);
       return;
@@ -131,7 +143,8 @@ export function stripTypes(source: string, file = 'input.ts'): string {
       if (modifier.kind === ts.SyntaxKind.DeclareKeyword || modifier.kind === ts.SyntaxKind.AbstractKeyword) {
         throw new StripTypesError(file, sf, modifier, `\`${modifier.getText(sf)}\``);
       }
-      if (TS_ONLY_MODIFIERS.has(modifier.kind) && !ts.isParameter(node)) del(modifier.getStart(sf), modifier.end + /^\s*/.exec(source.slice(modifier.end))![0].length);
+      if (TS_ONLY_MODIFIERS.has(modifier.kind) && !ts.isParameter(node))
+        del(modifier.getStart(sf), modifier.end + /^\s*/.exec(source.slice(modifier.end))![0].length);
     }
     if ('typeArguments' in node && node.typeArguments) angle(node.typeArguments as TS.NodeArray<TS.Node>);
     if ('typeParameters' in node && node.typeParameters) angle(node.typeParameters as TS.NodeArray<TS.Node>);
@@ -149,13 +162,13 @@ export function stripTypes(source: string, file = 'input.ts'): string {
     const bindings = clause.namedBindings;
     const specifiers = bindings && ts.isNamedImports(bindings) ? bindings.elements : undefined;
     if (clause.isTypeOnly) {
-      specifiers?.forEach((s) => typeImports.set(s.name.text, `import('${module}').${(s.propertyName ?? s.name).text}`));
+      for (const s of specifiers ?? []) typeImports.set(s.name.text, `import('${module}').${(s.propertyName ?? s.name).text}`);
       statement(node);
       return;
     }
     if (!specifiers) return;
     const types = specifiers.filter((s) => s.isTypeOnly);
-    types.forEach((s) => typeImports.set(s.name.text, `import('${module}').${(s.propertyName ?? s.name).text}`));
+    for (const s of types) typeImports.set(s.name.text, `import('${module}').${(s.propertyName ?? s.name).text}`);
     if (types.length === 0) return;
     if (types.length === specifiers.length && !clause.name) {
       statement(node);
@@ -270,7 +283,13 @@ export function stripTypes(source: string, file = 'input.ts'): string {
     const indent = indentAt(start);
     const text = source.slice(start, doc.end);
     const oneLine = /^\/\*\*\s*(.*?)\s*\*\/$/.exec(text);
-    const body = oneLine ? [` * ${oneLine[1]}`] : text.split('\n').slice(1, -1).map((line) => line.trimStart()).map((line) => ` ${line}`);
+    const body = oneLine
+      ? [` * ${oneLine[1]}`]
+      : text
+          .split('\n')
+          .slice(1, -1)
+          .map((line) => line.trimStart())
+          .map((line) => ` ${line}`);
     const lines = ['/**', ...body, ...params.map((line) => ` * ${line}`), ' */'];
     edits.push({ start, end: doc.end, insert: lines.join(`\n${indent}`) });
   };

@@ -40,7 +40,8 @@ export const DEFAULT_SYSTEMD_VERSION = 239;
 /** The targets the tests generate for: each release that changes what is emitted, and the distributions' versions. */
 export const TESTED_TARGETS: readonly number[] = [239, 240, 242, 244, 245, 247, 248, 249, 252, 253, 255, 257];
 /** Where distributions stand, for messages and the prompt. */
-export const DISTRIBUTIONS = 'RHEL 8: 239, Ubuntu 20.04: 245, Debian 11: 247, RHEL 9: 252, Debian 12: 252, Ubuntu 24.04: 255, Debian 13: 257';
+export const DISTRIBUTIONS =
+  'RHEL 8: 239, Ubuntu 20.04: 245, Debian 11: 247, RHEL 9: 252, Debian 12: 252, Ubuntu 24.04: 255, Debian 13: 257';
 
 const OLD = (page: string): string => `${page}: no version recorded (before 183)`;
 
@@ -50,7 +51,11 @@ export const KEYS: Readonly<Record<string, KeyEntry>> = {
   Documentation: { since: 0, values: 'free', source: OLD('systemd.unit(5)') },
   Requires: { since: 0, values: 'free', source: OLD('systemd.unit(5)') },
   After: { since: 0, values: 'free', source: OLD('systemd.unit(5)') },
-  StartLimitIntervalSec: { since: 229, values: 'free', source: 'NEWS 229 (moved to [Unit], renamed from StartLimitInterval=); man 257: 229' },
+  StartLimitIntervalSec: {
+    since: 229,
+    values: 'free',
+    source: 'NEWS 229 (moved to [Unit], renamed from StartLimitInterval=); man 257: 229',
+  },
   StartLimitBurst: { since: 229, values: 'free', source: 'NEWS 229 (moved to [Unit]); man 257: 229' },
   // [Install]
   WantedBy: { since: 0, values: 'free', source: OLD('systemd.unit(5)') },
@@ -144,7 +149,10 @@ export const VALUES: Readonly<Record<string, Since>> = {
   'SystemCallFilter=@system-service': { since: 239, source: 'systemd/systemd#8766, released in 239 (NEWS 241 already edits it)' },
   'SystemCallFilter=@pkey': { since: 244, source: 'NEWS 244: "A new @pkey system call group is now defined"' },
   'SystemCallFilter=@privileged': { since: 231, source: 'NEWS 231: "pre-defined, named system call filter sets"' },
-  'SystemCallFilter=@resources': { since: 234, source: 'NEWS is silent; in use on systemd 234 (systemd/systemd#6952), so no later than 234' },
+  'SystemCallFilter=@resources': {
+    since: 234,
+    source: 'NEWS is silent; in use on systemd 234 (systemd/systemd#6952), so no later than 234',
+  },
   'SystemCallFilter=@clock': { since: 231, source: 'NEWS 231' },
   'SystemCallFilter=@cpu-emulation': { since: 231, source: 'NEWS 231' },
   'SystemCallFilter=@debug': { since: 231, source: 'NEWS 231' },
@@ -167,12 +175,18 @@ export const BEHAVIOURS = {
    * ProtectSystem=, PrivateTmp=, ...) only works from 245 on; before, systemd.exec(5)
    * calls them "not supported for services running in per-user instances".
    */
-  userNamespacing: { since: 245, source: 'NEWS 245: "PrivateUsers= in service files now works in services run by the systemd --user per-user instance"' },
+  userNamespacing: {
+    since: 245,
+    source: 'NEWS 245: "PrivateUsers= in service files now works in services run by the systemd --user per-user instance"',
+  },
 } as const satisfies Record<string, Since>;
 
 function keyEntry(key: string): KeyEntry {
   const entry = KEYS[key];
-  if (!entry) throw new TypeError(`systemd-versions: ${key}= is not in the table of directives (src/lib/systemd-versions.ts); add it with the release that introduced it`);
+  if (!entry)
+    throw new TypeError(
+      `systemd-versions: ${key}= is not in the table of directives (src/lib/systemd-versions.ts); add it with the release that introduced it`,
+    );
   return entry;
 }
 
@@ -180,8 +194,13 @@ function keyEntry(key: string): KeyEntry {
 export function valueWords(key: string, value: string): string[] {
   const { values } = keyEntry(key);
   if (values === 'enum') return [value];
-  if (values === 'list') return value.split(/\s+/).filter(Boolean).map((word) => word.replace(/^~/, ''));
-  if (values === 'bool' && value !== 'yes' && value !== 'no') throw new TypeError(`systemd-versions: ${key}= is yes or no, got ${JSON.stringify(value)}`);
+  if (values === 'list')
+    return value
+      .split(/\s+/)
+      .filter(Boolean)
+      .map((word) => word.replace(/^~/, ''));
+  if (values === 'bool' && value !== 'yes' && value !== 'no')
+    throw new TypeError(`systemd-versions: ${key}= is yes or no, got ${JSON.stringify(value)}`);
   return [];
 }
 
@@ -190,7 +209,10 @@ export function introducedIn(key: string, value: string): number {
   let since = keyEntry(key).since;
   for (const word of valueWords(key, value)) {
     const entry = VALUES[`${key}=${word}`];
-    if (!entry) throw new TypeError(`systemd-versions: ${key}=${word} is not in the table of values (src/lib/systemd-versions.ts); add it with the release that introduced it`);
+    if (!entry)
+      throw new TypeError(
+        `systemd-versions: ${key}=${word} is not in the table of values (src/lib/systemd-versions.ts); add it with the release that introduced it`,
+      );
     since = Math.max(since, entry.since);
   }
   return since;

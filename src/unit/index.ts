@@ -27,7 +27,9 @@ export default class SdDaemonUnitGenerator extends Generator {
     this.sourceRoot(TEMPLATES);
     const words = applyYoCommandLine(this, COMMAND, ['sd-daemon:unit']);
     if (words !== undefined && words.length > 0 && !(this.options as Record<string, unknown>).help) {
-      throw new UsageError(`${COMMAND}: takes no argument, got ${words.map((w) => JSON.stringify(w)).join(' ')} (run it inside the project; --name renames)`);
+      throw new UsageError(
+        `${COMMAND}: takes no argument, got ${words.map((w) => JSON.stringify(w)).join(' ')} (run it inside the project; --name renames)`,
+      );
     }
   }
 

@@ -13,7 +13,6 @@ import path from 'node:path';
 
 import { freePort, get, installGenerated, service, sleep, useUserManager } from '../helpers/units.js';
 
-
 describe('e2e: Type=forking under a real systemd user manager', function () {
   this.timeout(180_000);
   const m = useUserManager();
@@ -61,7 +60,7 @@ describe('e2e: Type=forking under a real systemd user manager', function () {
       return log;
     }
 
-    it('starts (the job completes once the daemon is ready), MainPID is the PID file\'s, serves, reloads and stops cleanly', async function () {
+    it("starts (the job completes once the daemon is ready), MainPID is the PID file's, serves, reloads and stops cleanly", async function () {
       const log = await dropIn();
       const explain = async (): Promise<string> => `\n--- service output ---\n${await m().readLog(log)}`;
       const start = await m().systemctl('start', `${NAME}.service`);
@@ -100,15 +99,21 @@ describe('e2e: Type=forking under a real systemd user manager', function () {
       const start = await m().systemctl('start', `${NAME}.service`);
       assert.notEqual(start.code, 0, 'systemctl start fails');
       const { ExecStart } = await m().show(`${NAME}.service`, ['ExecStart']);
-      assert.match(ExecStart!, /status=78\b/, 'the start command exited with the daemon\'s code');
+      assert.match(ExecStart!, /status=78\b/, "the start command exited with the daemon's code");
       assert.match(await m().readLog(log), /exited with status 78\/CONFIG before it was ready: configuration error: .*broken\.json/);
       // The start command is a control process, not the main one, so RestartPreventExitStatus=78 does not apply
       // (systemd/systemd#19295): Restart=on-failure retries it until the start limit (5 in 60 s) stops it.
-      const failed = await m().waitFor(`${NAME}.service`, (p) => p.ActiveState === 'failed' && Number(p.NRestarts) >= 4, 30_000, ['NRestarts']);
+      const failed = await m().waitFor(`${NAME}.service`, (p) => p.ActiveState === 'failed' && Number(p.NRestarts) >= 4, 30_000, [
+        'NRestarts',
+      ]);
       assert.equal(failed.Result, 'exit-code');
       assert.equal(failed.ExecMainStatus, '0', 'no main process ever ran');
       await sleep(1000);
-      assert.deepEqual(await m().show(`${NAME}.service`, ['ActiveState', 'NRestarts']), { ActiveState: 'failed', NRestarts: failed.NRestarts }, 'the start limit ended the retries');
+      assert.deepEqual(
+        await m().show(`${NAME}.service`, ['ActiveState', 'NRestarts']),
+        { ActiveState: 'failed', NRestarts: failed.NRestarts },
+        'the start limit ended the retries',
+      );
       await m().systemctl('reset-failed', `${NAME}.service`);
     });
   });

@@ -9,13 +9,15 @@ import path from 'node:path';
 
 import { freePort, get, installGenerated, sleep, useUserManager } from '../helpers/units.js';
 
-
 describe('e2e: a generated project under a real systemd user manager', function () {
   this.timeout(180_000);
   const m = useUserManager();
 
   // Both languages: the JavaScript project's main is the TypeScript one with the types stripped, and must run the same.
-  for (const [language, name] of [['ts', 'gen-e2e'], ['js', 'gen-e2e-js']] as const) {
+  for (const [language, name] of [
+    ['ts', 'gen-e2e'],
+    ['js', 'gen-e2e-js'],
+  ] as const) {
     it(`${language === 'ts' ? 'TypeScript' : 'JavaScript'}: installs its units, starts through its socket, serves, survives the watchdog, reloads and stops cleanly`, async function () {
       const port = await freePort();
       const p = await installGenerated(m(), { sockets: `tcp:127.0.0.1:${port}`, description: 'e2e daemon', language }, name);
@@ -35,7 +37,15 @@ describe('e2e: a generated project under a real systemd user manager', function 
       assert.equal(response.status, 200, response.body);
       assert.match(response.body, /e2e daemon/);
 
-      const running = await m().show(`${name}.service`, ['ActiveState', 'StatusText', 'MainPID', 'NRestarts', 'WatchdogUSec', 'ProtectSystem', 'PrivateNetwork']);
+      const running = await m().show(`${name}.service`, [
+        'ActiveState',
+        'StatusText',
+        'MainPID',
+        'NRestarts',
+        'WatchdogUSec',
+        'ProtectSystem',
+        'PrivateNetwork',
+      ]);
       assert.equal(running.ActiveState, 'active');
       assert.notEqual(running.StatusText, '', 'the daemon reports a STATUS=');
       assert.equal(running.WatchdogUSec, '10s');

@@ -8,9 +8,19 @@ import assert from 'node:assert/strict';
 import { readFileSync, readlinkSync } from 'node:fs';
 
 import { hardeningDirectives, type Directive, type HardeningOptions } from '../../src/lib/hardening.js';
-import { arg, events, firstRequestThroughSocket, fixture, freePort, get, service, sleep, stageForAnyUser, useUserManager } from '../helpers/units.js';
+import {
+  arg,
+  events,
+  firstRequestThroughSocket,
+  fixture,
+  freePort,
+  get,
+  service,
+  sleep,
+  stageForAnyUser,
+  useUserManager,
+} from '../helpers/units.js';
 import type { UnitProperties } from '../helpers/user-manager.js';
-
 
 /** As the generator renders them: the comment above each directive. */
 function render(directives: Directive[]): string[] {
@@ -22,7 +32,13 @@ function confinement(pid: string): { noNewPrivs: string; seccomp: string; capBnd
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const field = (name: string): string => new RegExp(`^${name}:\\s*(\\S+)`, 'm').exec(status)?.[1] ?? '?';
   const ns = (kind: string): boolean => readlinkSync(`/proc/${pid}/ns/${kind}`) !== readlinkSync(`/proc/self/ns/${kind}`);
-  return { noNewPrivs: field('NoNewPrivs'), seccomp: field('Seccomp'), capBnd: field('CapBnd'), ownNetwork: ns('net'), ownUsers: ns('user') };
+  return {
+    noNewPrivs: field('NoNewPrivs'),
+    seccomp: field('Seccomp'),
+    capBnd: field('CapBnd'),
+    ownNetwork: ns('net'),
+    ownUsers: ns('user'),
+  };
 }
 
 /** What hardened-daemon.mjs answers. */
@@ -107,7 +123,10 @@ describe('e2e: the generated hardening sets under a real systemd user manager', 
       const directives = hardeningDirectives(options);
       assert.ok(directives.length > 10, `${options.level} emits only ${directives.length} directives`);
 
-      await m().writeUnit(socket, `[Unit]\nDescription=activates ${unit}\n\n[Socket]\nListenStream=127.0.0.1:${port}\nFileDescriptorName=http\n`);
+      await m().writeUnit(
+        socket,
+        `[Unit]\nDescription=activates ${unit}\n\n[Socket]\nListenStream=127.0.0.1:${port}\nFileDescriptorName=http\n`,
+      );
       await m().writeUnit(
         unit,
         service(title, [
@@ -149,7 +168,12 @@ describe('e2e: the generated hardening sets under a real systemd user manager', 
       // The kernel agrees: the directives are in force on the main process.
       const has = (key: string, value: string): boolean => directives.some((d) => d.key === key && d.value === value);
       const { capBnd, ...seen } = confinement(active.MainPID!);
-      assert.deepEqual(seen, { noNewPrivs: '1', seccomp: '2', ownNetwork: has('PrivateNetwork', 'yes'), ownUsers: has('PrivateUsers', 'yes') });
+      assert.deepEqual(seen, {
+        noNewPrivs: '1',
+        seccomp: '2',
+        ownNetwork: has('PrivateNetwork', 'yes'),
+        ownUsers: has('PrivateUsers', 'yes'),
+      });
       if (has('CapabilityBoundingSet', '')) assert.equal(capBnd, '0000000000000000');
 
       // The manager took every directive: none was unknown, unsupported or ignored.
@@ -189,12 +213,24 @@ describe('e2e: the generated hardening sets under a real systemd user manager', 
       assert.equal(stop.code, 0, `systemctl stop: ${stop.stderr}${await context(log)}`);
       const stopped = await m().show(unit, ['ActiveState', 'Result', 'ExecMainCode', 'ExecMainStatus', 'NRestarts']);
       // ExecMainCode=1 is CLD_EXITED: it exited by itself, with status 0, not killed by a signal.
-      assert.deepEqual(stopped, { ActiveState: 'inactive', Result: 'success', ExecMainCode: '1', ExecMainStatus: '0', NRestarts: '0' }, await context(log));
+      assert.deepEqual(
+        stopped,
+        { ActiveState: 'inactive', Result: 'success', ExecMainCode: '1', ExecMainStatus: '0', NRestarts: '0' },
+        await context(log),
+      );
 
       const lines = events<Line>(await m().readLog(log));
       const byEvent = (event: string): Line[] => lines.filter((l) => l.event === event);
-      assert.deepEqual(byEvent('limits').map((l) => l.nofileSoft), ['8192'], `node could not raise RLIMIT_NOFILE${await context(log)}`);
-      assert.deepEqual(byEvent('watchdog').map((l) => [l.running, l.timeoutMs]), [[true, 2000]], await context(log));
+      assert.deepEqual(
+        byEvent('limits').map((l) => l.nofileSoft),
+        ['8192'],
+        `node could not raise RLIMIT_NOFILE${await context(log)}`,
+      );
+      assert.deepEqual(
+        byEvent('watchdog').map((l) => [l.running, l.timeoutMs]),
+        [[true, 2000]],
+        await context(log),
+      );
       assert.ok(byEvent('ready').every((l) => l.sent) && byEvent('ready').length === 1, `READY=1${await context(log)}`);
       assert.ok(byEvent('ping').length > 0 && byEvent('ping').every((l) => l.sent), `WATCHDOG=1${await context(log)}`);
       assert.deepEqual(

@@ -28,7 +28,10 @@ describe('e2e: sd-daemon-runtime under a real systemd user manager', function ()
   it('Type=notify: activating until READY=1, active only after it, with STATUS= as StatusText', async function () {
     const unit = 'e2e-notify-ready.service';
     const log = await m().logFile('notify-ready');
-    await m().writeUnit(unit, service('notify then READY=1', ['Type=notify', 'NotifyAccess=main', ...nodeService(fixture('notify-ready.mjs'), log)]));
+    await m().writeUnit(
+      unit,
+      service('notify then READY=1', ['Type=notify', 'NotifyAccess=main', ...nodeService(fixture('notify-ready.mjs'), log)]),
+    );
     await m().daemonReload();
 
     const start = await m().systemctl('start', '--no-block', unit);
@@ -69,7 +72,10 @@ describe('e2e: sd-daemon-runtime under a real systemd user manager', function ()
     const log = await m().logFile('reload');
     // Before 253 the manager cannot send the signal itself: ExecReload= does, and returns at once.
     const type = m().version >= 253 ? ['Type=notify-reload'] : ['Type=notify', 'ExecReload=/bin/kill -HUP $MAINPID'];
-    await m().writeUnit(unit, service('reloads on SIGHUP', [...type, 'NotifyAccess=main', ...nodeService(fixture('notify-ready.mjs'), log)]));
+    await m().writeUnit(
+      unit,
+      service('reloads on SIGHUP', [...type, 'NotifyAccess=main', ...nodeService(fixture('notify-ready.mjs'), log)]),
+    );
     await m().daemonReload();
     const start = await m().systemctl('start', unit);
     assert.equal(start.code, 0, start.stderr);
@@ -88,14 +94,24 @@ describe('e2e: sd-daemon-runtime under a real systemd user manager', function ()
     const sent = events(await m().readLog(log));
     assert.deepEqual(
       sent.map((e) => [e.event, e.sent]),
-      [['status', true], ['ready', true], ['reloading', true], ['ready', true], ['reloading', true], ['ready', true]],
+      [
+        ['status', true],
+        ['ready', true],
+        ['reloading', true],
+        ['ready', true],
+        ['reloading', true],
+        ['ready', true],
+      ],
     );
   });
 
   it('barrier() resolves under the real manager', async function () {
     const unit = 'e2e-barrier.service';
     const log = await m().logFile('barrier');
-    await m().writeUnit(unit, service('READY=1 then BARRIER=1', ['Type=notify', 'NotifyAccess=main', ...nodeService(fixture('unit-barrier.mjs'), log)]));
+    await m().writeUnit(
+      unit,
+      service('READY=1 then BARRIER=1', ['Type=notify', 'NotifyAccess=main', ...nodeService(fixture('unit-barrier.mjs'), log)]),
+    );
     await m().daemonReload();
     const start = await m().systemctl('start', unit);
     assert.equal(start.code, 0, start.stderr);
@@ -110,7 +126,10 @@ describe('e2e: sd-daemon-runtime under a real systemd user manager', function ()
     const log = await m().logFile('dynamic-user');
     const script = m().inside(await stageForAnyUser(m(), fixture('notify-ready.mjs')));
     const hardening = ['DynamicUser=yes', 'ProtectSystem=strict', 'ProtectHome=yes', 'PrivateTmp=yes', 'NoNewPrivileges=yes'];
-    await m().writeUnit(unit, service('notify as a dynamic user', ['Type=notify', 'NotifyAccess=main', ...hardening, ...nodeService(script, log)]));
+    await m().writeUnit(
+      unit,
+      service('notify as a dynamic user', ['Type=notify', 'NotifyAccess=main', ...hardening, ...nodeService(script, log)]),
+    );
     await m().daemonReload();
     const start = await m().systemctl('start', unit);
     assert.equal(start.code, 0, `${start.stderr}\n${await m().readLog(log)}`);

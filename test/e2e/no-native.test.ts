@@ -21,7 +21,9 @@ describe('e2e: a generated Type=notify daemon without its addon, under a real sy
     const log = await m().logFile(NAME);
     await m().writeUnit(
       `${NAME}.service.d/50-no-native.conf`,
-      ['[Service]', 'Environment=SD_DAEMON_RUNTIME_NATIVE=off', `StandardOutput=append:${log}`, `StandardError=append:${log}`, ''].join('\n'),
+      ['[Service]', 'Environment=SD_DAEMON_RUNTIME_NATIVE=off', `StandardOutput=append:${log}`, `StandardError=append:${log}`, ''].join(
+        '\n',
+      ),
     );
     await m().daemonReload();
     const explain = async (): Promise<string> => `\n--- service output ---\n${await m().readLog(log)}`;
@@ -49,7 +51,10 @@ describe('e2e: a generated Type=notify daemon without its addon, under a real sy
       output,
       /^<3>sd-daemon-runtime: cannot tell the service manager \(NOTIFY_SOCKET=\S+\) .*: the native addon did not load \(SD_DAEMON_RUNTIME_NATIVE=off switched off\); fix: unset SD_DAEMON_RUNTIME_NATIVE in the service's environment/m,
     );
-    assert.match(output, /not ready: the service manager cannot be told READY=1 \(no-native\); exiting 69 \(EX_UNAVAILABLE\) rather than wait for its start timeout/);
+    assert.match(
+      output,
+      /not ready: the service manager cannot be told READY=1 \(no-native\); exiting 69 \(EX_UNAVAILABLE\) rather than wait for its start timeout/,
+    );
   });
 });
 

@@ -6,9 +6,18 @@
 // and print JSON lines to per-test logs.
 import assert from 'node:assert/strict';
 
-import { events, firstRequestThroughSocket, fixture, freePort, get, nodeService, service, sleep, useUserManager } from '../helpers/units.js';
+import {
+  events,
+  firstRequestThroughSocket,
+  fixture,
+  freePort,
+  get,
+  nodeService,
+  service,
+  sleep,
+  useUserManager,
+} from '../helpers/units.js';
 import type { UnitProperties } from '../helpers/user-manager.js';
-
 
 /** What http-daemon.mjs answers. */
 interface Served {
@@ -67,8 +76,15 @@ describe('e2e: runtime mechanisms under a real systemd user manager', function (
 
     const lines = events<Line>(await m().readLog(log));
     const keepAlive = lines.find((l) => l.event === 'watchdog');
-    assert.deepEqual({ running: keepAlive?.running, timeoutMs: keepAlive?.timeoutMs }, { running: true, timeoutMs: 2000 }, await context(log));
-    assert.ok(lines.some((l) => l.event === 'ping' && l.sent), `no WATCHDOG=1 sent${await context(log)}`);
+    assert.deepEqual(
+      { running: keepAlive?.running, timeoutMs: keepAlive?.timeoutMs },
+      { running: true, timeoutMs: 2000 },
+      await context(log),
+    );
+    assert.ok(
+      lines.some((l) => l.event === 'ping' && l.sent),
+      `no WATCHDOG=1 sent${await context(log)}`,
+    );
     assert.ok(!lines.some((l) => l.event === 'ping' && !l.sent), `a WATCHDOG=1 failed${await context(log)}`);
     assert.equal(String(lines.find((l) => l.event === 'ready')?.pid), first.MainPID);
   });
@@ -97,7 +113,10 @@ describe('e2e: runtime mechanisms under a real systemd user manager', function (
       const state = `${last.ActiveState}/${last.SubState} Result=${last.Result}`;
       if (states.at(-1) !== state) states.push(state);
       if (Number(last.NRestarts) >= 1 && last.ActiveState === 'active' && last.MainPID !== '0' && last.MainPID !== hungPid) break;
-      assert.ok(Date.now() < deadline, `no restart within 30 s; states: ${states.join(' -> ')}; last ${JSON.stringify(last)}${await context(log)}`);
+      assert.ok(
+        Date.now() < deadline,
+        `no restart within 30 s; states: ${states.join(' -> ')}; last ${JSON.stringify(last)}${await context(log)}`,
+      );
       await sleep(50);
     }
     const explain = `states: ${states.join(' -> ')}${await context(log)}`;
@@ -111,7 +130,10 @@ describe('e2e: runtime mechanisms under a real systemd user manager', function (
     assert.ok(byHung.includes('blocking') && !byHung.includes('unblocked'), explain);
     // Its successor feeds the watchdog again.
     const byNext = lines.filter((l) => String(l.pid) === last.MainPID);
-    assert.ok(byNext.some((l) => l.event === 'ready' && l.sent), explain);
+    assert.ok(
+      byNext.some((l) => l.event === 'ready' && l.sent),
+      explain,
+    );
   });
 
   it('socket activation: a .socket with FileDescriptorName=http starts the service, which listen()s on the fd by name', async function () {
@@ -119,14 +141,26 @@ describe('e2e: runtime mechanisms under a real systemd user manager', function (
     const socket = 'e2e-activated.socket';
     const unit = 'e2e-activated.service';
     const log = await m().logFile('activated');
-    await m().writeUnit(socket, `[Unit]\nDescription=activates ${unit}\n\n[Socket]\nListenStream=127.0.0.1:${port}\nFileDescriptorName=http\n`);
-    await m().writeUnit(unit, service('socket-activated HTTP', ['Type=notify', 'NotifyAccess=main', ...nodeService(fixture('http-daemon.mjs'), log)]));
+    await m().writeUnit(
+      socket,
+      `[Unit]\nDescription=activates ${unit}\n\n[Socket]\nListenStream=127.0.0.1:${port}\nFileDescriptorName=http\n`,
+    );
+    await m().writeUnit(
+      unit,
+      service('socket-activated HTTP', ['Type=notify', 'NotifyAccess=main', ...nodeService(fixture('http-daemon.mjs'), log)]),
+    );
     await m().daemonReload();
 
     const reply = await firstRequestThroughSocket(m(), socket, unit, port, () => context(log));
     const served = JSON.parse(reply.body) as Served;
     assert.deepEqual(
-      { activated: served.adoption.activated, name: served.adoption.name, fd: served.adoption.fd, kind: served.adoption.kind, port: served.adoption.address.port },
+      {
+        activated: served.adoption.activated,
+        name: served.adoption.name,
+        fd: served.adoption.fd,
+        kind: served.adoption.kind,
+        port: served.adoption.address.port,
+      },
       { activated: true, name: 'http', fd: 3, kind: 'tcp4', port },
       reply.body,
     );
@@ -143,7 +177,10 @@ describe('e2e: runtime mechanisms under a real systemd user manager', function (
   /** Starts http-daemon.mjs with FDSTORE=1 and returns the port it bound and stored, and its PID. */
   async function startFdStoreDaemon(unit: string, log: string, extra: string[] = []): Promise<{ port: number; pid: string }> {
     const lines = ['Type=notify', 'NotifyAccess=main', 'FileDescriptorStoreMax=4', 'Environment=FDSTORE=1', ...extra];
-    await m().writeUnit(unit, service('HTTP with its listener in the FD store', [...lines, ...nodeService(fixture('http-daemon.mjs'), log)]));
+    await m().writeUnit(
+      unit,
+      service('HTTP with its listener in the FD store', [...lines, ...nodeService(fixture('http-daemon.mjs'), log)]),
+    );
     await m().daemonReload();
     await startOk(unit, log);
     const shown = await m().show(unit, ['ActiveState', 'MainPID', 'StatusText']);

@@ -20,7 +20,13 @@ describe('e2e: uninstall-units under a real systemd user manager', function () {
   /** Runs one of the project's scripts where the manager sees it, with the manager's XDG_CONFIG_HOME. */
   async function script(dir: string, name: string, ...args: string[]): Promise<{ code: number; output: string }> {
     const configHome = path.dirname(path.dirname(m().unitDir));
-    const r = await m().inNamespace('env', `XDG_CONFIG_HOME=${configHome}`, process.execPath, m().inside(path.join(dir, 'scripts', `${name}.mjs`)), ...args);
+    const r = await m().inNamespace(
+      'env',
+      `XDG_CONFIG_HOME=${configHome}`,
+      process.execPath,
+      m().inside(path.join(dir, 'scripts', `${name}.mjs`)),
+      ...args,
+    );
     return { code: r.code, output: `${r.stdout}${r.stderr}` };
   }
 
@@ -36,12 +42,13 @@ describe('e2e: uninstall-units under a real systemd user manager', function () {
     for (const entry of readdirSync(m().unitDir)) {
       if (entry.startsWith(name)) found.push(entry);
       const sub = path.join(m().unitDir, entry);
-      if (/\.(wants|requires|d)$/.test(entry)) for (const inner of readdirSync(sub)) if (inner.startsWith(name) || entry.startsWith(name)) found.push(`${entry}/${inner}`);
+      if (/\.(wants|requires|d)$/.test(entry))
+        for (const inner of readdirSync(sub)) if (inner.startsWith(name) || entry.startsWith(name)) found.push(`${entry}/${inner}`);
     }
     return found.sort();
   }
 
-  it('a running, enabled, socket-activated daemon: an edited unit stops it all; --dry-run changes nothing; then stopped, disabled, removed (a drop-in of the user\'s kept), reloaded; a second run has nothing to remove', async function () {
+  it("a running, enabled, socket-activated daemon: an edited unit stops it all; --dry-run changes nothing; then stopped, disabled, removed (a drop-in of the user's kept), reloaded; a second run has nothing to remove", async function () {
     const port = await freePort();
     const p = await installGenerated(m(), { sockets: `tcp:127.0.0.1:${port}` }, 'un-live');
     const service = 'un-live.service';
@@ -51,7 +58,10 @@ describe('e2e: uninstall-units under a real systemd user manager', function () {
     assert.equal((await get(port)).status, 200, 'the daemon answers through its socket');
     await m().waitFor(service, (s) => s.ActiveState === 'active', 30_000);
     const installed = entriesOf('un-live');
-    assert.ok(installed.some((e) => e.startsWith('sockets.target.wants/')), `enable made its symlink: ${installed.join(', ')}`);
+    assert.ok(
+      installed.some((e) => e.startsWith('sockets.target.wants/')),
+      `enable made its symlink: ${installed.join(', ')}`,
+    );
 
     // A unit file edited where it was installed is the user's now: nothing is done.
     const socketFile = path.join(m().unitDir, socket);
@@ -59,7 +69,12 @@ describe('e2e: uninstall-units under a real systemd user manager', function () {
     writeFileSync(socketFile, `${original}# a local change\n`);
     const refused = await script(p.dir, 'uninstall-units');
     assert.equal(refused.code, 1, refused.output);
-    assert.match(refused.output, new RegExp(`uninstall-units: ${socketFile.replace(/[.]/g, '\\.')} changed since install-units wrote it: not removing it, and nothing was changed\\.`));
+    assert.match(
+      refused.output,
+      new RegExp(
+        `uninstall-units: ${socketFile.replace(/[.]/g, '\\.')} changed since install-units wrote it: not removing it, and nothing was changed\\.`,
+      ),
+    );
     assert.match(refused.output, /pass --force/);
     assert.equal((await m().show(service, ['ActiveState'])).ActiveState, 'active', 'the refusal stopped nothing');
     assert.deepEqual(entriesOf('un-live'), installed);
@@ -88,7 +103,11 @@ describe('e2e: uninstall-units under a real systemd user manager', function () {
     assert.equal(state.ActiveState, 'inactive', JSON.stringify(state));
     assert.equal(state.LoadState, 'not-found', JSON.stringify(state));
     assert.equal((await m().show(service, ['ActiveState'])).ActiveState, 'inactive');
-    assert.equal(existsSync(path.join(m().unitDir, `.${service}.installed-units.json`)), false, 'the record goes with the last file it lists');
+    assert.equal(
+      existsSync(path.join(m().unitDir, `.${service}.installed-units.json`)),
+      false,
+      'the record goes with the last file it lists',
+    );
     await assert.rejects(get(port, 3_000), 'nothing listens on the port any more');
 
     const again = await script(p.dir, 'uninstall-units');
@@ -98,18 +117,33 @@ describe('e2e: uninstall-units under a real systemd user manager', function () {
   });
 
   it('a template unit (name@.service) with an enabled instance: the instance is stopped and disabled with it', async function () {
-    const p = await generate({ scope: 'user', systemdVersion: hostSystemdVersion(), type: 'simple', sockets: 'none', watchdog: 'off', language: 'js', template: 'yes' }, 'un-tpl', m().shareDir);
+    const p = await generate(
+      {
+        scope: 'user',
+        systemdVersion: hostSystemdVersion(),
+        type: 'simple',
+        sockets: 'none',
+        watchdog: 'off',
+        language: 'js',
+        template: 'yes',
+      },
+      'un-tpl',
+      m().shareDir,
+    );
     leaveRunDir();
     const install = await script(p.dir, 'install-units');
     assert.equal(install.code, 0, install.output);
     // DefaultInstance= is not set: name the instance, as a user would.
     const enable = await systemctl('enable', 'un-tpl@one.service');
     assert.equal(enable.code, 0, enable.stderr);
-    assert.ok(entriesOf('un-tpl').some((e) => e.endsWith('/un-tpl@one.service')), entriesOf('un-tpl').join(', '));
+    assert.ok(
+      entriesOf('un-tpl').some((e) => e.endsWith('/un-tpl@one.service')),
+      entriesOf('un-tpl').join(', '),
+    );
     const run = await script(p.dir, 'uninstall-units');
     assert.equal(run.code, 0, run.output);
     assert.match(run.output, /^ran: systemctl --user stop -- un-tpl@\*\.service$/m);
-    assert.deepEqual(entriesOf('un-tpl'), [], 'the template, its drop-in and the instance\'s symlink are gone');
+    assert.deepEqual(entriesOf('un-tpl'), [], "the template, its drop-in and the instance's symlink are gone");
     assert.equal((await m().show('un-tpl@one.service', ['LoadState'])).LoadState, 'not-found');
   });
 });
@@ -126,10 +160,15 @@ describe('uninstall-units, system scope (--unit-dir, no manager asked)', functio
     const base = `/opt/sd-uninstall-test-${process.pid}`;
     mkdirSync(base, { recursive: true });
     try {
-      const p = await generate({ scope: 'system', language: 'js', sockets: 'tcp:127.0.0.1:8080', installPath: path.join(base, 'un-sys') }, 'un-sys', base);
+      const p = await generate(
+        { scope: 'system', language: 'js', sockets: 'tcp:127.0.0.1:8080', installPath: path.join(base, 'un-sys') },
+        'un-sys',
+        base,
+      );
       leaveRunDir();
       const unitDir = path.join(base, 'units');
-      const node = (name: string, ...args: string[]) => spawnSync(process.execPath, [path.join(p.dir, 'scripts', `${name}.mjs`), ...args], { cwd: p.dir, encoding: 'utf8' });
+      const node = (name: string, ...args: string[]) =>
+        spawnSync(process.execPath, [path.join(p.dir, 'scripts', `${name}.mjs`), ...args], { cwd: p.dir, encoding: 'utf8' });
       const install = node('install-units', '--unit-dir', unitDir, '--no-reload');
       assert.equal(install.status, 0, `${install.stdout}${install.stderr}`);
       const files = readdirSync(unitDir).sort();

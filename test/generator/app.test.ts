@@ -69,7 +69,8 @@ describe('yo sd-daemon', function () {
       const pkg = p.json('package.json');
       assert.equal(pkg.name, 'my-daemon');
       assert.equal(pkg.dependencies['sd-daemon-runtime'], '^0.1.0');
-      for (const script of ['build', 'start', 'test', 'install-units', 'uninstall-units']) assert.ok(pkg.scripts[script], `scripts.${script}`);
+      for (const script of ['build', 'start', 'test', 'install-units', 'uninstall-units'])
+        assert.ok(pkg.scripts[script], `scripts.${script}`);
     });
 
     it('stores every answer in .yo-rc.json', function () {
@@ -83,122 +84,210 @@ describe('yo sd-daemon', function () {
   describe('each option changes what it says', function () {
     const service = (p: Generated, name = 'my-daemon'): ReturnType<Generated['unit']> => p.unit(`systemd/${name}.service`);
     const table: Array<[string, Record<string, unknown>, (p: Generated) => void]> = [
-      ['--description', { description: 'Serves 100% of "quotes"' }, (p) => {
-        assert.equal(value(service(p), 'Unit', 'Description'), 'Serves 100%% of "quotes"');
-        assert.equal(p.json('package.json').description, 'Serves 100% of "quotes"');
-      }],
-      ['--type simple', { type: 'simple', watchdog: '0' }, (p) => {
-        assert.equal(value(service(p), 'Service', 'Type'), 'simple');
-        assert.equal(value(service(p), 'Service', 'NotifyAccess'), undefined);
-        assert.equal(value(service(p), 'Service', 'ExecReload'), undefined);
-      }],
-      ['--type exec (systemd 240+)', { type: 'exec', systemdVersion: '240' }, (p) => assert.equal(value(service(p), 'Service', 'Type'), 'exec')],
-      ['--type notify-reload on systemd 253', { type: 'notify-reload', systemdVersion: '253' }, (p) => {
-        assert.equal(value(service(p), 'Service', 'Type'), 'notify-reload');
-        assert.equal(value(service(p), 'Service', 'ExecReload'), undefined);
-      }],
-      ['--type notify-reload on systemd 252', { type: 'notify-reload', systemdVersion: '252' }, (p) => {
-        assert.equal(value(service(p), 'Service', 'Type'), 'notify');
-        assert.equal(value(service(p), 'Service', 'ExecReload'), '/bin/kill -s HUP $MAINPID');
-      }],
-      ['--sockets with several kinds', { sockets: 'tcp:[::1]:9000,unix:/run/my-daemon/http.sock,udp:9001' }, (p) => {
-        const socket = p.unit('systemd/my-daemon.socket');
-        assert.deepEqual(values(socket, 'Socket', 'ListenStream'), ['[::1]:9000', '/run/my-daemon/http.sock']);
-        assert.deepEqual(values(socket, 'Socket', 'ListenDatagram'), ['9001']);
-      }],
-      ['--sockets none', { sockets: 'none' }, (p) => {
-        assert.equal(p.exists('systemd/my-daemon.socket'), false);
-        assert.equal(value(service(p), 'Unit', 'Requires'), undefined);
-      }],
-      ['--socket-name', { socketName: 'api' }, (p) => assert.equal(value(p.unit('systemd/my-daemon.socket'), 'Socket', 'FileDescriptorName'), 'api')],
+      [
+        '--description',
+        { description: 'Serves 100% of "quotes"' },
+        (p) => {
+          assert.equal(value(service(p), 'Unit', 'Description'), 'Serves 100%% of "quotes"');
+          assert.equal(p.json('package.json').description, 'Serves 100% of "quotes"');
+        },
+      ],
+      [
+        '--type simple',
+        { type: 'simple', watchdog: '0' },
+        (p) => {
+          assert.equal(value(service(p), 'Service', 'Type'), 'simple');
+          assert.equal(value(service(p), 'Service', 'NotifyAccess'), undefined);
+          assert.equal(value(service(p), 'Service', 'ExecReload'), undefined);
+        },
+      ],
+      [
+        '--type exec (systemd 240+)',
+        { type: 'exec', systemdVersion: '240' },
+        (p) => assert.equal(value(service(p), 'Service', 'Type'), 'exec'),
+      ],
+      [
+        '--type notify-reload on systemd 253',
+        { type: 'notify-reload', systemdVersion: '253' },
+        (p) => {
+          assert.equal(value(service(p), 'Service', 'Type'), 'notify-reload');
+          assert.equal(value(service(p), 'Service', 'ExecReload'), undefined);
+        },
+      ],
+      [
+        '--type notify-reload on systemd 252',
+        { type: 'notify-reload', systemdVersion: '252' },
+        (p) => {
+          assert.equal(value(service(p), 'Service', 'Type'), 'notify');
+          assert.equal(value(service(p), 'Service', 'ExecReload'), '/bin/kill -s HUP $MAINPID');
+        },
+      ],
+      [
+        '--sockets with several kinds',
+        { sockets: 'tcp:[::1]:9000,unix:/run/my-daemon/http.sock,udp:9001' },
+        (p) => {
+          const socket = p.unit('systemd/my-daemon.socket');
+          assert.deepEqual(values(socket, 'Socket', 'ListenStream'), ['[::1]:9000', '/run/my-daemon/http.sock']);
+          assert.deepEqual(values(socket, 'Socket', 'ListenDatagram'), ['9001']);
+        },
+      ],
+      [
+        '--sockets none',
+        { sockets: 'none' },
+        (p) => {
+          assert.equal(p.exists('systemd/my-daemon.socket'), false);
+          assert.equal(value(service(p), 'Unit', 'Requires'), undefined);
+        },
+      ],
+      [
+        '--socket-name',
+        { socketName: 'api' },
+        (p) => assert.equal(value(p.unit('systemd/my-daemon.socket'), 'Socket', 'FileDescriptorName'), 'api'),
+      ],
       ['--watchdog 30', { watchdog: '30' }, (p) => assert.equal(value(service(p), 'Service', 'WatchdogSec'), '30')],
       ['--watchdog off', { watchdog: 'off' }, (p) => assert.equal(value(service(p), 'Service', 'WatchdogSec'), undefined)],
-      ['--scope user', { scope: 'user' }, (p) => {
-        assert.equal(value(service(p), 'Install', 'WantedBy'), 'default.target');
-        assert.equal(value(service(p), 'Service', 'DynamicUser'), undefined);
-        assert.equal(value(service(p), 'Service', 'WorkingDirectory'), p.dir);
-        assert.equal(value(service(p), 'Unit', 'After'), 'my-daemon.socket');
-      }],
-      ['--run-as', { runAs: 'www-data' }, (p) => {
-        assert.equal(value(service(p), 'Service', 'User'), 'www-data');
-        assert.equal(value(service(p), 'Service', 'DynamicUser'), undefined);
-      }],
+      [
+        '--scope user',
+        { scope: 'user' },
+        (p) => {
+          assert.equal(value(service(p), 'Install', 'WantedBy'), 'default.target');
+          assert.equal(value(service(p), 'Service', 'DynamicUser'), undefined);
+          assert.equal(value(service(p), 'Service', 'WorkingDirectory'), p.dir);
+          assert.equal(value(service(p), 'Unit', 'After'), 'my-daemon.socket');
+        },
+      ],
+      [
+        '--run-as',
+        { runAs: 'www-data' },
+        (p) => {
+          assert.equal(value(service(p), 'Service', 'User'), 'www-data');
+          assert.equal(value(service(p), 'Service', 'DynamicUser'), undefined);
+        },
+      ],
       ['--restart always', { restart: 'always' }, (p) => assert.equal(value(service(p), 'Service', 'Restart'), 'always')],
       ['--hardening none', { hardening: 'none' }, (p) => assert.equal(value(service(p), 'Service', 'ProtectSystem'), undefined)],
-      ['--hardening baseline', { hardening: 'baseline' }, (p) => assert.notEqual(value(service(p), 'Service', 'NoNewPrivileges'), undefined)],
+      [
+        '--hardening baseline',
+        { hardening: 'baseline' },
+        (p) => assert.notEqual(value(service(p), 'Service', 'NoNewPrivileges'), undefined),
+      ],
       ['--fd-store 4', { fdStore: '4' }, (p) => assert.equal(value(service(p), 'Service', 'FileDescriptorStoreMax'), '4')],
-      ['--template', { template: true }, (p) => {
-        const unit = service(p, 'my-daemon@');
-        assert.match(value(unit, 'Service', 'ExecStart')!, / %i$/);
-        assert.ok(p.exists('systemd/my-daemon@.socket'));
-      }],
-      ['--language js', { language: 'js' }, (p) => {
-        assert.ok(p.exists('src/main.js'));
-        assert.equal(p.exists('tsconfig.json'), false);
-        assert.match(value(service(p), 'Service', 'ExecStart')!, /"\/opt\/my-daemon\/src\/main\.js"$/);
-        assert.equal(p.json('package.json').scripts.build, undefined);
-      }],
-      ['--install-path', { installPath: '/srv/daemons/x' }, (p) => assert.equal(value(service(p), 'Service', 'WorkingDirectory'), '/srv/daemons/x')],
+      [
+        '--template',
+        { template: true },
+        (p) => {
+          const unit = service(p, 'my-daemon@');
+          assert.match(value(unit, 'Service', 'ExecStart')!, / %i$/);
+          assert.ok(p.exists('systemd/my-daemon@.socket'));
+        },
+      ],
+      [
+        '--language js',
+        { language: 'js' },
+        (p) => {
+          assert.ok(p.exists('src/main.js'));
+          assert.equal(p.exists('tsconfig.json'), false);
+          assert.match(value(service(p), 'Service', 'ExecStart')!, /"\/opt\/my-daemon\/src\/main\.js"$/);
+          assert.equal(p.json('package.json').scripts.build, undefined);
+        },
+      ],
+      [
+        '--install-path',
+        { installPath: '/srv/daemons/x' },
+        (p) => assert.equal(value(service(p), 'Service', 'WorkingDirectory'), '/srv/daemons/x'),
+      ],
       ['--node', { node: '/usr/bin/node' }, (p) => assert.match(value(service(p), 'Service', 'ExecStart')!, /^"\/usr\/bin\/node" /)],
-      ['--runtime bundled', { runtime: 'bundled' }, (p) => {
-        assert.equal(p.json('package.json').dependencies['sd-daemon-runtime'], 'file:vendor/sd-daemon-runtime-0.1.0.tgz');
-        assert.ok(p.exists('vendor/sd-daemon-runtime-0.1.0.tgz'), 'the bundled runtime is copied in');
-      }],
-      ['--init systemd', { init: 'systemd' }, (p) => {
-        assert.ok(p.exists('systemd/my-daemon.service'));
-        assert.equal(p.exists('init.d'), false);
-        assert.doesNotMatch(p.read('src/main.ts'), /daemonize/, 'no --daemonize without a use for it');
-      }],
-      ['--type forking', { type: 'forking' }, (p) => {
-        const unit = service(p);
-        assert.equal(value(unit, 'Service', 'Type'), 'forking');
-        assert.equal(value(unit, 'Service', 'PIDFile'), '/run/my-daemon/my-daemon.pid');
-        assert.equal(value(unit, 'Service', 'RuntimeDirectory'), 'my-daemon');
-        assert.equal(
-          value(unit, 'Service', 'ExecStart'),
-          `"${process.execPath}" "/opt/my-daemon/dist/main.js" "--daemonize" "--pid-file" "/run/my-daemon/my-daemon.pid"`,
-        );
-        assert.equal(value(unit, 'Service', 'ExecReload'), '/bin/kill -s HUP $MAINPID');
-        // The daemonizer takes READY=1; nothing notifies systemd, so neither NotifyAccess= nor the watchdog.
-        assert.equal(value(unit, 'Service', 'NotifyAccess'), undefined);
-        assert.equal(value(unit, 'Service', 'WatchdogSec'), undefined);
-        assert.equal(p.exists('systemd/my-daemon.socket'), false, 'no socket unit: the daemon listens by itself');
-        assert.match(p.read('src/main.ts'), /await daemonize\(\{ pidFile: flags\.pidFile, force: true, umask: null \}\)/);
-        assert.match(p.read('src/main.ts'), /^const told = ready\(/m, 'the daemon reports ready to the first process');
-        assert.equal(p.json('.yo-rc.json')['generator-sd-daemon'].sockets, 'none');
-      }],
-      ['--type forking --scope user', { type: 'forking', scope: 'user' }, (p) => {
-        assert.equal(value(service(p), 'Service', 'PIDFile'), '%t/my-daemon/my-daemon.pid');
-        assert.match(value(service(p), 'Service', 'ExecStart')!, / "--pid-file" "%t\/my-daemon\/my-daemon\.pid"$/);
-        // The install script's drop-in repeats the arguments after the entry point.
-        assert.match(p.read('scripts/install-units.mjs'), /const EXEC_START_TAIL = ' "--daemonize" "--pid-file" "%t\/my-daemon\/my-daemon\.pid"';/);
-      }],
-      ['--type forking --template', { type: 'forking', template: true }, (p) => {
-        const unit = service(p, 'my-daemon@');
-        assert.equal(value(unit, 'Service', 'PIDFile'), '/run/my-daemon/%i/my-daemon.pid');
-        assert.equal(value(unit, 'Service', 'RuntimeDirectory'), 'my-daemon/%i');
-        assert.match(value(unit, 'Service', 'ExecStart')!, / %i "--daemonize" "--pid-file" "\/run\/my-daemon\/%i\/my-daemon\.pid"$/);
-      }],
-      ['--init systemd,sysv,openrc', { init: 'openrc,systemd,sysv', runAs: 'www-data' }, (p) => {
-        assert.ok(p.exists('systemd/my-daemon.service'));
-        for (const script of ['init.d/my-daemon', 'openrc/my-daemon']) {
-          assert.equal(statSync(path.join(p.dir, script)).mode & 0o777, 0o755, `${script} is executable`);
-        }
-        assert.match(p.read('init.d/my-daemon'), /^\[ -n "\$DAEMON_USER" \] \|\| DAEMON_USER='www-data'$/m);
-        assert.match(p.read('openrc/my-daemon'), /^\[ -n "\$\{command_user\}" \] \|\| command_user='www-data'$/m);
-        assert.match(p.read('src/main.ts'), /the init\.d script and the OpenRC script/);
-        assert.match(p.read('README.md'), /## Init scripts/);
-        assert.equal(p.json('.yo-rc.json')['generator-sd-daemon'].initSystems, 'systemd,sysv,openrc');
-      }],
-      ['--init sysv (no systemd)', { init: 'sysv', language: 'js' }, (p) => {
-        assert.ok(p.exists('init.d/my-daemon'));
-        assert.equal(p.exists('systemd'), false);
-        for (const script of ['install-units', 'uninstall-units', 'unit-record']) assert.equal(p.exists(`scripts/${script}.mjs`), false, script);
-        assert.equal(p.json('package.json').scripts['install-units'], undefined);
-        assert.equal(p.json('package.json').scripts['uninstall-units'], undefined);
-        assert.doesNotMatch(p.read('README.md'), /## Install the units|## What the unit says/);
-        assert.match(p.read('src/main.js'), /await daemonize\(/);
-      }],
+      [
+        '--runtime bundled',
+        { runtime: 'bundled' },
+        (p) => {
+          assert.equal(p.json('package.json').dependencies['sd-daemon-runtime'], 'file:vendor/sd-daemon-runtime-0.1.0.tgz');
+          assert.ok(p.exists('vendor/sd-daemon-runtime-0.1.0.tgz'), 'the bundled runtime is copied in');
+        },
+      ],
+      [
+        '--init systemd',
+        { init: 'systemd' },
+        (p) => {
+          assert.ok(p.exists('systemd/my-daemon.service'));
+          assert.equal(p.exists('init.d'), false);
+          assert.doesNotMatch(p.read('src/main.ts'), /daemonize/, 'no --daemonize without a use for it');
+        },
+      ],
+      [
+        '--type forking',
+        { type: 'forking' },
+        (p) => {
+          const unit = service(p);
+          assert.equal(value(unit, 'Service', 'Type'), 'forking');
+          assert.equal(value(unit, 'Service', 'PIDFile'), '/run/my-daemon/my-daemon.pid');
+          assert.equal(value(unit, 'Service', 'RuntimeDirectory'), 'my-daemon');
+          assert.equal(
+            value(unit, 'Service', 'ExecStart'),
+            `"${process.execPath}" "/opt/my-daemon/dist/main.js" "--daemonize" "--pid-file" "/run/my-daemon/my-daemon.pid"`,
+          );
+          assert.equal(value(unit, 'Service', 'ExecReload'), '/bin/kill -s HUP $MAINPID');
+          // The daemonizer takes READY=1; nothing notifies systemd, so neither NotifyAccess= nor the watchdog.
+          assert.equal(value(unit, 'Service', 'NotifyAccess'), undefined);
+          assert.equal(value(unit, 'Service', 'WatchdogSec'), undefined);
+          assert.equal(p.exists('systemd/my-daemon.socket'), false, 'no socket unit: the daemon listens by itself');
+          assert.match(p.read('src/main.ts'), /await daemonize\(\{ pidFile: flags\.pidFile, force: true, umask: null \}\)/);
+          assert.match(p.read('src/main.ts'), /^const told = ready\(/m, 'the daemon reports ready to the first process');
+          assert.equal(p.json('.yo-rc.json')['generator-sd-daemon'].sockets, 'none');
+        },
+      ],
+      [
+        '--type forking --scope user',
+        { type: 'forking', scope: 'user' },
+        (p) => {
+          assert.equal(value(service(p), 'Service', 'PIDFile'), '%t/my-daemon/my-daemon.pid');
+          assert.match(value(service(p), 'Service', 'ExecStart')!, / "--pid-file" "%t\/my-daemon\/my-daemon\.pid"$/);
+          // The install script's drop-in repeats the arguments after the entry point.
+          assert.match(
+            p.read('scripts/install-units.mjs'),
+            /const EXEC_START_TAIL = ' "--daemonize" "--pid-file" "%t\/my-daemon\/my-daemon\.pid"';/,
+          );
+        },
+      ],
+      [
+        '--type forking --template',
+        { type: 'forking', template: true },
+        (p) => {
+          const unit = service(p, 'my-daemon@');
+          assert.equal(value(unit, 'Service', 'PIDFile'), '/run/my-daemon/%i/my-daemon.pid');
+          assert.equal(value(unit, 'Service', 'RuntimeDirectory'), 'my-daemon/%i');
+          assert.match(value(unit, 'Service', 'ExecStart')!, / %i "--daemonize" "--pid-file" "\/run\/my-daemon\/%i\/my-daemon\.pid"$/);
+        },
+      ],
+      [
+        '--init systemd,sysv,openrc',
+        { init: 'openrc,systemd,sysv', runAs: 'www-data' },
+        (p) => {
+          assert.ok(p.exists('systemd/my-daemon.service'));
+          for (const script of ['init.d/my-daemon', 'openrc/my-daemon']) {
+            assert.equal(statSync(path.join(p.dir, script)).mode & 0o777, 0o755, `${script} is executable`);
+          }
+          assert.match(p.read('init.d/my-daemon'), /^\[ -n "\$DAEMON_USER" \] \|\| DAEMON_USER='www-data'$/m);
+          assert.match(p.read('openrc/my-daemon'), /^\[ -n "\$\{command_user\}" \] \|\| command_user='www-data'$/m);
+          assert.match(p.read('src/main.ts'), /the init\.d script and the OpenRC script/);
+          assert.match(p.read('README.md'), /## Init scripts/);
+          assert.equal(p.json('.yo-rc.json')['generator-sd-daemon'].initSystems, 'systemd,sysv,openrc');
+        },
+      ],
+      [
+        '--init sysv (no systemd)',
+        { init: 'sysv', language: 'js' },
+        (p) => {
+          assert.ok(p.exists('init.d/my-daemon'));
+          assert.equal(p.exists('systemd'), false);
+          for (const script of ['install-units', 'uninstall-units', 'unit-record'])
+            assert.equal(p.exists(`scripts/${script}.mjs`), false, script);
+          assert.equal(p.json('package.json').scripts['install-units'], undefined);
+          assert.equal(p.json('package.json').scripts['uninstall-units'], undefined);
+          assert.doesNotMatch(p.read('README.md'), /## Install the units|## What the unit says/);
+          assert.match(p.read('src/main.js'), /await daemonize\(/);
+        },
+      ],
     ];
     for (const [title, options, check] of table) {
       it(title, async function () {
@@ -248,14 +337,18 @@ describe('yo sd-daemon', function () {
     for (const [name, message] of [
       ['My-Daemon', /--name: "My-Daemon" contains 'M'/],
       ['../escape', /--name: "..\/escape": scoped package names and paths are not supported/],
-      ["@scope/pkg", /scoped package names and paths are not supported/],
+      ['@scope/pkg', /scoped package names and paths are not supported/],
       ['_under', /--name: "_under" must start with a letter or digit/],
       ['a\nb', /--name: contains the control character U\+000A/],
     ] as const) {
       it(`name ${JSON.stringify(name)} is refused and no directory is made`, async function () {
         let cwd = '';
         await assert.rejects(
-          helpers.run(APP).withArguments([name]).withOptions(cli({ yes: true, skipInstall: true })).inTmpDir((dir) => (cwd = dir)),
+          helpers
+            .run(APP)
+            .withArguments([name])
+            .withOptions(cli({ yes: true, skipInstall: true }))
+            .inTmpDir((dir) => (cwd = dir)),
           message,
         );
         assert.equal(existsSync(path.join(cwd, name)), false);
@@ -289,14 +382,21 @@ describe('yo sd-daemon', function () {
         for (const [flag, v] of Object.entries(parsed.options)) {
           const spec = OPTIONS.find((o) => o.flag === flag);
           if (spec) raw[spec.key] = v;
-          else assert.ok(knownFlags().some((f) => f.name === flag), `${line}: --${flag} is not an option`);
+          else
+            assert.ok(
+              knownFlags().some((f) => f.name === flag),
+              `${line}: --${flag} is not an option`,
+            );
         }
         assert.doesNotThrow(() => parseAnswers(raw), line);
       }
       assert.match(usage, new RegExp(`default ${DEFAULT_SYSTEMD_VERSION} \\(`), 'USAGE names the default --systemd-version');
       // Our options, not those of the commands USAGE names (systemctl --user, node --daemonize).
       for (const flag of usage.match(/(?<!systemctl |systemd |node )--[a-z][a-z-]*/g)!) {
-        assert.ok(knownFlags().some((f) => `--${f.name}` === flag), `USAGE mentions ${flag}, which is not an option`);
+        assert.ok(
+          knownFlags().some((f) => `--${f.name}` === flag),
+          `USAGE mentions ${flag}, which is not an option`,
+        );
       }
     });
 
@@ -355,7 +455,11 @@ describe('yo sd-daemon', function () {
               }),
             ),
           );
-        assert.deepEqual(changed.filter((f) => !listed(f)), [], `--${spec.flag} changed files its schema entry does not list`);
+        assert.deepEqual(
+          changed.filter((f) => !listed(f)),
+          [],
+          `--${spec.flag} changed files its schema entry does not list`,
+        );
       });
     }
   });
@@ -366,12 +470,24 @@ describe('yo sd-daemon', function () {
       const result = await helpers
         .run(APP)
         .withOptions(cli({ interactive: true, skipInstall: true, scope: 'user' }))
-        .withAnswers({ name: 'asked', description: 'From the prompt', type: 'simple', sockets: 'none', watchdogSec: '0', hardening: 'baseline', language: 'js', systemdVersion: '252' }, {
-          callback: (answer: unknown, options: { question: { name: string } }) => {
-            asked.push(options.question.name);
-            return answer;
+        .withAnswers(
+          {
+            name: 'asked',
+            description: 'From the prompt',
+            type: 'simple',
+            sockets: 'none',
+            watchdogSec: '0',
+            hardening: 'baseline',
+            language: 'js',
+            systemdVersion: '252',
           },
-        });
+          {
+            callback: (answer: unknown, options: { question: { name: string } }) => {
+              asked.push(options.question.name);
+              return answer;
+            },
+          },
+        );
       leaveRunDir();
       const p = project(path.join(result.cwd, 'asked'), result.cwd);
       const unit = p.unit('systemd/asked.service');
@@ -386,7 +502,11 @@ describe('yo sd-daemon', function () {
 
   describe('re-runs', function () {
     it('a flagless re-run reproduces every generated file, and leaves scaffolded ones alone', async function () {
-      const first = await generate({ scope: 'user', watchdog: '20', sockets: 'tcp:127.0.0.1:9100', socketName: 'web' }, 'my-daemon', keptDir());
+      const first = await generate(
+        { scope: 'user', watchdog: '20', sockets: 'tcp:127.0.0.1:9100', socketName: 'web' },
+        'my-daemon',
+        keptDir(),
+      );
       const unitBefore = first.read('systemd/my-daemon.service');
       writeFileSync(path.join(first.dir, 'src/main.ts'), '// my own code\n');
       const pkg = first.json('package.json');
@@ -395,7 +515,10 @@ describe('yo sd-daemon', function () {
       pkg.dependencies.express = '^4.0.0';
       writeFileSync(path.join(first.dir, 'package.json'), JSON.stringify(pkg, null, 2));
 
-      await helpers.run(APP).cd(first.dir).withOptions(cli({ yes: true, skipInstall: true }));
+      await helpers
+        .run(APP)
+        .cd(first.dir)
+        .withOptions(cli({ yes: true, skipInstall: true }));
       const second = project(first.dir);
       assert.equal(second.read('systemd/my-daemon.service'), unitBefore);
       assert.equal(second.read('src/main.ts'), '// my own code\n');
@@ -410,14 +533,20 @@ describe('yo sd-daemon', function () {
       const first = await generate({}, 'my-daemon', keptDir());
       const before = readFileSync(path.join(first.dir, 'systemd/my-daemon.service'), 'utf8');
       // yeoman-test's adapter answers conflicts with "no" unless forced: a conflict would leave a difference or throw.
-      const rerun = await helpers.run(APP).cd(first.dir).withOptions(cli({ yes: true, skipInstall: true }));
+      const rerun = await helpers
+        .run(APP)
+        .cd(first.dir)
+        .withOptions(cli({ yes: true, skipInstall: true }));
       assert.equal(readFileSync(path.join(first.dir, 'systemd/my-daemon.service'), 'utf8'), before);
       assert.ok(rerun);
     });
 
     it('yo sd-daemon:unit refreshes the units with changed options', async function () {
       const first = await generate({}, 'my-daemon', keptDir());
-      await helpers.run(UNIT).cd(first.dir).withOptions(cli({ yes: true, skipInstall: true, hardening: 'baseline', watchdog: '30' }));
+      await helpers
+        .run(UNIT)
+        .cd(first.dir)
+        .withOptions(cli({ yes: true, skipInstall: true, hardening: 'baseline', watchdog: '30' }));
       const unit = project(first.dir).unit('systemd/my-daemon.service');
       assert.equal(value(unit, 'Service', 'WatchdogSec'), '30');
       assert.equal(value(unit, 'Service', 'ProtectHome'), 'read-only');

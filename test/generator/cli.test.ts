@@ -3,7 +3,18 @@
 // running the create-sd-daemon package. Both without a terminal.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -129,13 +140,18 @@ describe('command line', function () {
     assert.match(unit, /^Type=simple$/m);
     assert.ok(existsSync(path.join(project, 'from-npm-init', 'src', 'main.ts')));
     // --help through npm itself, without a terminal (issue 11: it said "--name: is required").
-    const help = spawnSync('npm', ['init', 'sd-daemon', '--', '--help'], { cwd: project, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env });
+    const help = spawnSync('npm', ['init', 'sd-daemon', '--', '--help'], {
+      cwd: project,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env,
+    });
     assert.equal(help.status, 0, `${help.stdout}${help.stderr}`);
     assert.match(help.stdout, /--sockets /);
   });
 
   describe('--help without a terminal, exit 0 (issue 11)', function () {
-    it('create/index.js --help prints the generator\'s options and examples', function () {
+    it("create/index.js --help prints the generator's options and examples", function () {
       const { code, output } = create(['--help'], scratch('help-create'));
       assert.equal(code, 0, output);
       assert.match(output, /yo sd-daemon \[<name>\] \[options\]/);
@@ -144,7 +160,7 @@ describe('command line', function () {
       assert.deepEqual(readdirSync(path.join(dir, 'work', 'help-create')), [], 'nothing written');
     });
 
-    it('yo sd-daemon --help, also as root with root\'s own HOME', function () {
+    it("yo sd-daemon --help, also as root with root's own HOME", function () {
       const { code, output } = yo(['sd-daemon', '--help'], path.join(dir, 'work'), { HOME: '/root' });
       assert.equal(code, 0, output);
       assert.match(output, /--sockets /);
@@ -157,7 +173,10 @@ describe('command line', function () {
         args: ['b1'],
         options: { yes: true, scope: 'user', template: true, interactive: false },
       });
-      assert.deepEqual(parseCommandLine(['--template=no', '-y', '--', '--odd-name'], 'x'), { args: ['--odd-name'], options: { template: false, yes: true } });
+      assert.deepEqual(parseCommandLine(['--template=no', '-y', '--', '--odd-name'], 'x'), {
+        args: ['--odd-name'],
+        options: { template: false, yes: true },
+      });
       assert.equal(nearestFlag('socket'), 'sockets');
       assert.equal(nearestFlag('hardenig'), 'hardening');
       assert.equal(nearestFlag('bogus-option'), undefined);
@@ -212,7 +231,10 @@ describe('command line', function () {
       assert.notEqual(code, 0, output);
       const ours = output.split('\n').filter((line) => line.startsWith('yo sd-daemon:'));
       assert.equal(ours.length, 1, output);
-      assert.match(ours[0]!, /yo does not run generators as root: it switched to uid \d+, which cannot write .*npm init sd-daemon r1 -- --yes/);
+      assert.match(
+        ours[0]!,
+        /yo does not run generators as root: it switched to uid \d+, which cannot write .*npm init sd-daemon r1 -- --yes/,
+      );
       assert.doesNotMatch(output, /TypeError|EACCES/);
       assert.deepEqual(readdirSync(work), ['node_modules']);
     });
@@ -238,11 +260,29 @@ describe('command line', function () {
       mkdirSync(path.join(home, 'node_modules'), { recursive: true });
       symlinkSync(REPO, path.join(home, 'node_modules', 'generator-sd-daemon'));
       spawnSync('chown', ['-R', `${user}:`, home]);
-      const result = spawnSync('runuser', ['-u', user, '--', 'env', `HOME=${home}`, 'NO_UPDATE_NOTIFIER=1', YO, 'sd-daemon', 'p1', '--yes', '--skip-install', '--scope', 'user'], {
-        cwd: home,
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const result = spawnSync(
+        'runuser',
+        [
+          '-u',
+          user,
+          '--',
+          'env',
+          `HOME=${home}`,
+          'NO_UPDATE_NOTIFIER=1',
+          YO,
+          'sd-daemon',
+          'p1',
+          '--yes',
+          '--skip-install',
+          '--scope',
+          'user',
+        ],
+        {
+          cwd: home,
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
       const output = `${result.stdout}${result.stderr}`;
       assert.equal(result.status, 0, output);
       const unit = path.join(home, 'p1', 'systemd', 'p1.service');
@@ -306,26 +346,37 @@ describe('command line', function () {
 
     it('a directory with its own package.json gets the whole project, its package.json merged', function () {
       const project = scratch('own-pkg');
-      writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'own-pkg', version: '3.0.0', scripts: { lint: 'true' } }, null, 4));
+      writeFileSync(
+        path.join(project, 'package.json'),
+        JSON.stringify({ name: 'own-pkg', version: '3.0.0', scripts: { lint: 'true' } }, null, 4),
+      );
       const { code, output } = create(['own-pkg', '--yes', '--skip-install', '--scope', 'user'], project);
       assert.equal(code, 0, output);
       const pkg = JSON.parse(readFileSync(path.join(project, 'package.json'), 'utf8'));
       assert.equal(pkg.version, '3.0.0');
       assert.equal(pkg.scripts.lint, 'true');
       assert.ok(pkg.scripts['install-units']);
-      for (const file of ['src/main.ts', 'systemd/own-pkg.service', 'scripts/install-units.mjs', '.yo-rc.json']) assert.ok(existsSync(path.join(project, file)), file);
+      for (const file of ['src/main.ts', 'systemd/own-pkg.service', 'scripts/install-units.mjs', '.yo-rc.json'])
+        assert.ok(existsSync(path.join(project, file)), file);
     });
 
     it('validation messages read naturally at a prompt; the command line keeps the option name', function () {
       const error = new InputError('name', 'contains the control character U+0009 (tab)');
       assert.equal(error.message, '--name: contains the control character U+0009 (tab)');
       assert.equal(atPrompt(error), 'This answer contains the control character U+0009 (tab)');
-      assert.equal(atPrompt(new InputError('name', '"Foo" contains \'F\'; use lowercase letters')), '"Foo" contains \'F\'; use lowercase letters');
+      assert.equal(
+        atPrompt(new InputError('name', '"Foo" contains \'F\'; use lowercase letters')),
+        '"Foo" contains \'F\'; use lowercase letters',
+      );
     });
   });
 
   describe('install-units (issue 11)', function () {
-    function installUnits(project: string, args: string[], env: NodeJS.ProcessEnv = {}): { code: number | null; stdout: string; output: string } {
+    function installUnits(
+      project: string,
+      args: string[],
+      env: NodeJS.ProcessEnv = {},
+    ): { code: number | null; stdout: string; output: string } {
       const result = spawnSync(process.execPath, [path.join(project, 'scripts', 'install-units.mjs'), ...args], {
         cwd: project,
         encoding: 'utf8',
@@ -370,7 +421,10 @@ describe('command line', function () {
       const install = `/opt/sd-cli-hint-${process.pid}`;
       const made = create(['h1', '--yes', '--skip-install', '--language', 'js', '--install-path', install], work);
       assert.equal(made.code, 0, made.output);
-      const hint = made.output.split('\n').map((line) => line.trim()).find((line) => line.startsWith('cd ') && line.includes('install-units.mjs'));
+      const hint = made.output
+        .split('\n')
+        .map((line) => line.trim())
+        .find((line) => line.startsWith('cd ') && line.includes('install-units.mjs'));
       assert.ok(hint, made.output);
       const unitDir = path.join(dir, 'hint-units');
       try {
@@ -393,7 +447,12 @@ describe('command line', function () {
       for (const root of ['/tmp', '/var/tmp']) {
         const reach = sandboxReach(answers({ installPath: `${root}/r1` }), `${root}/r1`);
         assert.equal(reach.refuse.length, 1, JSON.stringify(reach));
-        assert.match(reach.refuse[0]!, new RegExp(`--install-path ${root}/r1 is under ${root}, but the unit has PrivateTmp=yes .*status=200/CHDIR\\. Fix: pass --install-path outside /tmp and /var/tmp`));
+        assert.match(
+          reach.refuse[0]!,
+          new RegExp(
+            `--install-path ${root}/r1 is under ${root}, but the unit has PrivateTmp=yes .*status=200/CHDIR\\. Fix: pass --install-path outside /tmp and /var/tmp`,
+          ),
+        );
       }
       assert.deepEqual(sandboxReach(answers({ installPath: '/tmp/r1', hardening: 'none' }), '/tmp/r1').refuse, []);
     });
@@ -402,7 +461,10 @@ describe('command line', function () {
       const reach = sandboxReach(answers({ scope: 'user' }), '/tmp/work/r1');
       assert.deepEqual(reach.refuse, []);
       assert.match(reach.warn[0]!, /the project directory \/tmp\/work\/r1 is under \/tmp, but the unit has PrivateTmp=yes/);
-      assert.match(sandboxReach(answers({ nodePath: '/tmp/node/bin/node' }), '/opt/r1').refuse[0]!, /--node \/tmp\/node\/bin\/node is under \/tmp/);
+      assert.match(
+        sandboxReach(answers({ nodePath: '/tmp/node/bin/node' }), '/opt/r1').refuse[0]!,
+        /--node \/tmp\/node\/bin\/node is under \/tmp/,
+      );
     });
 
     it('ProtectHome=yes (strict, system scope): an install path under /home, /root or /run/user is refused; baseline and user scope read it', function () {
@@ -412,7 +474,10 @@ describe('command line', function () {
       }
       assert.deepEqual(sandboxReach(answers({ installPath: '/home/x/r1', hardening: 'baseline' }), '/home/x/r1').refuse, []);
       assert.deepEqual(sandboxReach(answers({ scope: 'user' }), '/home/x/r1'), { refuse: [], warn: [] });
-      assert.match(sandboxReach(answers({ nodePath: '/root/.nvm/versions/node/v20/bin/node' }), '/opt/r1').warn[0]!, /ProtectHome=yes hides: ExecStart= would fail with status=203\/EXEC/);
+      assert.match(
+        sandboxReach(answers({ nodePath: '/root/.nvm/versions/node/v20/bin/node' }), '/opt/r1').warn[0]!,
+        /ProtectHome=yes hides: ExecStart= would fail with status=203\/EXEC/,
+      );
     });
 
     it('DynamicUser=yes: a directory on the way the service user cannot pass through is warned about, naming the chmod', function () {
@@ -422,9 +487,15 @@ describe('command line', function () {
       mkdirSync(path.join(locked, 'r1'), { recursive: true });
       chmodSync(locked, 0o700);
       const reach = sandboxReach(answers({ installPath: path.join(locked, 'r1'), hardening: 'none' }), path.join(locked, 'r1'));
-      assert.match(reach.warn[0] ?? '', new RegExp(`${locked} is mode 700 here: the transient user of DynamicUser=yes cannot pass through it.*chmod o\\+x`));
+      assert.match(
+        reach.warn[0] ?? '',
+        new RegExp(`${locked} is mode 700 here: the transient user of DynamicUser=yes cannot pass through it.*chmod o\\+x`),
+      );
       chmodSync(locked, 0o755);
-      assert.deepEqual(sandboxReach(answers({ installPath: path.join(locked, 'r1'), hardening: 'none' }), path.join(locked, 'r1')).warn, []);
+      assert.deepEqual(
+        sandboxReach(answers({ installPath: path.join(locked, 'r1'), hardening: 'none' }), path.join(locked, 'r1')).warn,
+        [],
+      );
     });
 
     it('the generator refuses such a unit before writing anything (exit 1, no directory)', function () {
@@ -437,11 +508,21 @@ describe('command line', function () {
 
     it('install-units warns when a user-scope project with PrivateTmp=yes is installed from under /tmp', function () {
       const work = scratch('reach-install');
-      assert.equal(create(['w1', '--yes', '--skip-install', '--scope', 'user', '--systemd-version', '245', '--language', 'js'], work).code, 0);
+      assert.equal(
+        create(['w1', '--yes', '--skip-install', '--scope', 'user', '--systemd-version', '245', '--language', 'js'], work).code,
+        0,
+      );
       const project = path.join(work, 'w1');
-      const run = spawnSync(process.execPath, [path.join(project, 'scripts', 'install-units.mjs'), '--unit-dir', path.join(work, 'units'), '--no-reload'], { encoding: 'utf8' });
+      const run = spawnSync(
+        process.execPath,
+        [path.join(project, 'scripts', 'install-units.mjs'), '--unit-dir', path.join(work, 'units'), '--no-reload'],
+        { encoding: 'utf8' },
+      );
       assert.equal(run.status, 0, run.stderr);
-      assert.match(run.stderr, /warning: this project is at \/tmp\/.*PrivateTmp=yes.*status=200\/CHDIR\. Move the project out of \/tmp and \/var\/tmp/);
+      assert.match(
+        run.stderr,
+        /warning: this project is at \/tmp\/.*PrivateTmp=yes.*status=200\/CHDIR\. Move the project out of \/tmp and \/var\/tmp/,
+      );
     });
   });
 });

@@ -20,9 +20,16 @@ describe('the versions generated projects get', function () {
     const versions = generatedVersions();
     for (const value of Object.values(versions)) assert.match(value, /^[~^]?\d+\.\d+\.\d+/);
     const ts = await generate({ runtime: 'registry' });
-    const written = JSON.parse(ts.read('package.json')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+    const written = JSON.parse(ts.read('package.json')) as {
+      dependencies: Record<string, string>;
+      devDependencies: Record<string, string>;
+    };
     assert.equal(written.dependencies['sd-daemon-runtime'], versions.runtime);
-    assert.deepEqual(written.devDependencies, { typescript: versions.typescript, '@types/node': versions.typesNode, '@biomejs/biome': versions.biome });
+    assert.deepEqual(written.devDependencies, {
+      typescript: versions.typescript,
+      '@types/node': versions.typesNode,
+      '@biomejs/biome': versions.biome,
+    });
     const js = await generate({ runtime: 'registry', language: 'js' });
     const jsPackage = JSON.parse(js.read('package.json')) as { devDependencies: Record<string, string>; scripts: Record<string, string> };
     assert.deepEqual(jsPackage.devDependencies, {}, 'a JavaScript project keeps no devDependencies (it installs offline)');
@@ -34,10 +41,19 @@ describe('the versions generated projects get', function () {
   it('name the missing entry, and the file, when one is absent', function () {
     const file = path.join(dir, 'package.json');
     writeFileSync(file, JSON.stringify({ dependencies: { 'sd-daemon-runtime': '^1.0.0' }, devDependencies: { '@types/node': '^20.0.0' } }));
-    assert.throws(() => generatedVersions(file), (error: Error) => {
-      assert.equal(error.message, `${file} has no devDependencies["typescript"]: add the version range generated projects get, e.g. "typescript": "^1.0.0"`);
-      return true;
-    });
-    assert.throws(() => generatedVersions(path.join(dir, 'absent.json')), /cannot read the generated projects' versions from .*absent\.json \(ENOENT.*restore it from git/);
+    assert.throws(
+      () => generatedVersions(file),
+      (error: Error) => {
+        assert.equal(
+          error.message,
+          `${file} has no devDependencies["typescript"]: add the version range generated projects get, e.g. "typescript": "^1.0.0"`,
+        );
+        return true;
+      },
+    );
+    assert.throws(
+      () => generatedVersions(path.join(dir, 'absent.json')),
+      /cannot read the generated projects' versions from .*absent\.json \(ENOENT.*restore it from git/,
+    );
   });
 });

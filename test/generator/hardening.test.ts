@@ -11,7 +11,15 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
-import { hardeningDirectives, hardeningFor, leftOutByRelease, UNIT_HARDENING_FACTS, type Directive, type HardeningOptions, type SocketKind } from '../../src/lib/hardening.js';
+import {
+  hardeningDirectives,
+  hardeningFor,
+  leftOutByRelease,
+  UNIT_HARDENING_FACTS,
+  type Directive,
+  type HardeningOptions,
+  type SocketKind,
+} from '../../src/lib/hardening.js';
 import { introducedIn, knows, KEYS, TESTED_TARGETS, VALUES } from '../../src/lib/systemd-versions.js';
 import { requireOrSkip } from '../helpers/prerequisites.js';
 
@@ -155,7 +163,14 @@ describe('hardeningDirectives(): the sets as data', function () {
     for (const level of ['strict', 'baseline'] as const) {
       for (const scope of ['system', 'user'] as const) {
         for (const onlySocketActivated of [true, false]) {
-          const directives = hardeningDirectives({ level, scope, dynamicUser: scope === 'system', socketKinds: ['tcp'], onlySocketActivated, writablePaths: ['/var/lib/app'] });
+          const directives = hardeningDirectives({
+            level,
+            scope,
+            dynamicUser: scope === 'system',
+            socketKinds: ['tcp'],
+            onlySocketActivated,
+            writablePaths: ['/var/lib/app'],
+          });
           const where = `${level}/${scope}/${onlySocketActivated}`;
           for (const d of directives) {
             assert.match(d.key, /^[A-Z][A-Za-z]+$/, where);
@@ -179,23 +194,39 @@ describe('hardeningDirectives(): the sets as data', function () {
       [{ writablePaths: [''] }, /writable path "" is empty/],
     ];
     for (const [override, message] of cases) {
-      assert.throws(() => hardeningDirectives({ ...DEFAULT, ...override } as HardeningOptions), { name: 'TypeError', message }, JSON.stringify(override));
+      assert.throws(
+        () => hardeningDirectives({ ...DEFAULT, ...override } as HardeningOptions),
+        { name: 'TypeError', message },
+        JSON.stringify(override),
+      );
     }
   });
 });
 
 describe('hardeningFor(): the sets fitted to the target systemd (src/lib/systemd-versions.ts)', function () {
-  const at = (systemdVersion: number, options: Partial<HardeningOptions> = {}): string[] => pairs({ ...DEFAULT, ...options, systemdVersion });
+  const at = (systemdVersion: number, options: Partial<HardeningOptions> = {}): string[] =>
+    pairs({ ...DEFAULT, ...options, systemdVersion });
 
   it('the table: every entry has a release and a source; the releases of the issue are the ones NEWS gives', function () {
     for (const [key, entry] of Object.entries({ ...KEYS, ...VALUES })) {
       assert.ok(Number.isInteger(entry.since) && entry.since >= 0 && entry.source.length > 5, key);
     }
     const expected: Array<[string, string, number]> = [
-      ['Type', 'exec', 240], ['Type', 'notify-reload', 253], ['ProtectHostname', 'yes', 242], ['ProtectKernelLogs', 'yes', 244],
-      ['ProtectClock', 'yes', 245], ['ProtectProc', 'invisible', 247], ['ProcSubset', 'pid', 247], ['PrivateIPC', 'yes', 248],
-      ['SystemCallFilter', '@system-service @pkey', 244], ['SystemCallFilter', '@system-service pkey_alloc', 239], ['RestrictSUIDSGID', 'yes', 242],
-      ['ProtectSystem', 'strict', 232], ['DynamicUser', 'yes', 232], ['PrivateMounts', 'yes', 239], ['PrivateUsers', 'yes', 232],
+      ['Type', 'exec', 240],
+      ['Type', 'notify-reload', 253],
+      ['ProtectHostname', 'yes', 242],
+      ['ProtectKernelLogs', 'yes', 244],
+      ['ProtectClock', 'yes', 245],
+      ['ProtectProc', 'invisible', 247],
+      ['ProcSubset', 'pid', 247],
+      ['PrivateIPC', 'yes', 248],
+      ['SystemCallFilter', '@system-service @pkey', 244],
+      ['SystemCallFilter', '@system-service pkey_alloc', 239],
+      ['RestrictSUIDSGID', 'yes', 242],
+      ['ProtectSystem', 'strict', 232],
+      ['DynamicUser', 'yes', 232],
+      ['PrivateMounts', 'yes', 239],
+      ['PrivateUsers', 'yes', 232],
     ];
     for (const [key, value, since] of expected) assert.equal(introducedIn(key, value), since, `${key}=${value}`);
     assert.throws(() => introducedIn('ProtectEverything', 'yes'), /ProtectEverything= is not in the table of directives/);
@@ -207,7 +238,15 @@ describe('hardeningFor(): the sets fitted to the target systemd (src/lib/systemd
   it('strict, system, DynamicUser, socket-activated on 239 (RHEL 8): the full set less what 239 lacks; the pkey calls by name', function () {
     const full = pairs(DEFAULT);
     const on239 = at(239);
-    const dropped = ['PrivateIPC=yes', 'ProtectKernelLogs=yes', 'ProtectClock=yes', 'ProtectHostname=yes', 'ProtectProc=invisible', 'ProcSubset=pid', 'RestrictSUIDSGID=yes'];
+    const dropped = [
+      'PrivateIPC=yes',
+      'ProtectKernelLogs=yes',
+      'ProtectClock=yes',
+      'ProtectHostname=yes',
+      'ProtectProc=invisible',
+      'ProcSubset=pid',
+      'RestrictSUIDSGID=yes',
+    ];
     assert.deepEqual(
       on239.filter((p) => !p.startsWith('SystemCallFilter=@system-service')),
       full.filter((p) => !dropped.includes(p) && !p.startsWith('SystemCallFilter=@system-service')),
@@ -223,7 +262,9 @@ describe('hardeningFor(): the sets fitted to the target systemd (src/lib/systemd
   });
 
   it('each release adds its directives: 242, 244 (@pkey as a group), 245, 247, 248; from 248 on, the full set', function () {
-    assert.ok(at(242).includes('ProtectHostname=yes') && at(242).includes('RestrictSUIDSGID=yes') && !at(241).includes('ProtectHostname=yes'));
+    assert.ok(
+      at(242).includes('ProtectHostname=yes') && at(242).includes('RestrictSUIDSGID=yes') && !at(241).includes('ProtectHostname=yes'),
+    );
     assert.ok(at(244).includes('ProtectKernelLogs=yes') && at(244).includes('SystemCallFilter=@system-service @pkey'));
     assert.ok(at(243).includes('SystemCallFilter=@system-service pkey_alloc pkey_free pkey_mprotect'));
     assert.ok(at(245).includes('ProtectClock=yes') && !at(244).includes('ProtectClock=yes'));
@@ -236,10 +277,27 @@ describe('hardeningFor(): the sets fitted to the target systemd (src/lib/systemd
   it('a user unit before 245 keeps only what needs no namespace (a user manager has PrivateUsers= from 245 on)', function () {
     const user = { scope: 'user' as const, dynamicUser: false };
     const on244 = at(244, user);
-    for (const key of ['PrivateUsers', 'ProtectSystem', 'ProtectHome', 'PrivateTmp', 'PrivateDevices', 'PrivateMounts', 'PrivateNetwork', 'ProtectKernelTunables', 'CapabilityBoundingSet']) {
+    for (const key of [
+      'PrivateUsers',
+      'ProtectSystem',
+      'ProtectHome',
+      'PrivateTmp',
+      'PrivateDevices',
+      'PrivateMounts',
+      'PrivateNetwork',
+      'ProtectKernelTunables',
+      'CapabilityBoundingSet',
+    ]) {
       assert.ok(!on244.some((p) => p.startsWith(`${key}=`)), `${key} on 244`);
     }
-    for (const kept of ['NoNewPrivileges=yes', 'RestrictNamespaces=yes', 'LockPersonality=yes', 'RestrictAddressFamilies=AF_UNIX', 'SystemCallArchitectures=native', 'SystemCallErrorNumber=EPERM']) {
+    for (const kept of [
+      'NoNewPrivileges=yes',
+      'RestrictNamespaces=yes',
+      'LockPersonality=yes',
+      'RestrictAddressFamilies=AF_UNIX',
+      'SystemCallArchitectures=native',
+      'SystemCallErrorNumber=EPERM',
+    ]) {
       assert.ok(on244.includes(kept), kept);
     }
     assert.equal(at(245, user)[0], 'PrivateUsers=yes');
@@ -251,7 +309,15 @@ describe('hardeningFor(): the sets fitted to the target systemd (src/lib/systemd
       for (const level of ['strict', 'baseline', 'none'] as const) {
         for (const scope of ['system', 'user'] as const) {
           for (const onlySocketActivated of [true, false]) {
-            const options = { level, scope, dynamicUser: scope === 'system', socketKinds: ['tcp' as const], onlySocketActivated, writablePaths: ['/var/lib/app'], systemdVersion };
+            const options = {
+              level,
+              scope,
+              dynamicUser: scope === 'system',
+              socketKinds: ['tcp' as const],
+              onlySocketActivated,
+              writablePaths: ['/var/lib/app'],
+              systemdVersion,
+            };
             for (const d of hardeningDirectives(options)) {
               assert.ok(introducedIn(d.key, d.value) <= systemdVersion, `${d.key}=${d.value} on ${systemdVersion} (${level}/${scope})`);
             }
@@ -271,10 +337,15 @@ interface Run {
 
 function run(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(command, args, { env: { ...process.env, SYSTEMD_PAGER: '', SYSTEMD_COLORS: '0', ...env }, timeout: 20_000 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : 127) : 0;
-      resolve({ code, output: `${stdout}${stderr}` });
-    });
+    execFile(
+      command,
+      args,
+      { env: { ...process.env, SYSTEMD_PAGER: '', SYSTEMD_COLORS: '0', ...env }, timeout: 20_000 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 127) : 0;
+        resolve({ code, output: `${stdout}${stderr}` });
+      },
+    );
   });
 }
 
@@ -311,7 +382,18 @@ function unitFiles({ options, name }: UnitSpec): { service: string; socket?: str
     udp: 'ListenDatagram=127.0.0.1:8053',
     unix: `ListenStream=${system ? '/run' : '%t'}/${name}.sock`,
   };
-  const socket = ['[Unit]', `Description=${name} sockets`, '', '[Socket]', ...options.socketKinds.map((k) => listen[k]), 'FileDescriptorName=http', '', '[Install]', 'WantedBy=sockets.target', ''].join('\n');
+  const socket = [
+    '[Unit]',
+    `Description=${name} sockets`,
+    '',
+    '[Socket]',
+    ...options.socketKinds.map((k) => listen[k]),
+    'FileDescriptorName=http',
+    '',
+    '[Install]',
+    'WantedBy=sockets.target',
+    '',
+  ].join('\n');
   return { service, socket };
 }
 
@@ -403,7 +485,11 @@ describe('hardeningDirectives(): as units systemd accepts', function () {
   it('systemd-analyze security: the figures of every level and scope, for the record (strict < baseline < none)', async function () {
     const figures: Record<string, number> = {};
     for (const level of ['strict', 'baseline', 'none'] as const) {
-      for (const [scope, dynamicUser] of [['system', true], ['system', false], ['user', false]] as const) {
+      for (const [scope, dynamicUser] of [
+        ['system', true],
+        ['system', false],
+        ['user', false],
+      ] as const) {
         for (const onlySocketActivated of [true, false]) {
           const key = `${level}/${scope}${dynamicUser ? '+DynamicUser' : ''}/${onlySocketActivated ? 'socket-activated' : 'own listener'}`;
           const name = `app-score-${level}-${scope}-${dynamicUser ? 'dyn' : 'fixed'}-${onlySocketActivated ? 'act' : 'own'}`;

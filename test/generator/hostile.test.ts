@@ -28,9 +28,17 @@ interface Field {
 const FIELDS: Field[] = [
   { flag: 'description', set: (v) => ({ description: v }), readBack: { unit: 'service', property: 'Description', expect: (v) => v } },
   { flag: 'install-path', set: (v) => ({ installPath: v }), readBack: { unit: 'service', property: 'WorkingDirectory', expect: (v) => v } },
-  { flag: 'install-path', set: (v) => ({ installPath: `/opt/${v}` }), readBack: { unit: 'service', property: 'WorkingDirectory', expect: (v) => `/opt/${v}` } },
+  {
+    flag: 'install-path',
+    set: (v) => ({ installPath: `/opt/${v}` }),
+    readBack: { unit: 'service', property: 'WorkingDirectory', expect: (v) => `/opt/${v}` },
+  },
   { flag: 'node', set: (v) => ({ nodePath: `/usr/bin/${v}` }) },
-  { flag: 'sockets', set: (v) => ({ sockets: `unix:/run/${v}` }), readBack: { unit: 'socket', property: 'Listen', expect: (v) => `/run/${v} (Stream)` } },
+  {
+    flag: 'sockets',
+    set: (v) => ({ sockets: `unix:/run/${v}` }),
+    readBack: { unit: 'socket', property: 'Listen', expect: (v) => `/run/${v} (Stream)` },
+  },
   { flag: 'sockets', set: (v) => ({ sockets: `tcp:${v}` }) },
   { flag: 'run-as', set: (v) => ({ runAs: v }) },
   { flag: 'socket-name', set: (v) => ({ socketName: v }) },
@@ -99,7 +107,12 @@ describe('hostile answers', function () {
         const unit = readBack.unit === 'service' ? context.serviceFile : context.socketFile;
         const shown = await m().systemctl('show', `--property=${readBack.property},LoadState,LoadError`, unit);
         assert.equal(shown.code, 0, shown.stderr);
-        const props = Object.fromEntries(shown.stdout.trim().split('\n').map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
+        const props = Object.fromEntries(
+          shown.stdout
+            .trim()
+            .split('\n')
+            .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+        );
         assert.equal(props.LoadState, 'loaded', `${unit}: ${props.LoadError}`);
         assert.equal(props[readBack.property], readBack.expect(c.input, answers));
         // Nothing else was smuggled in: no ExecStartPre= of any kind.

@@ -34,7 +34,8 @@ describe('init scripts (--init sysv,openrc) driving the daemonize mode', functio
     const clean: NodeJS.ProcessEnv = {};
     for (const [key, value] of Object.entries(process.env)) {
       // As `service` would: no manager's variables, none of the script's own settings.
-      if (!/^(DAEMON|DAEMON_DIR|DAEMON_USER|PIDFILE|CONFIG_FILE|INVOCATION_ID|NOTIFY_SOCKET|LISTEN_\w+|WATCHDOG_\w+)$/.test(key)) clean[key] = value;
+      if (!/^(DAEMON|DAEMON_DIR|DAEMON_USER|PIDFILE|CONFIG_FILE|INVOCATION_ID|NOTIFY_SOCKET|LISTEN_\w+|WATCHDOG_\w+)$/.test(key))
+        clean[key] = value;
     }
     const result = spawnSync('sh', [path.join(p.dir, 'init.d', NAME), action], {
       encoding: 'utf8',
@@ -54,7 +55,15 @@ describe('init scripts (--init sysv,openrc) driving the daemonize mode', functio
     // System scope, installed where it was generated: the script runs it from --install-path.
     // That is under /tmp, where the unit's PrivateTmp= would hide it (the generator refuses that): no sandbox for the unit here.
     p = await generate(
-      { runtime: 'bundled', init: 'systemd,sysv,openrc', hardening: 'none', language: 'js', sockets: `tcp:127.0.0.1:${port}`, installPath: path.join(dir, NAME), description: 'LSB test daemon' },
+      {
+        runtime: 'bundled',
+        init: 'systemd,sysv,openrc',
+        hardening: 'none',
+        language: 'js',
+        sockets: `tcp:127.0.0.1:${port}`,
+        installPath: path.join(dir, NAME),
+        description: 'LSB test daemon',
+      },
       NAME,
       dir,
     );
@@ -129,7 +138,10 @@ describe('init scripts (--init sysv,openrc) driving the daemonize mode', functio
   it('reload and force-reload send SIGHUP: the daemon re-reads its configuration; restart replaces it', async function () {
     assert.equal(lsb('start').code, 0);
     const pid = readPid();
-    for (const [action, greeting] of [['reload', 'second'], ['force-reload', 'third']] as const) {
+    for (const [action, greeting] of [
+      ['reload', 'second'],
+      ['force-reload', 'third'],
+    ] as const) {
       writeFileSync(configFile, JSON.stringify({ greeting }));
       const reload = lsb(action);
       assert.equal(reload.code, 0, reload.output);
@@ -178,8 +190,21 @@ describe('init scripts (--init sysv,openrc) driving the daemonize mode', functio
     const text = readFileSync(file, 'utf8');
     assert.ok(text.startsWith('#!/bin/sh\n### BEGIN INIT INFO\n'), 'the header block follows the shebang');
     const header = /### BEGIN INIT INFO\n([\s\S]*?)### END INIT INFO/.exec(text)![1]!;
-    const fields = Object.fromEntries(header.split('\n').filter(Boolean).map((line) => /^# ([\w-]+):\s+(.*)$/.exec(line)!.slice(1, 3)));
-    assert.deepEqual(Object.keys(fields), ['Provides', 'Required-Start', 'Required-Stop', 'Default-Start', 'Default-Stop', 'Short-Description', 'Description']);
+    const fields = Object.fromEntries(
+      header
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => /^# ([\w-]+):\s+(.*)$/.exec(line)!.slice(1, 3)),
+    );
+    assert.deepEqual(Object.keys(fields), [
+      'Provides',
+      'Required-Start',
+      'Required-Stop',
+      'Default-Start',
+      'Default-Stop',
+      'Short-Description',
+      'Description',
+    ]);
     assert.equal(fields.Provides, NAME);
     assert.equal(fields['Default-Start'], '2 3 4 5');
     assert.equal(fields['Default-Stop'], '0 1 6');
@@ -194,13 +219,31 @@ describe('init scripts (--init sysv,openrc) driving the daemonize mode', functio
     assert.ok(text.startsWith('#!/sbin/openrc-run\n'));
     assert.equal(spawnSync('sh', ['-n', file]).status, 0);
     // What openrc-run reads: the variables, and command_args split as its start-stop-daemon call evals it.
-    const read = spawnSync('sh', ['-c', '. "$1"; printf "%s\\n" "$command" "$pidfile" "$retry"; eval "set -- $command_args"; printf "[%s]\\n" "$@"; type depend start_pre running status stop stop_post reload >/dev/null', 'sh', file], {
-      encoding: 'utf8',
-    });
+    const read = spawnSync(
+      'sh',
+      [
+        '-c',
+        '. "$1"; printf "%s\\n" "$command" "$pidfile" "$retry"; eval "set -- $command_args"; printf "[%s]\\n" "$@"; type depend start_pre running status stop stop_post reload >/dev/null',
+        'sh',
+        file,
+      ],
+      {
+        encoding: 'utf8',
+      },
+    );
     assert.equal(read.status, 0, read.stderr);
     assert.equal(
       read.stdout,
-      [process.execPath, `/run/${NAME}/${NAME}.pid`, 'TERM/15/KILL/5', `[${entry}]`, '[--daemonize]', '[--pid-file]', `[/run/${NAME}/${NAME}.pid]`, ''].join('\n'),
+      [
+        process.execPath,
+        `/run/${NAME}/${NAME}.pid`,
+        'TERM/15/KILL/5',
+        `[${entry}]`,
+        '[--daemonize]',
+        '[--pid-file]',
+        `[/run/${NAME}/${NAME}.pid]`,
+        '',
+      ].join('\n'),
     );
     assert.match(text, /^extra_started_commands="reload"$/m);
   });
@@ -211,12 +254,15 @@ describe('init scripts (--init sysv,openrc) driving the daemonize mode', functio
       .run(APP)
       .cd(p.dir)
       .withOptions(cli({ yes: true, skipInstall: true }))
-      .withAnswers({}, {
-        callback: (answer: unknown, options: { question: { name: string } }) => {
-          asked.push(options.question.name);
-          return answer;
+      .withAnswers(
+        {},
+        {
+          callback: (answer: unknown, options: { question: { name: string } }) => {
+            asked.push(options.question.name);
+            return answer;
+          },
         },
-      });
+      );
     leaveRunDir();
     assert.deepEqual(asked, []);
     for (const script of ['init.d', 'openrc']) assert.equal(statSync(path.join(p.dir, script, NAME)).mode & 0o777, 0o755);
@@ -235,10 +281,14 @@ describe('init scripts: hostile install paths stay literal', function () {
     // No whitespace or quotes: --install-path refuses them (they cannot go into the unit).
     const installPath = `${dir}/a$(touch${'$'}{IFS}pwned)b\`touch${'$'}{IFS}pwned\`;touch${'$'}{IFS}pwned|$HOME%i*`;
     const p = await generate({ init: 'sysv,openrc', language: 'js', installPath }, 'hostile', dir);
-    const openrc = spawnSync('sh', ['-c', '. "$1"; eval "set -- $command_args"; printf "%s\\n" "$1"', 'sh', path.join(p.dir, 'openrc', 'hostile')], {
-      cwd: dir,
-      encoding: 'utf8',
-    });
+    const openrc = spawnSync(
+      'sh',
+      ['-c', '. "$1"; eval "set -- $command_args"; printf "%s\\n" "$1"', 'sh', path.join(p.dir, 'openrc', 'hostile')],
+      {
+        cwd: dir,
+        encoding: 'utf8',
+      },
+    );
     assert.equal(openrc.stdout, `${installPath}/src/main.js\n`);
     // start checks the entry point first: it names the exact path, and runs nothing.
     const start = spawnSync('sh', [path.join(p.dir, 'init.d', 'hostile'), 'start'], {

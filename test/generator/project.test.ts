@@ -7,7 +7,6 @@ import { rmSync } from 'node:fs';
 
 import { generate, keptDir, runIn } from '../helpers/generator.js';
 
-
 describe('a generated project installs, builds and passes its own tests', function () {
   this.timeout(240_000);
   const dirs: string[] = [];
@@ -15,8 +14,16 @@ describe('a generated project installs, builds and passes its own tests', functi
 
   const variants: Array<[string, Record<string, unknown>, RegExp]> = [
     ['the default project (TypeScript, notify, tcp socket, watchdog, system scope)', {}, /^(?:#|ℹ) pass [1-9]/m],
-    ['TypeScript, Type=forking with the init.d and OpenRC scripts (main has --daemonize)', { type: 'forking', init: 'systemd,sysv,openrc' }, /^(?:#|ℹ) pass [1-9]/m],
-    ['JavaScript, user scope, tcp + unix + udp sockets, fd store', { language: 'js', scope: 'user', sockets: 'tcp:127.0.0.1:8080,unix:/run/gp/http.sock,udp:127.0.0.1:9001', fdStore: '4' }, /^(?:#|ℹ) pass [1-9]/m],
+    [
+      'TypeScript, Type=forking with the init.d and OpenRC scripts (main has --daemonize)',
+      { type: 'forking', init: 'systemd,sysv,openrc' },
+      /^(?:#|ℹ) pass [1-9]/m,
+    ],
+    [
+      'JavaScript, user scope, tcp + unix + udp sockets, fd store',
+      { language: 'js', scope: 'user', sockets: 'tcp:127.0.0.1:8080,unix:/run/gp/http.sock,udp:127.0.0.1:9001', fdStore: '4' },
+      /^(?:#|ℹ) pass [1-9]/m,
+    ],
   ];
   for (const [title, options, passed] of variants) {
     it(title, async function () {

@@ -19,10 +19,19 @@ import { stripTypes, StripTypesError } from '../../generators/lib/strip-types.js
 
 const ANSWER_SETS: Array<[string, Record<string, string>]> = [
   ['the defaults (notify, tcp socket, watchdog)', { name: 'd1', language: 'js' }],
-  ['Type=forking with init.d and OpenRC (--daemonize)', { name: 'f1', language: 'js', type: 'forking', initSystems: 'systemd,sysv,openrc' }],
-  ['tcp + unix + udp sockets, fd store, user scope', { name: 's1', language: 'js', scope: 'user', sockets: 'tcp:127.0.0.1:8080,unix:/run/gp/http.sock,udp:127.0.0.1:9001', fdStore: '4' }],
+  [
+    'Type=forking with init.d and OpenRC (--daemonize)',
+    { name: 'f1', language: 'js', type: 'forking', initSystems: 'systemd,sysv,openrc' },
+  ],
+  [
+    'tcp + unix + udp sockets, fd store, user scope',
+    { name: 's1', language: 'js', scope: 'user', sockets: 'tcp:127.0.0.1:8080,unix:/run/gp/http.sock,udp:127.0.0.1:9001', fdStore: '4' },
+  ],
   ['Type=simple, no socket, no watchdog', { name: 'n1', language: 'js', type: 'simple', sockets: 'none', watchdogSec: '0' }],
-  ['init.d only, a description with quotes and ${}', { name: 'v1', language: 'js', initSystems: 'sysv', description: 'It\'s "quoted" ${x} `t`' }],
+  [
+    'init.d only, a description with quotes and ${}',
+    { name: 'v1', language: 'js', initSystems: 'sysv', description: 'It\'s "quoted" ${x} `t`' },
+  ],
 ];
 const TEMPLATES = ['project/src/main.ts', 'project/test/main.test.ts'];
 
@@ -85,20 +94,39 @@ describe('the JavaScript templates are the TypeScript ones with the types stripp
         assert.deepEqual(jsStatements, tsStatements);
 
         // Every comment kept, in order; the only thing added is JSDoc @type and @param.
-        assert.deepEqual(comments(javascript).map(prose).filter((c) => c !== ''), comments(typescript).map(prose));
+        assert.deepEqual(
+          comments(javascript)
+            .map(prose)
+            .filter((c) => c !== ''),
+          comments(typescript).map(prose),
+        );
         for (const tag of javascript.match(/@\w+/g) ?? []) assert.match(tag, /^@(type|param)$/);
 
         // Reads as hand-written.
         const lines = javascript.split('\n');
         const tsLines = new Set(typescript.split('\n'));
-        assert.deepEqual(lines.filter((l) => /\S {2,}/.test(l) && !tsLines.has(l)), [], 'a run of spaces the TypeScript did not have');
-        assert.deepEqual(lines.filter((l) => / $/.test(l)), [], 'trailing spaces');
+        assert.deepEqual(
+          lines.filter((l) => /\S {2,}/.test(l) && !tsLines.has(l)),
+          [],
+          'a run of spaces the TypeScript did not have',
+        );
+        assert.deepEqual(
+          lines.filter((l) => / $/.test(l)),
+          [],
+          'trailing spaces',
+        );
         assert.ok(!/\n\n\n/.test(javascript), 'two blank lines in a row');
         const code = javascript.replace(/\/\*[^]*?\*\/|\/\/.*$/gm, ''); // JSDoc spells types on purpose
-        assert.ok(!/export \{\}|\bas const\b|\binterface\b|: (string|number|boolean|void)\b/.test(code), 'TypeScript left in the JavaScript');
+        assert.ok(
+          !/export \{\}|\bas const\b|\binterface\b|: (string|number|boolean|void)\b/.test(code),
+          'TypeScript left in the JavaScript',
+        );
         // The blank lines are the TypeScript's (less the one after a removed interface).
         const blanks = (text: string): number => text.split('\n').filter((l) => l === '').length;
-        assert.ok(blanks(typescript) - blanks(javascript) <= 1 && blanks(javascript) <= blanks(typescript), `blank lines: ${blanks(typescript)} in TypeScript, ${blanks(javascript)} in JavaScript`);
+        assert.ok(
+          blanks(typescript) - blanks(javascript) <= 1 && blanks(javascript) <= blanks(typescript),
+          `blank lines: ${blanks(typescript)} in TypeScript, ${blanks(javascript)} in JavaScript`,
+        );
       });
     }
   }
@@ -143,7 +171,7 @@ describe('stripTypes', () => {
     );
   });
 
-  it('keeps the types JavaScript cannot see as JSDoc: @type on a declaration, @param in a function\'s doc comment', () => {
+  it("keeps the types JavaScript cannot see as JSDoc: @type on a declaration, @param in a function's doc comment", () => {
     const source = [
       "import { type Options } from 'm';",
       'interface Local { a: number }',
@@ -171,12 +199,21 @@ describe('stripTypes', () => {
   });
 
   it('refuses syntax whose JavaScript is not the same text without types, naming where', () => {
-    assert.throws(() => stripTypes('const a = 1;\nenum E { A }\n', 'x.ts'), (error: Error) => error instanceof StripTypesError && /^x\.ts:2:1: an enum /.test(error.message));
-    assert.throws(() => stripTypes('class A { constructor(private x: number) {} }', 'y.ts'), /^StripTypesError: y\.ts:1:23: a parameter property/);
+    assert.throws(
+      () => stripTypes('const a = 1;\nenum E { A }\n', 'x.ts'),
+      (error: Error) => error instanceof StripTypesError && /^x\.ts:2:1: an enum /.test(error.message),
+    );
+    assert.throws(
+      () => stripTypes('class A { constructor(private x: number) {} }', 'y.ts'),
+      /^StripTypesError: y\.ts:1:23: a parameter property/,
+    );
     assert.throws(() => stripTypes('namespace N {}', 'z.ts'), /z\.ts:1:1: a namespace/);
   });
 
   it('refuses a parse error with its position', () => {
-    assert.throws(() => stripTypes('const a = ;\n', 'broken.ts'), (error: Error) => error instanceof SyntaxError && /^broken\.ts:1:11: Expression expected/.test(error.message));
+    assert.throws(
+      () => stripTypes('const a = ;\n', 'broken.ts'),
+      (error: Error) => error instanceof SyntaxError && /^broken\.ts:1:11: Expression expected/.test(error.message),
+    );
   });
 });

@@ -13,7 +13,14 @@ import path from 'node:path';
 
 import { parseAnswers, type Answers } from '../../generators/lib/answers.js';
 import { unitContext } from '../../generators/lib/context.js';
-import { EXPOSURE_STEPS, exposureKey, exposureStep, hardeningDirectives, MEASURED_EXPOSURE, type ExposureConfig } from '../../generators/lib/hardening.js';
+import {
+  EXPOSURE_STEPS,
+  exposureKey,
+  exposureStep,
+  hardeningDirectives,
+  MEASURED_EXPOSURE,
+  type ExposureConfig,
+} from '../../generators/lib/hardening.js';
 import { renderText } from '../../generators/lib/render.js';
 import { introducedIn, OLDEST_SYSTEMD_VERSION, TESTED_TARGETS } from '../../generators/lib/systemd-versions.js';
 import { requireOrSkip } from '../helpers/prerequisites.js';
@@ -58,7 +65,14 @@ function matrix(): Array<Record<string, string | boolean>> {
   i = 0;
   for (const scope of SCOPES) {
     for (const hardening of HARDENING) {
-      rows.push({ type: 'forking', scope, hardening, template: i % 2 === 1, restart: RESTARTS[i % RESTARTS.length]!, ...(scope === 'system' && i === 2 ? { runAs: 'www-data' } : {}) });
+      rows.push({
+        type: 'forking',
+        scope,
+        hardening,
+        template: i % 2 === 1,
+        restart: RESTARTS[i % RESTARTS.length]!,
+        ...(scope === 'system' && i === 2 ? { runAs: 'www-data' } : {}),
+      });
       i++;
     }
   }
@@ -108,7 +122,9 @@ describe('systemd-analyze on the emitted units', function () {
   });
 
   rows.forEach((row, index) => {
-    const title = Object.entries(row).map(([k, v]) => `${k}=${v}`).join(' ');
+    const title = Object.entries(row)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ');
     it(`verify is silent: ${title}`, function () {
       // systemd 252 knows no Type=notify-reload: the generator writes notify + ExecReload= for it.
       const answers = parseAnswers({ name: `vt${index}`, systemdVersion: '252', nodePath: process.execPath, ...row });
@@ -120,7 +136,6 @@ describe('systemd-analyze on the emitted units', function () {
       assert.equal(code, 0);
     });
   });
-
 });
 
 /** Every `Key=value` line of a unit file: [line number, key, value]. */
@@ -141,7 +156,13 @@ function targetRows(target: number): Array<Record<string, string | boolean>> {
     for (const scope of SCOPES) {
       for (const hardening of ['strict', 'baseline']) {
         const forking = type === 'forking';
-        rows.push({ type, scope, hardening, systemdVersion: String(target), ...(forking ? {} : { sockets: SOCKETS[i % SOCKETS.length]!, template: i % 3 === 0 }) });
+        rows.push({
+          type,
+          scope,
+          hardening,
+          systemdVersion: String(target),
+          ...(forking ? {} : { sockets: SOCKETS[i % SOCKETS.length]!, template: i % 3 === 0 }),
+        });
         i++;
       }
     }
@@ -175,7 +196,10 @@ describe('units for the systemd that will run them (--systemd-version)', functio
   it('the default target is 239 (RHEL 8), not the systemd of the generating machine', function () {
     assert.equal(parseAnswers({ name: 'dflt', nodePath: process.execPath }).systemdVersion, 239);
     assert.equal(OLDEST_SYSTEMD_VERSION, 239);
-    assert.throws(() => parseAnswers({ name: 'old', nodePath: process.execPath, systemdVersion: '237' }), /--systemd-version: "237" is not a whole number from 239 to 999/);
+    assert.throws(
+      () => parseAnswers({ name: 'old', nodePath: process.execPath, systemdVersion: '237' }),
+      /--systemd-version: "237" is not a whole number from 239 to 999/,
+    );
   });
 
   it('Type=exec is refused below 240, naming both options and the way out', function () {
@@ -201,7 +225,8 @@ describe('units for the systemd that will run them (--systemd-version)', functio
             if (answers.type === 'notify-reload') {
               assert.equal(type, target >= 253 ? 'notify-reload' : 'notify', file);
               assert.equal(/^ExecReload=/m.test(text), target < 253, file);
-              if (target < 253) assert.match(text, /# Type=notify-reload needs systemd 253; on \d+, notify plus ExecReload= does the same\./);
+              if (target < 253)
+                assert.match(text, /# Type=notify-reload needs systemd 253; on \d+, notify plus ExecReload= does the same\./);
             }
           }
         }
@@ -246,13 +271,21 @@ describe('units for the systemd that will run them (--systemd-version)', functio
   // measured here, read from the README itself, so the two cannot drift apart.
   it(`README.md's exposure figures (its table, the baseline and none figures, the example unit's comment) are what systemd-analyze ${here} measures`, function () {
     requireOrSkip(this, analyzer.status === 0, 'systemd-analyze is not installed (package systemd)');
-    requireOrSkip(this, here === 252, `README.md states systemd 252's figures; this machine's systemd-analyze is ${here} (Debian 12 has 252)`);
+    requireOrSkip(
+      this,
+      here === 252,
+      `README.md states systemd 252's figures; this machine's systemd-analyze is ${here} (Debian 12 has 252)`,
+    );
     const stated = readmeExposures(readFileSync(README, 'utf8'));
     assert.ok(stated.length >= 30, `read only ${stated.length} figures from README.md`);
     const wrong: string[] = [];
     stated.forEach(({ where, row, target, figure }, index) => {
       const { files } = unitsFor(target, { ...row, systemdVersion: String(target) }, 2000 + index);
-      const { output } = analyze(['security', '--offline=true', files.find((f) => f.endsWith('.service'))!], String(row.scope ?? 'system'), runtimeDir);
+      const { output } = analyze(
+        ['security', '--offline=true', files.find((f) => f.endsWith('.service'))!],
+        String(row.scope ?? 'system'),
+        runtimeDir,
+      );
       const measured = Number(/Overall exposure level for \S+: ([0-9.]+)/.exec(output)?.[1] ?? NaN);
       assert.ok(!Number.isNaN(measured), `no exposure line in:\n${output.slice(-500)}`);
       if (measured !== figure) wrong.push(`${where}, on ${target}: README.md says ${figure}, systemd-analyze measures ${measured}`);
@@ -278,7 +311,11 @@ describe('units for the systemd that will run them (--systemd-version)', functio
     requireOrSkip(this, analyzer.status === 0, 'systemd-analyze is not installed (package systemd)');
     const measured: Record<string, number[]> = {};
     const mismatches: string[] = [];
-    const identities = [['system', 'dynamic'], ['system', 'named'], ['user', 'user-manager']] as const;
+    const identities = [
+      ['system', 'dynamic'],
+      ['system', 'named'],
+      ['user', 'user-manager'],
+    ] as const;
     for (const level of ['strict', 'baseline', 'none'] as const) {
       for (const [scope, identity] of identities) {
         for (const onlySocketActivated of [true, false]) {
@@ -337,10 +374,19 @@ function readmeExposures(readme: string): StatedExposure[] {
   const lines = readme.split('\n');
   const header = lines.findIndex((line) => line.startsWith('| strict |'));
   assert.ok(header >= 0, 'README.md has no exposure table (a line starting "| strict |")');
-  const cells = (line: string): string[] => line.split('|').slice(1, -1).map((cell) => cell.trim());
+  const cells = (line: string): string[] =>
+    line
+      .split('|')
+      .slice(1, -1)
+      .map((cell) => cell.trim());
   // "239, 240" is one column (240 adds nothing to the sandbox): its units are measured as 239's.
-  const targets = cells(lines[header]!).slice(1).map((cell) => Number(/^\d+/.exec(cell)?.[0]));
-  assert.ok(targets.every((t) => t >= 239), `README.md's exposure table header: ${lines[header]}`);
+  const targets = cells(lines[header]!)
+    .slice(1)
+    .map((cell) => Number(/^\d+/.exec(cell)?.[0]));
+  assert.ok(
+    targets.every((t) => t >= 239),
+    `README.md's exposure table header: ${lines[header]}`,
+  );
   for (const line of lines.slice(header + 2)) {
     if (!line.startsWith('|')) break;
     const [label, ...figures] = cells(line);
@@ -349,7 +395,10 @@ function readmeExposures(readme: string): StatedExposure[] {
     figures.forEach((figure, i) => stated.push({ where: `the table's row "${label}"`, row, target: targets[i]!, figure: Number(figure) }));
   }
   const prose = readme.replace(/\s+/g, ' ');
-  const levels = /baseline: ([\d.]+) on (\d+) to ([\d.]+) from (\d+) \(system, DynamicUser\), ([\d.]+) to ([\d.]+) \(user\); none: ([\d.]+) \(DynamicUser\), ([\d.]+) \(user\)/.exec(prose);
+  const levels =
+    /baseline: ([\d.]+) on (\d+) to ([\d.]+) from (\d+) \(system, DynamicUser\), ([\d.]+) to ([\d.]+) \(user\); none: ([\d.]+) \(DynamicUser\), ([\d.]+) \(user\)/.exec(
+      prose,
+    );
   assert.ok(levels, 'README.md no longer says "baseline: X on N to Y from M (system, DynamicUser), ... none: ..." as this test reads it');
   const [, b1, from, b2, to, u1, u2, n1, n2] = levels.map(Number) as number[];
   const socket = { sockets: 'tcp:127.0.0.1:8080' };
@@ -363,12 +412,22 @@ function readmeExposures(readme: string): StatedExposure[] {
   );
   const example = /systemd-analyze security --offline=true rates this unit ([\d.]+) \(measured with systemd 252\)/.exec(readme);
   assert.ok(example, "README.md's example unit no longer says what systemd-analyze rates it");
-  stated.push({ where: "the example unit's comment", row: README_ROWS['system, DynamicUser=yes, socket-activated (default)']!, target: 239, figure: Number(example[1]) });
+  stated.push({
+    where: "the example unit's comment",
+    row: README_ROWS['system, DynamicUser=yes, socket-activated (default)']!,
+    target: 239,
+    figure: Number(example[1]),
+  });
   // systemd 257's figures were measured by hand; README.md says they are 252's: hold it to that.
   const later = /gives the default unit the same figures \(([\d.]+), ([\d.]+), ([\d.]+) for (\d+), (\d+), (\d+)\+\)/.exec(prose);
-  assert.ok(later, 'README.md no longer states systemd 257\'s figures as this test reads them');
+  assert.ok(later, "README.md no longer states systemd 257's figures as this test reads them");
   for (let i = 1; i <= 3; i++) {
-    stated.push({ where: "the 257 figures said to be the same", row: README_ROWS['system, DynamicUser=yes, socket-activated (default)']!, target: Number(later[i + 3]), figure: Number(later[i]) });
+    stated.push({
+      where: 'the 257 figures said to be the same',
+      row: README_ROWS['system, DynamicUser=yes, socket-activated (default)']!,
+      target: Number(later[i + 3]),
+      figure: Number(later[i]),
+    });
   }
   return stated;
 }

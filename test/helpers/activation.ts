@@ -57,9 +57,7 @@ export function spawnChild(args: string[], options: SpawnOptions = {}): Spawned 
 
   const program = options.command ?? process.execPath;
   const [file, argv] =
-    listenPid === 'self'
-      ? ['/bin/sh', ['-c', 'LISTEN_PID=$$; export LISTEN_PID; exec "$0" "$@"', program, ...args]]
-      : [program, args];
+    listenPid === 'self' ? ['/bin/sh', ['-c', 'LISTEN_PID=$$; export LISTEN_PID; exec "$0" "$@"', program, ...args]] : [program, args];
   const child = spawn(file, argv, { env, stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', ...fds] });
   running.add(child);
 

@@ -92,7 +92,10 @@ export class DgramReceiver {
   sync(timeoutMs = 10_000): Promise<void> {
     const id = String(this.#nextSync++);
     return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`receiver did not answer sync ${id} in ${timeoutMs} ms; stderr:\n${this.#stderr}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`receiver did not answer sync ${id} in ${timeoutMs} ms; stderr:\n${this.#stderr}`)),
+        timeoutMs,
+      );
       this.#syncs.set(id, () => {
         clearTimeout(timer);
         resolve();

@@ -58,7 +58,13 @@ function build(): HostileInput[] {
 
   // A line break, then a directive or a section header.
   for (const br of BREAKS) for (const line of INJECTED) add('break+directive', `x${br}${line}`);
-  add('break+directive', `\n${INJECTED[0]}`, `x\n\n[Service]\nExecStartPre=/bin/true\n`, 'x\\\nExecStartPre=/bin/true', `/srv/x\nExecStartPre=/bin/true`);
+  add(
+    'break+directive',
+    `\n${INJECTED[0]}`,
+    `x\n\n[Service]\nExecStartPre=/bin/true\n`,
+    'x\\\nExecStartPre=/bin/true',
+    `/srv/x\nExecStartPre=/bin/true`,
+  );
   add('break', '\n', '\r', 'a\rb', 'x\r', '\0', 'a\0b', `x\0ExecStartPre=/bin/true`, '\u0085', '\u2028', '\u2029', 'a\u2028b');
 
   // Section headers and directive look-alikes on one line.
@@ -74,10 +80,39 @@ function build(): HostileInput[] {
     '[Service]ExecStartPre=/bin/true',
     '#[Service]',
   );
-  add('directive', 'X=1', '=', 'a=b=c', 'Description=', 'ExecStart=', 'User=root', ';comment', '#comment', '# ExecStartPre=/bin/true', 'Description=x ExecStartPre=/bin/true');
+  add(
+    'directive',
+    'X=1',
+    '=',
+    'a=b=c',
+    'Description=',
+    'ExecStart=',
+    'User=root',
+    ';comment',
+    '#comment',
+    '# ExecStartPre=/bin/true',
+    'Description=x ExecStartPre=/bin/true',
+  );
 
   // Tabs and other whitespace.
-  add('whitespace', '\t', '\tleading', 'trailing\t', 'in\tside', 'a\t\tb', ' ', '  ', 'two  spaces', 'a b', '\u00a0nbsp', 'nbsp\u00a0', 'in\u00a0side', 'ideographic\u3000space', 'zw\u200bsp', '\ufeffbom');
+  add(
+    'whitespace',
+    '\t',
+    '\tleading',
+    'trailing\t',
+    'in\tside',
+    'a\t\tb',
+    ' ',
+    '  ',
+    'two  spaces',
+    'a b',
+    '\u00a0nbsp',
+    'nbsp\u00a0',
+    'in\u00a0side',
+    'ideographic\u3000space',
+    'zw\u200bsp',
+    '\ufeffbom',
+  );
 
   // % specifiers: every one systemd knows, alone and inside a path, and invalid ones.
   for (const s of SPECIFIERS) add('specifier', `%${s}`);
@@ -85,13 +120,77 @@ function build(): HostileInput[] {
   add('bad-specifier', ...BAD_SPECIFIERS);
 
   // Quotes.
-  add('quote', '"', "'", '""', "''", '"quoted"', "'single'", 'a"b', "it's", '"unbalanced', "unbalanced'", '"a" "b"', '\'"\'"', '“curly”', '‘curly’');
+  add(
+    'quote',
+    '"',
+    "'",
+    '""',
+    "''",
+    '"quoted"',
+    "'single'",
+    'a"b',
+    "it's",
+    '"unbalanced',
+    "unbalanced'",
+    '"a" "b"',
+    '\'"\'"',
+    '“curly”',
+    '‘curly’',
+  );
 
   // Backslash escapes (C escapes systemd might decode, a line continuation).
-  add('backslash', '\\', '\\\\', 'a\\', 'a\\\\', '\\n', '\\t', '\\r', '\\0', '\\x41', '\\101', '\\u00e9', '\\U0001F600', '\\;', '\\"', "\\'", '\\$', '\\%', '\\ ', 'a\\b', 'c:\\windows', '\\\\server\\share');
+  add(
+    'backslash',
+    '\\',
+    '\\\\',
+    'a\\',
+    'a\\\\',
+    '\\n',
+    '\\t',
+    '\\r',
+    '\\0',
+    '\\x41',
+    '\\101',
+    '\\u00e9',
+    '\\U0001F600',
+    '\\;',
+    '\\"',
+    "\\'",
+    '\\$',
+    '\\%',
+    '\\ ',
+    'a\\b',
+    'c:\\windows',
+    '\\\\server\\share',
+  );
 
   // Variables.
-  add('variable', '${HOME}', '$HOME', '$USER', '$$', '$', '${MAINPID}', '$MAINPID', '${PATH:-x}', '${X:=y}', '$1', '$@', '$*', '$?', '$0', '$#', '$!', '$-', '${#}', '$IFS', '${IFS}', '$((1+1))', 'a$b', '$$$$');
+  add(
+    'variable',
+    '${HOME}',
+    '$HOME',
+    '$USER',
+    '$$',
+    '$',
+    '${MAINPID}',
+    '$MAINPID',
+    '${PATH:-x}',
+    '${X:=y}',
+    '$1',
+    '$@',
+    '$*',
+    '$?',
+    '$0',
+    '$#',
+    '$!',
+    '$-',
+    '${#}',
+    '$IFS',
+    '${IFS}',
+    '$((1+1))',
+    'a$b',
+    '$$$$',
+  );
 
   // Command substitution and backquotes, each naming its own marker.
   let n = 0;
@@ -154,7 +253,25 @@ function build(): HostileInput[] {
   add('glob', '*', '?', '**', '[a-z]', '[!a]', '/srv/*', '/srv/?', '/srv/[a-z]*', '/*', '/etc/*', 'a*b', '*.service', '@(x)', '!(x)');
 
   // Leading dashes (options) and ExecStart= prefixes.
-  add('dash', '-', '--', '-x', '--help', '--daemonize', '-rf', '--pid-file=/etc/passwd', '--require=/tmp/evil.js', '-e', '-/bin/true', '@/bin/sh', '+/bin/sh', '!/bin/sh', '!!/bin/sh', ':/bin/sh', '-.slice');
+  add(
+    'dash',
+    '-',
+    '--',
+    '-x',
+    '--help',
+    '--daemonize',
+    '-rf',
+    '--pid-file=/etc/passwd',
+    '--require=/tmp/evil.js',
+    '-e',
+    '-/bin/true',
+    '@/bin/sh',
+    '+/bin/sh',
+    '!/bin/sh',
+    '!!/bin/sh',
+    ':/bin/sh',
+    '-.slice',
+  );
 
   // Non-ASCII.
   add(
@@ -239,13 +356,79 @@ function build(): HostileInput[] {
   );
 
   // Values that look like the things the enum and number options take.
-  add('lookalike', 'notify\nExecStartPre=/bin/true', 'system ', ' user', 'NOTIFY', 'on-failure;always', 'strict,none', 'ts\u0000', '10\n', '\t10\t', '010', '1e3', '0x10', '-1', '+5', '1.5', '3601', '99999999999999999999', 'off\n', 'yes\n', 'YES', 'On', 'none\n', 'systemd,sysv\n', 'systemd,,sysv', 'tcp:127.0.0.1:8080\nExecStartPre=/bin/true');
+  add(
+    'lookalike',
+    'notify\nExecStartPre=/bin/true',
+    'system ',
+    ' user',
+    'NOTIFY',
+    'on-failure;always',
+    'strict,none',
+    'ts\u0000',
+    '10\n',
+    '\t10\t',
+    '010',
+    '1e3',
+    '0x10',
+    '-1',
+    '+5',
+    '1.5',
+    '3601',
+    '99999999999999999999',
+    'off\n',
+    'yes\n',
+    'YES',
+    'On',
+    'none\n',
+    'systemd,sysv\n',
+    'systemd,,sysv',
+    'tcp:127.0.0.1:8080\nExecStartPre=/bin/true',
+  );
 
   // Socket look-alikes, so the sockets field meets its own syntax.
-  add('socket', 'localhost', '999.999.999.999', '1.2.3', '...', '0', '65536', '[::1]', '[::1', 'a-b.c', 'unix:', 'unix:relative', 'tcp:', 'udp:9', 'vsock:1:2', '@abstract', '127.0.0.1:8080', '127.0.0.1:80,unix:/run/x');
+  add(
+    'socket',
+    'localhost',
+    '999.999.999.999',
+    '1.2.3',
+    '...',
+    '0',
+    '65536',
+    '[::1]',
+    '[::1',
+    'a-b.c',
+    'unix:',
+    'unix:relative',
+    'tcp:',
+    'udp:9',
+    'vsock:1:2',
+    '@abstract',
+    '127.0.0.1:8080',
+    '127.0.0.1:80,unix:/run/x',
+  );
 
   // Names that mean something to systemd or npm.
-  add('unit-name', 'x.service', 'x@y', 'x@', 'init.scope', 'node_modules', 'favicon.ico', 'a..b', 'x-', '0day', 'a_b', '_x', 'CAPS', 'dbus', 'root', 'nobody', 'www-data', 'a'.repeat(31), 'a'.repeat(32));
+  add(
+    'unit-name',
+    'x.service',
+    'x@y',
+    'x@',
+    'init.scope',
+    'node_modules',
+    'favicon.ico',
+    'a..b',
+    'x-',
+    '0day',
+    'a_b',
+    '_x',
+    'CAPS',
+    'dbus',
+    'root',
+    'nobody',
+    'www-data',
+    'a'.repeat(31),
+    'a'.repeat(32),
+  );
 
   return out;
 }

@@ -74,7 +74,12 @@ export class PrivateJournald {
   }
 
   /** Runs a command inside journald's mount namespace (so /run/systemd/journal/socket is its socket). */
-  run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env, stdio?: Parameters<typeof spawnSync>[2]): SpawnSyncReturns<string> {
+  run(
+    command: string,
+    args: string[],
+    env: NodeJS.ProcessEnv = process.env,
+    stdio?: Parameters<typeof spawnSync>[2],
+  ): SpawnSyncReturns<string> {
     return spawnSync('nsenter', ['--target', String(this.pid), '--mount', '--', command, ...args], {
       encoding: 'utf8',
       env,
@@ -100,7 +105,10 @@ export class PrivateJournald {
     for (;;) {
       const found = this.entries(match);
       if (found.length >= count) return found;
-      if (Date.now() > deadline) throw new Error(`expected ${count} journal entries matching ${match}, found ${found.length} within ${timeoutMs} ms; journald said: ${this.output.text}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `expected ${count} journal entries matching ${match}, found ${found.length} within ${timeoutMs} ms; journald said: ${this.output.text}`,
+        );
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   }

@@ -7,7 +7,9 @@ import { nativeBinding, nativeLoadError, type NativeBinding } from '../../runtim
 export function addon(): NativeBinding {
   const native = nativeBinding();
   if (native === null) {
-    throw new Error(`this test needs the sd-daemon-runtime addon in the test process, and it is not loaded: ${nativeLoadError()?.message ?? 'unknown reason'} (test/no-native.test.ts covers life without it)`);
+    throw new Error(
+      `this test needs the sd-daemon-runtime addon in the test process, and it is not loaded: ${nativeLoadError()?.message ?? 'unknown reason'} (test/no-native.test.ts covers life without it)`,
+    );
   }
   return native;
 }

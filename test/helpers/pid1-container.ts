@@ -50,9 +50,16 @@ const INSIDE_ENV = {
 };
 
 /** Runs a host command with a deadline (SIGKILL after it), collecting its output. */
-export function run(command: string, args: string[], options: { timeoutMs: number; env?: NodeJS.ProcessEnv; input?: string }): Promise<Result> {
+export function run(
+  command: string,
+  args: string[],
+  options: { timeoutMs: number; env?: NodeJS.ProcessEnv; input?: string },
+): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env: options.env ?? process.env, stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    const child = spawn(command, args, {
+      env: options.env ?? process.env,
+      stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     let timedOut = false;
@@ -95,7 +102,10 @@ function findInit(pid: number): number | null {
   while (queue.length > 0) {
     const candidate = queue.shift()!;
     try {
-      const nspid = /^NSpid:\s+(.*)$/m.exec(readFileSync(`/proc/${candidate}/status`, 'utf8'))?.[1]?.trim().split(/\s+/);
+      const nspid = /^NSpid:\s+(.*)$/m
+        .exec(readFileSync(`/proc/${candidate}/status`, 'utf8'))?.[1]
+        ?.trim()
+        .split(/\s+/);
       if (nspid && nspid.length > 1 && nspid.at(-1) === '1') return candidate;
     } catch {
       continue;
@@ -148,7 +158,10 @@ export class Container {
     const deadline = Date.now() + (options.bootTimeoutS ?? 90) * 1000;
     let pid1: number | null = null;
     while (pid1 === null) {
-      if (status.exited) throw new Error(`${status.exited} before its container's PID 1 appeared: systemd-nspawn ${args.join(' ')}\n--- console ---\n${consoleTail()}`);
+      if (status.exited)
+        throw new Error(
+          `${status.exited} before its container's PID 1 appeared: systemd-nspawn ${args.join(' ')}\n--- console ---\n${consoleTail()}`,
+        );
       if (Date.now() > deadline) {
         nspawn.kill('SIGKILL');
         throw new Error(`no PID 1 under systemd-nspawn (PID ${nspawn.pid}) within the boot deadline\n--- console ---\n${consoleTail()}`);
@@ -169,21 +182,29 @@ export class Container {
     const answer = state.stdout.trim();
     if (!/^(running|degraded)$/.test(answer)) {
       await container.shutdown();
-      throw new Error(`the container's systemd did not finish booting within ${options.bootTimeoutS ?? 90} s: is-system-running said ${JSON.stringify(answer)} ${state.stderr}\n--- console ---\n${consoleTail()}`);
+      throw new Error(
+        `the container's systemd did not finish booting within ${options.bootTimeoutS ?? 90} s: is-system-running said ${JSON.stringify(answer)} ${state.stderr}\n--- console ---\n${consoleTail()}`,
+      );
     }
     return new Container(options, nspawn, pid1, seconds, answer);
   }
 
   /** Runs a command inside the container (all its namespaces, its root), with a deadline. */
   exec(command: string[], options: { timeoutMs?: number; input?: string } = {}): Promise<Result> {
-    return run('nsenter', ['-t', String(this.pid1), '-a', ...command], { timeoutMs: options.timeoutMs ?? 60_000, env: INSIDE_ENV, input: options.input });
+    return run('nsenter', ['-t', String(this.pid1), '-a', ...command], {
+      timeoutMs: options.timeoutMs ?? 60_000,
+      env: INSIDE_ENV,
+      input: options.input,
+    });
   }
 
   /** Like exec, but a non-zero exit fails with the command, its output and `explain`. */
   async check(command: string[], options: { timeoutMs?: number; input?: string } = {}): Promise<string> {
     const result = await this.exec(command, options);
     if (result.code !== 0) {
-      throw new Error(`inside the ${this.options.label} container, \`${command.join(' ')}\` exited ${result.code ?? result.signal}:\n${result.stdout}${result.stderr}`);
+      throw new Error(
+        `inside the ${this.options.label} container, \`${command.join(' ')}\` exited ${result.code ?? result.signal}:\n${result.stdout}${result.stderr}`,
+      );
     }
     return result.stdout;
   }
@@ -204,12 +225,19 @@ export class Container {
   }
 
   /** Polls `unit`'s properties until `done` holds, or fails naming the last values seen. */
-  async waitFor(unit: string, properties: string[], done: (values: Record<string, string>) => boolean, timeoutMs: number): Promise<Record<string, string>> {
+  async waitFor(
+    unit: string,
+    properties: string[],
+    done: (values: Record<string, string>) => boolean,
+    timeoutMs: number,
+  ): Promise<Record<string, string>> {
     const deadline = Date.now() + timeoutMs;
     let values = await this.show(unit, properties);
     while (!done(values)) {
       if (Date.now() > deadline) {
-        throw new Error(`${unit} did not reach the expected state within ${timeoutMs / 1000} s; last: ${JSON.stringify(values)}\n--- journal ---\n${await this.journal(unit)}`);
+        throw new Error(
+          `${unit} did not reach the expected state within ${timeoutMs / 1000} s; last: ${JSON.stringify(values)}\n--- journal ---\n${await this.journal(unit)}`,
+        );
       }
       await sleep(250);
       values = await this.show(unit, properties);
@@ -219,7 +247,9 @@ export class Container {
 
   /** This boot's journal of `unit` (or all of it), as text. */
   async journal(unit?: string): Promise<string> {
-    const result = await this.exec(['journalctl', '-b', '--no-pager', '-o', 'short-monotonic', ...(unit ? ['-u', unit] : [])], { timeoutMs: 60_000 });
+    const result = await this.exec(['journalctl', '-b', '--no-pager', '-o', 'short-monotonic', ...(unit ? ['-u', unit] : [])], {
+      timeoutMs: 60_000,
+    });
     return `${result.stdout}${result.stderr}`;
   }
 

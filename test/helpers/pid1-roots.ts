@@ -19,7 +19,8 @@ export function debianMirror(): string {
   const texts: string[] = [];
   const dir = '/etc/apt/sources.list.d';
   try {
-    for (const name of readdirSync(dir)) if (name.endsWith('.sources') || name.endsWith('.list')) texts.push(readFileSync(path.join(dir, name), 'utf8'));
+    for (const name of readdirSync(dir))
+      if (name.endsWith('.sources') || name.endsWith('.list')) texts.push(readFileSync(path.join(dir, name), 'utf8'));
   } catch {
     // no such directory
   }

@@ -16,11 +16,15 @@ export function timeScale(): number {
     for (let i = 0; i < 3; i++) {
       const started = performance.now();
       const result = spawnSync(process.execPath, ['-e', '0']);
-      if (result.status !== 0) throw new Error(`time-scale: \`${process.execPath} -e 0\` failed (${result.status ?? result.signal}): ${result.stderr}`);
+      if (result.status !== 0)
+        throw new Error(`time-scale: \`${process.execPath} -e 0\` failed (${result.status ?? result.signal}): ${result.stderr}`);
       fastest = Math.min(fastest, performance.now() - started);
     }
     factor = Math.max(1, fastest / REFERENCE_MS);
-    if (factor > 1) console.log(`      (test deadlines x${factor.toFixed(2)}: a bare Node start takes ${fastest.toFixed(0)} ms here, against ${REFERENCE_MS} ms)`);
+    if (factor > 1)
+      console.log(
+        `      (test deadlines x${factor.toFixed(2)}: a bare Node start takes ${fastest.toFixed(0)} ms here, against ${REFERENCE_MS} ms)`,
+      );
   }
   return factor;
 }

@@ -53,9 +53,24 @@ export interface InstalledProject {
  * manager's mount namespace, as test/e2e/generated.test.ts does. The socket
  * unit listens on a free loopback port. Nothing is started.
  */
-export async function installGenerated(manager: UserManager, name: string, options: Record<string, unknown> = {}): Promise<InstalledProject> {
+export async function installGenerated(
+  manager: UserManager,
+  name: string,
+  options: Record<string, unknown> = {},
+): Promise<InstalledProject> {
   const port = await freePort();
-  const project = await generate({ runtime: 'bundled', scope: 'user', systemdVersion: hostSystemdVersion(), sockets: `tcp:127.0.0.1:${port}`, description: `${name} under faults`, ...options }, name, manager.shareDir);
+  const project = await generate(
+    {
+      runtime: 'bundled',
+      scope: 'user',
+      systemdVersion: hostSystemdVersion(),
+      sockets: `tcp:127.0.0.1:${port}`,
+      description: `${name} under faults`,
+      ...options,
+    },
+    name,
+    manager.shareDir,
+  );
   leaveRunDir();
   runIn(project.dir, 'npm', ['install']);
   runIn(project.dir, 'npm', ['run', 'build']);
@@ -160,7 +175,10 @@ export interface Reply {
  * one of its pooled connections. Rejects on any error, on a timeout, and on a
  * body shorter than its Content-Length.
  */
-export function request(port: number, options: { path?: string; timeoutMs?: number; method?: string; agent?: http.Agent } = {}): Promise<Reply> {
+export function request(
+  port: number,
+  options: { path?: string; timeoutMs?: number; method?: string; agent?: http.Agent } = {},
+): Promise<Reply> {
   const started = performance.now();
   const timeoutMs = options.timeoutMs ?? 15_000;
   return new Promise((resolve, reject) => {

@@ -101,7 +101,10 @@ export function events<T extends object = Event>(log: string): T[] {
 export async function stageForAnyUser(manager: UserManager, script: string): Promise<string> {
   const app = path.join(manager.shareDir, 'app');
   const runtime = realpathSync(path.join(repo, 'node_modules', 'sd-daemon-runtime'));
-  const pkg = JSON.parse(readFileSync(path.join(runtime, 'package.json'), 'utf8')) as { files?: string[]; dependencies?: Record<string, string> };
+  const pkg = JSON.parse(readFileSync(path.join(runtime, 'package.json'), 'utf8')) as {
+    files?: string[];
+    dependencies?: Record<string, string>;
+  };
   const dest = path.join(app, 'node_modules', 'sd-daemon-runtime');
   for (const entry of ['package.json', ...(pkg.files ?? [])]) {
     const source = path.join(runtime, entry);

@@ -20,7 +20,18 @@
 // systemctl runs from the test process, outside the namespace: it reaches the
 // manager through $XDG_RUNTIME_DIR/systemd/private under the base dir's real path.
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { accessSync, constants as fsConstants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, writeFileSync, type Dirent } from 'node:fs';
+import {
+  accessSync,
+  constants as fsConstants,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  writeFileSync,
+  type Dirent,
+} from 'node:fs';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -111,7 +122,9 @@ function cgroupMounts(): CgroupMount[] {
     if (fstype !== 'cgroup' && fstype !== 'cgroup2') continue;
     const [, , device = '', root = '/', mountPoint = ''] = left.split(' ');
     const tokens = superOptions.split(',');
-    const mine = ours.find((o) => (fstype === 'cgroup2' ? o.v2 : !o.v2 && o.controllers.length > 0 && o.controllers.every((c) => tokens.includes(c))));
+    const mine = ours.find((o) =>
+      fstype === 'cgroup2' ? o.v2 : !o.v2 && o.controllers.length > 0 && o.controllers.every((c) => tokens.includes(c)),
+    );
     if (!mine || !(mine.cgroup === root || mine.cgroup.startsWith(root === '/' ? '/' : `${root}/`))) continue;
     mounts.push({
       mountPoint,
@@ -194,7 +207,10 @@ ${cgroupDirs.map((d) => `  echo $$ > ${sh(path.join(d, 'cgroup.procs'))}`).join(
 fi
 
 # Cgroup mounts made inside the namespace are rooted at our subtree.
-${[...mounts].reverse().map((m) => `umount -l ${sh(m.mountPoint)}`).join('\n')}
+${[...mounts]
+  .reverse()
+  .map((m) => `umount -l ${sh(m.mountPoint)}`)
+  .join('\n')}
 ${mounts.map((m) => `mount -t ${m.fstype} -o ${sh(m.options)} ${m.fstype} ${sh(m.mountPoint)}`).join('\n')}
 
 # /run as on a booted system; /run/systemd/system makes systemd --user agree to start.
@@ -400,7 +416,8 @@ export class UserManager {
 
   async daemonReload(): Promise<void> {
     const r = await this.systemctl('daemon-reload');
-    if (r.code !== 0) throw new Error(`systemctl --user daemon-reload failed (${r.code}): ${r.stderr}\n--- manager output ---\n${this.output}`);
+    if (r.code !== 0)
+      throw new Error(`systemctl --user daemon-reload failed (${r.code}): ${r.stderr}\n--- manager output ---\n${this.output}`);
   }
 
   /** The unit's properties, as `systemctl show` prints them. */
@@ -439,7 +456,9 @@ export class UserManager {
       await sleep(50);
     }
     const expected = typeof condition === 'function' ? String(condition) : JSON.stringify(condition);
-    throw new Error(`${unit}: ${expected} did not hold within ${timeoutMs} ms; last seen ${JSON.stringify(last)}\n--- manager output ---\n${this.output}`);
+    throw new Error(
+      `${unit}: ${expected} did not hold within ${timeoutMs} ms; last seen ${JSON.stringify(last)}\n--- manager output ---\n${this.output}`,
+    );
   }
 
   /** A fresh log file for StandardOutput=append:<file> (journald does not run here). */

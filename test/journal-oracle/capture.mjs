@@ -11,7 +11,9 @@ import { nativeBinding } from '../../runtime/dist/native.js';
 
 const native = nativeBinding();
 const [, , sendv, specFile, entriesFile] = process.argv;
-const fields = Object.fromEntries(JSON.parse(readFileSync(specFile, 'utf8')).map(([name, base64]) => [name, Buffer.from(base64, 'base64')]));
+const fields = Object.fromEntries(
+  JSON.parse(readFileSync(specFile, 'utf8')).map(([name, base64]) => [name, Buffer.from(base64, 'base64')]),
+);
 // The same fields as sd_journal_sendv's iovecs: "NAME=value", any bytes.
 const entries = [];
 for (const [name, value] of Object.entries(fields)) {

@@ -28,8 +28,14 @@ describe('journal records, byte for byte against libsystemd (sd_journal_sendv)',
     // Named "node", so libsystemd's default SYSLOG_IDENTIFIER
     // (program_invocation_short_name) is the one we derive from node's argv[0].
     sendv = join(dir, 'node');
-    const cc = spawnSync('gcc', ['-O1', '-DSD_JOURNAL_SUPPRESS_LOCATION', '-o', sendv, join(here, 'sendv.c'), '-lsystemd'], { encoding: 'utf8' });
-    requireOrSkip(this, cc.status === 0, `cannot build the libsystemd oracle (apt-get install gcc libsystemd-dev): ${cc.error?.message ?? cc.stderr}`);
+    const cc = spawnSync('gcc', ['-O1', '-DSD_JOURNAL_SUPPRESS_LOCATION', '-o', sendv, join(here, 'sendv.c'), '-lsystemd'], {
+      encoding: 'utf8',
+    });
+    requireOrSkip(
+      this,
+      cc.status === 0,
+      `cannot build the libsystemd oracle (apt-get install gcc libsystemd-dev): ${cc.error?.message ?? cc.stderr}`,
+    );
   });
 
   after(function () {
@@ -45,7 +51,14 @@ mount -t tmpfs journal-oracle /run/systemd/journal
 exec "$NODE" "$CAPTURE" "$SENDV" "$SPEC" "$ENTRIES"`;
     const result = spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script], {
       encoding: 'utf8',
-      env: { ...process.env, NODE: process.execPath, CAPTURE: join(here, 'capture.mjs'), SENDV: sendv, SPEC: spec, ENTRIES: join(dir, 'entries') },
+      env: {
+        ...process.env,
+        NODE: process.execPath,
+        CAPTURE: join(here, 'capture.mjs'),
+        SENDV: sendv,
+        SPEC: spec,
+        ENTRIES: join(dir, 'entries'),
+      },
       timeout: 120_000,
       maxBuffer: 64 * 1024 * 1024,
     });
@@ -84,6 +97,9 @@ exec "$NODE" "$CAPTURE" "$SENDV" "$SPEC" "$ENTRIES"`;
       ['BIG', big],
     ]);
     assert.equal(ours.via, 'memfd');
-    assert.ok(Buffer.from(ours.data, 'base64').equals(Buffer.from(libsystemd.data, 'base64')), `libsystemd sent ${libsystemd.via}, we sent ${ours.via}: the bytes differ`);
+    assert.ok(
+      Buffer.from(ours.data, 'base64').equals(Buffer.from(libsystemd.data, 'base64')),
+      `libsystemd sent ${libsystemd.via}, we sent ${ours.via}: the bytes differ`,
+    );
   });
 });

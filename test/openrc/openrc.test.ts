@@ -22,7 +22,20 @@ import { requireOrSkip } from '../helpers/prerequisites.js';
 import { alive, processesRunning } from '../helpers/processes.js';
 
 const NAME = 'orc';
-const OPENRC_DIRS = ['started', 'starting', 'stopping', 'inactive', 'wasinactive', 'failed', 'hotplugged', 'daemons', 'options', 'exclusive', 'scheduled', 'tmp'];
+const OPENRC_DIRS = [
+  'started',
+  'starting',
+  'stopping',
+  'inactive',
+  'wasinactive',
+  'failed',
+  'hotplugged',
+  'daemons',
+  'options',
+  'exclusive',
+  'scheduled',
+  'tmp',
+];
 
 // Run as root by unshare in new mount and network namespaces; $1 is the staged
 // /etc layer (init.d/<name>, conf.d/<name>). Prints "ready", then holds the
@@ -73,7 +86,10 @@ describe(`the OpenRC runscript under the real openrc-run, with ${OWN_SSD ? "Open
     const script = `require('http').get({ host: '127.0.0.1', port: ${port}, timeout: 5000 }, (res) => {
       let body = ''; res.on('data', (c) => (body += c)); res.on('end', () => console.log(JSON.stringify({ status: res.statusCode, body })));
     }).on('error', (e) => console.log(JSON.stringify({ error: e.message })));`;
-    const result = spawnSync('nsenter', ['-t', String(sandbox!.pid), '-n', process.execPath, '-e', script], { encoding: 'utf8', timeout: 20_000 });
+    const result = spawnSync('nsenter', ['-t', String(sandbox!.pid), '-n', process.execPath, '-e', script], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
     assert.equal(result.status, 0, `GET inside the namespace: ${result.stderr}`);
     return JSON.parse(result.stdout) as { status?: number; body?: string; error?: string };
   }
@@ -88,7 +104,15 @@ describe(`the OpenRC runscript under the real openrc-run, with ${OWN_SSD ? "Open
     // System scope, installed where it was generated: the script runs node on dir/orc/src/main.js.
     // That is under /tmp, where the unit's PrivateTmp= would hide it (the generator refuses that): no sandbox for the unit here.
     p = await generate(
-      { runtime: 'bundled', init: 'systemd,sysv,openrc', hardening: 'none', language: 'js', sockets: `tcp:127.0.0.1:${port}`, installPath: path.join(dir, NAME), description: 'OpenRC test daemon' },
+      {
+        runtime: 'bundled',
+        init: 'systemd,sysv,openrc',
+        hardening: 'none',
+        language: 'js',
+        sockets: `tcp:127.0.0.1:${port}`,
+        installPath: path.join(dir, NAME),
+        description: 'OpenRC test daemon',
+      },
       NAME,
       dir,
     );
@@ -106,7 +130,11 @@ describe(`the OpenRC runscript under the real openrc-run, with ${OWN_SSD ? "Open
     // openrc-run gives the script a clean environment: the daemon's settings come from conf.d.
     writeFileSync(path.join(etc, 'conf.d', NAME), `export CONFIG_FILE=${configFile}\n`);
 
-    sandbox = spawn('unshare', ['--mount', '--net', '--propagation', 'private', 'sh', '-c', SANDBOX, 'sh', etc, ...(OWN_SSD ? [OWN_SSD] : [])], { stdio: ['pipe', 'pipe', 'pipe'] });
+    sandbox = spawn(
+      'unshare',
+      ['--mount', '--net', '--propagation', 'private', 'sh', '-c', SANDBOX, 'sh', etc, ...(OWN_SSD ? [OWN_SSD] : [])],
+      { stdio: ['pipe', 'pipe', 'pipe'] },
+    );
     let output = '';
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`the sandbox did not come up in 20 s:\n${output}`)), 20_000);

@@ -32,7 +32,11 @@ describe('PID-1 systemd 257: journal native protocol and MAINPIDFDID', function 
     this.timeout(2400_000);
     requireOrSkip(this, process.getuid?.() === 0, 'the PID-1 tests boot containers with systemd-nspawn and need root');
     const nspawn = await run('sh', ['-c', 'command -v systemd-nspawn && command -v debootstrap'], { timeoutMs: 10_000 });
-    requireOrSkip(this, nspawn.code === 0, 'systemd-nspawn or debootstrap missing: apt-get install systemd-container debootstrap (or run .ci/pid1.sh)');
+    requireOrSkip(
+      this,
+      nspawn.code === 0,
+      'systemd-nspawn or debootstrap missing: apt-get install systemd-container debootstrap (or run .ci/pid1.sh)',
+    );
     const { dir } = await debianRoot('trixie');
     const artifacts = path.join(ARTIFACTS, 'journal-257');
     mkdirSync(artifacts, { recursive: true });
@@ -69,8 +73,13 @@ describe('PID-1 systemd 257: journal native protocol and MAINPIDFDID', function 
     assert.equal(started.code, 0, `${started.stderr}\n${await c().journal('journal-proof.service')}`);
     let entries: Record<string, unknown>[] = [];
     for (let tries = 0; tries < 100; tries++) {
-      const out = await c().check(['journalctl', '-u', 'journal-proof.service', '-o', 'json', '--all', '--no-pager', `TEST_RUN=${run_}`], { timeoutMs: 60_000 });
-      entries = out.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+      const out = await c().check(['journalctl', '-u', 'journal-proof.service', '-o', 'json', '--all', '--no-pager', `TEST_RUN=${run_}`], {
+        timeoutMs: 60_000,
+      });
+      entries = out
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
       if (entries.length >= 4) break;
       await sleep(300);
     }

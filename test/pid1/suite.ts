@@ -136,7 +136,11 @@ export function describeVersion(spec: VersionSpec): void {
       this.timeout(2400_000);
       requireOrSkip(this, process.getuid?.() === 0, 'the PID-1 tests boot containers with systemd-nspawn and need root');
       const missing = await missingTools();
-      requireOrSkip(this, missing.length === 0, `${missing.join(', ')} missing: apt-get install systemd-container debootstrap util-linux (or run .ci/pid1.sh)`);
+      requireOrSkip(
+        this,
+        missing.length === 0,
+        `${missing.join(', ')} missing: apt-get install systemd-container debootstrap util-linux (or run .ci/pid1.sh)`,
+      );
       rmSync(artifacts, { recursive: true, force: true });
       mkdirSync(artifacts, { recursive: true });
 
@@ -146,7 +150,14 @@ export function describeVersion(spec: VersionSpec): void {
       const buildStarted = process.hrtime.bigint();
       parent = mkdtempSync(path.join(tmpdir(), `sd-pid1-${spec.version}-`));
       const specs: ProjectSpec[] = [
-        { name: NAME, options: { type: 'notify-reload', systemdVersion: String(spec.version), description: `PID-1 test daemon on systemd ${spec.version}` } },
+        {
+          name: NAME,
+          options: {
+            type: 'notify-reload',
+            systemdVersion: String(spec.version),
+            description: `PID-1 test daemon on systemd ${spec.version}`,
+          },
+        },
         ...(spec.extraProjects ?? []),
       ];
       const projects = new Map<string, BuiltProject>();
@@ -167,9 +178,16 @@ export function describeVersion(spec: VersionSpec): void {
       binds.push({ host: testDir, inside: TEST_DIR });
       // node, where the units run it (--node defaults to the generating node); the
       // volatile root of this machine shows its /usr already.
-      if (!(tree.volatile === 'yes' && process.execPath.startsWith('/usr/'))) binds.push({ host: process.execPath, inside: process.execPath });
+      if (!(tree.volatile === 'yes' && process.execPath.startsWith('/usr/')))
+        binds.push({ host: process.execPath, inside: process.execPath });
 
-      const container = await Container.boot({ label: String(spec.version), directory: tree.directory, volatile: tree.volatile, binds, artifacts });
+      const container = await Container.boot({
+        label: String(spec.version),
+        directory: tree.directory,
+        volatile: tree.volatile,
+        binds,
+        artifacts,
+      });
       ctx = { container, projects, artifacts, testDir, results, addonFailure: null };
       results.bootSeconds = container.bootSeconds;
       results.bootState = container.systemState;
@@ -190,7 +208,11 @@ export function describeVersion(spec: VersionSpec): void {
     });
     afterEach(function () {
       const t = this.currentTest!;
-      results.tests.push({ title: t.fullTitle(), state: t.state ?? 'unknown', seconds: Number(process.hrtime.bigint() - testStarted) / 1e9 });
+      results.tests.push({
+        title: t.fullTitle(),
+        state: t.state ?? 'unknown',
+        seconds: Number(process.hrtime.bigint() - testStarted) / 1e9,
+      });
     });
 
     it(`runs systemd ${spec.version} as PID 1`, function () {
@@ -198,18 +220,19 @@ export function describeVersion(spec: VersionSpec): void {
       assert.match(c.results.systemdInside ?? '', new RegExp(`^systemd ${spec.version}\\b`));
     });
 
-    it('the project\'s runtime loads its native addon inside (glibc of this tree)', async function () {
+    it("the project's runtime loads its native addon inside (glibc of this tree)", async function () {
       const c = get_();
       const p = c.projects.get(NAME)!;
       const probe = 'import("sd-daemon-runtime").then((m) => console.log(JSON.stringify(m.capabilities())))';
       const out = await c.container.check(['sh', '-c', `cd ${p.installPath} && exec "$0" -e "$1"`, process.execPath, probe]);
       const caps = JSON.parse(out) as { native: boolean; nativeError: string | null };
       const glibc = (await c.container.exec(['sh', '-c', 'ldd --version 2>&1 | head -n 1'])).stdout.trim();
-      if (!caps.native) c.addonFailure = `sd-daemon-runtime's addon does not load on this tree (${glibc}), so the daemon cannot notify systemd`;
+      if (!caps.native)
+        c.addonFailure = `sd-daemon-runtime's addon does not load on this tree (${glibc}), so the daemon cannot notify systemd`;
       assert.equal(caps.native, true, `sd-daemon-runtime's addon does not load on this tree (${glibc}): ${caps.nativeError}`);
     });
 
-    it('install-units installs the units where the container\'s systemd loads them (a second run changes nothing)', async function () {
+    it("install-units installs the units where the container's systemd loads them (a second run changes nothing)", async function () {
       const c = get_();
       const p = c.projects.get(NAME)!;
       const first = await installUnits(c, p);
@@ -249,7 +272,10 @@ export function describeVersion(spec: VersionSpec): void {
       const c = get_();
       const figure = await security(c, SERVICE);
       console.log(`      systemd ${spec.version}: exposure of ${SERVICE}: ${figure.exposure} ${figure.rating}`);
-      assert.ok(figure.exposure < 2, `exposure ${figure.exposure} ${figure.rating}: the strict set should rate OK (< 2.0); see ${c.artifacts}/security-${SERVICE}.txt`);
+      assert.ok(
+        figure.exposure < 2,
+        `exposure ${figure.exposure} ${figure.rating}: the strict set should rate OK (< 2.0); see ${c.artifacts}/security-${SERVICE}.txt`,
+      );
     });
 
     it('socket activation: nothing runs until a connection; curl on 127.0.0.1 answers; READY and STATUS reach systemd', async function () {
@@ -259,9 +285,19 @@ export function describeVersion(spec: VersionSpec): void {
       assert.equal((await c.container.show(SERVICE, ['ActiveState'])).ActiveState, 'inactive', 'nothing runs before the first connection');
       const response = await get(c.container, PORT);
       assert.equal(response.status, 200, `${response.error}${response.body}\n--- journal ---\n${await c.container.journal(SERVICE)}`);
-      assert.deepEqual(JSON.parse(response.body), { name: NAME, description: `PID-1 test daemon on systemd ${spec.version}`, greeting: 'first' });
+      assert.deepEqual(JSON.parse(response.body), {
+        name: NAME,
+        description: `PID-1 test daemon on systemd ${spec.version}`,
+        greeting: 'first',
+      });
       const shown = await c.container.show(SERVICE, ['ActiveState', 'SubState', 'StatusText', 'NRestarts', 'WatchdogUSec']);
-      assert.deepEqual(shown, { ActiveState: 'active', SubState: 'running', StatusText: 'Serving on 1 socket(s)', NRestarts: '0', WatchdogUSec: '10s' });
+      assert.deepEqual(shown, {
+        ActiveState: 'active',
+        SubState: 'running',
+        StatusText: 'Serving on 1 socket(s)',
+        NRestarts: '0',
+        WatchdogUSec: '10s',
+      });
     });
 
     it(`systemctl reload re-reads the configuration (${nativeReload ? 'Type=notify-reload: SIGHUP from systemd' : 'ExecReload=: kill -HUP'})`, async function () {
@@ -280,7 +316,8 @@ export function describeVersion(spec: VersionSpec): void {
         // ExecReload=/bin/kill returns once the signal is sent; the daemon reloads just after.
         const deadline = Date.now() + 10_000;
         let greeting = '';
-        while ((greeting = JSON.parse((await get(c.container, PORT)).body).greeting) !== 'second' && Date.now() < deadline) await sleep(200);
+        while ((greeting = JSON.parse((await get(c.container, PORT)).body).greeting) !== 'second' && Date.now() < deadline)
+          await sleep(200);
         assert.equal(greeting, 'second', 'the reload took the new configuration');
       }
       assert.match(await c.container.journal(SERVICE), /configuration reloaded/);
@@ -316,7 +353,11 @@ export function describeVersion(spec: VersionSpec): void {
       assert.equal(stop.code, 0, stop.stderr);
       const stopped = await c.container.show(SERVICE, ['ActiveState', 'Result', 'ExecMainCode', 'ExecMainStatus']);
       // ExecMainCode 1: CLD_EXITED (it exited by itself, not killed).
-      assert.deepEqual(stopped, { ActiveState: 'inactive', Result: 'success', ExecMainCode: '1', ExecMainStatus: '0' }, await c.container.journal(SERVICE));
+      assert.deepEqual(
+        stopped,
+        { ActiveState: 'inactive', Result: 'success', ExecMainCode: '1', ExecMainStatus: '0' },
+        await c.container.journal(SERVICE),
+      );
     });
 
     it('a configuration error exits 78 (EX_CONFIG) and is not restarted (RestartPreventExitStatus=)', async function () {
@@ -326,11 +367,19 @@ export function describeVersion(spec: VersionSpec): void {
       const before = await c.container.show(SERVICE, ['NRestarts']);
       const start = await c.container.systemctl('start', SERVICE);
       assert.notEqual(start.code, 0, 'the start job fails');
-      const failed = await c.container.waitFor(SERVICE, ['ActiveState', 'Result', 'ExecMainStatus', 'NRestarts'], (v) => v.ActiveState === 'failed', 30_000);
+      const failed = await c.container.waitFor(
+        SERVICE,
+        ['ActiveState', 'Result', 'ExecMainStatus', 'NRestarts'],
+        (v) => v.ActiveState === 'failed',
+        30_000,
+      );
       assert.deepEqual(failed, { ActiveState: 'failed', Result: 'exit-code', ExecMainStatus: '78', NRestarts: before.NRestarts });
       // Restart= would have acted within RestartSec= (100 ms): give it seconds.
       await sleep(3000);
-      assert.deepEqual(await c.container.show(SERVICE, ['ActiveState', 'NRestarts']), { ActiveState: 'failed', NRestarts: before.NRestarts });
+      assert.deepEqual(await c.container.show(SERVICE, ['ActiveState', 'NRestarts']), {
+        ActiveState: 'failed',
+        NRestarts: before.NRestarts,
+      });
       assert.match(await c.container.journal(SERVICE), /configuration error: .*config\.json/);
       // Fixed configuration: it starts again.
       writeFileSync(path.join(c.testDir, 'config.json'), `${JSON.stringify({ greeting: 'third' })}\n`);
@@ -375,21 +424,34 @@ export function describeDefaults(ctx: () => Context, name: string): void {
       assert.equal(running.SubState, 'running');
       const reload = await c.container.systemctl('reload', SERVICE);
       assert.equal(reload.code, 0, `${reload.stderr}\n--- journal ---\n${await c.container.journal(SERVICE)}`);
-      await c.container.waitFor(SERVICE, ['ActiveState', 'SubState'], (v) => v.ActiveState === 'active' && v.SubState === 'running', 10_000);
+      await c.container.waitFor(
+        SERVICE,
+        ['ActiveState', 'SubState'],
+        (v) => v.ActiveState === 'active' && v.SubState === 'running',
+        10_000,
+      );
       assert.equal((await c.container.show(SERVICE, ['MainPID'])).MainPID, running.MainPID, 'the same daemon after the reload');
       const stop = await c.container.systemctl('stop', SERVICE, SOCKET);
       assert.equal(stop.code, 0, stop.stderr);
-      assert.deepEqual(await c.container.show(SERVICE, ['ActiveState', 'Result', 'ExecMainStatus']), { ActiveState: 'inactive', Result: 'success', ExecMainStatus: '0' });
+      assert.deepEqual(await c.container.show(SERVICE, ['ActiveState', 'Result', 'ExecMainStatus']), {
+        ActiveState: 'inactive',
+        Result: 'success',
+        ExecMainStatus: '0',
+      });
     });
 
     it('uninstall-units (issue 14): --dry-run changes nothing; then the enabled, running units are stopped, disabled and removed; a second run has nothing to remove', async function () {
       const c = daemonContext(ctx);
       const p = c.projects.get(name)!;
-      const uninstall = (...args: string[]) => c.container.exec([process.execPath, path.posix.join(p.installPath, 'scripts', 'uninstall-units.mjs'), ...args], { timeoutMs: 120_000 });
+      const uninstall = (...args: string[]) =>
+        c.container.exec([process.execPath, path.posix.join(p.installPath, 'scripts', 'uninstall-units.mjs'), ...args], {
+          timeoutMs: 120_000,
+        });
       assert.equal((await c.container.systemctl('enable', '--now', SOCKET)).code, 0);
       assert.equal((await get(c.container, 8080)).status, 200, 'running through its socket');
       const wants = `/etc/systemd/system/sockets.target.wants/${SOCKET}`;
-      const present = async (file: string): Promise<boolean> => (await c.container.exec(['test', '-e', file])).code === 0 || (await c.container.exec(['test', '-L', file])).code === 0;
+      const present = async (file: string): Promise<boolean> =>
+        (await c.container.exec(['test', '-e', file])).code === 0 || (await c.container.exec(['test', '-L', file])).code === 0;
       assert.ok(await present(wants), 'enable made its symlink');
 
       const dry = await uninstall('--dry-run');
@@ -401,7 +463,8 @@ export function describeDefaults(ctx: () => Context, name: string): void {
       const run = await uninstall();
       assert.equal(run.code, 0, `${run.stdout}${run.stderr}`);
       assert.match(run.stdout, /^ran: systemctl daemon-reload$/m);
-      for (const file of [`/etc/systemd/system/${SERVICE}`, `/etc/systemd/system/${SOCKET}`, wants]) assert.equal(await present(file), false, `${file} is gone`);
+      for (const file of [`/etc/systemd/system/${SERVICE}`, `/etc/systemd/system/${SOCKET}`, wants])
+        assert.equal(await present(file), false, `${file} is gone`);
       assert.deepEqual(await c.container.show(SOCKET, ['ActiveState', 'LoadState']), { ActiveState: 'inactive', LoadState: 'not-found' });
       assert.equal((await c.container.show(SERVICE, ['ActiveState'])).ActiveState, 'inactive');
       assert.equal(await present(`/etc/systemd/system/.${SERVICE}.installed-units.json`), false, 'the record is gone with what it listed');

@@ -30,7 +30,8 @@ function writeConfig(c: Context, name: string, greeting: string): string {
 async function greetingBecomes(c: Context, port: number, expected: string): Promise<string> {
   const deadline = Date.now() + 10_000;
   let greeting = '';
-  while ((greeting = JSON.parse((await get(c.container, port)).body || '{}').greeting) !== expected && Date.now() < deadline) await sleep(200);
+  while ((greeting = JSON.parse((await get(c.container, port)).body || '{}').greeting) !== expected && Date.now() < deadline)
+    await sleep(200);
   return greeting;
 }
 
@@ -39,7 +40,10 @@ describeVersion({
   tree: async () => ({ directory: '/', volatile: 'yes', builtSeconds: null }),
   extraProjects: [
     { name: FORKING, options: { type: 'forking', systemdVersion: '252', description: 'PID-1 forking test daemon' } },
-    { name: LSB, options: { init: 'systemd,sysv', sockets: `tcp:127.0.0.1:${LSB_PORT}`, systemdVersion: '252', description: 'PID-1 LSB test daemon' } },
+    {
+      name: LSB,
+      options: { init: 'systemd,sysv', sockets: `tcp:127.0.0.1:${LSB_PORT}`, systemdVersion: '252', description: 'PID-1 LSB test daemon' },
+    },
   ],
   more: (ctx: () => Context) => {
     describe('Type=forking (--type forking: node --daemonize, PIDFile=)', function () {
@@ -50,7 +54,10 @@ describeVersion({
         await installUnits(c, c.projects.get(FORKING)!);
         // The operator's settings: the port (the daemon reads PORT when it has no socket unit) and a configuration file.
         const config = writeConfig(c, FORKING, 'forked');
-        await c.container.writeFile(`/etc/systemd/system/${SERVICE}.d/50-pid1-test.conf`, `[Service]\nEnvironment=PORT=${FORKING_PORT}\nEnvironment=CONFIG_FILE=${config}\n`);
+        await c.container.writeFile(
+          `/etc/systemd/system/${SERVICE}.d/50-pid1-test.conf`,
+          `[Service]\nEnvironment=PORT=${FORKING_PORT}\nEnvironment=CONFIG_FILE=${config}\n`,
+        );
         await c.container.check(['systemctl', 'daemon-reload']);
         await verifyClean(c.container, [`/etc/systemd/system/${SERVICE}`]);
         const figure = await security(c, SERVICE);
@@ -58,7 +65,7 @@ describeVersion({
         assert.equal((await c.container.show(SERVICE, ['Type'])).Type, 'forking');
       });
 
-      it('starts (the job ends once the daemon is ready), MainPID is the PID file\'s, serves, reloads and stops with Result=success', async function () {
+      it("starts (the job ends once the daemon is ready), MainPID is the PID file's, serves, reloads and stops with Result=success", async function () {
         const c = ctx();
         const start = await c.container.systemctl('start', SERVICE);
         assert.equal(start.code, 0, `${start.stderr}\n--- journal ---\n${await c.container.journal(SERVICE)}`);
@@ -75,7 +82,11 @@ describeVersion({
         writeConfig(c, FORKING, 'forked and reloaded');
         const reload = await c.container.systemctl('reload', SERVICE);
         assert.equal(reload.code, 0, reload.stderr);
-        assert.equal(await greetingBecomes(c, FORKING_PORT, 'forked and reloaded'), 'forked and reloaded', 'ExecReload= reached the daemon');
+        assert.equal(
+          await greetingBecomes(c, FORKING_PORT, 'forked and reloaded'),
+          'forked and reloaded',
+          'ExecReload= reached the daemon',
+        );
         assert.equal((await c.container.show(SERVICE, ['MainPID'])).MainPID, shown.MainPID, 'the same daemon after the reload');
 
         const stop = await c.container.systemctl('stop', SERVICE);
@@ -85,7 +96,7 @@ describeVersion({
       });
     });
 
-    describe('the LSB init script (--init systemd,sysv) through systemd\'s sysv generator', function () {
+    describe("the LSB init script (--init systemd,sysv) through systemd's sysv generator", function () {
       const SERVICE = `${LSB}.service`;
       const SCRIPT = `/etc/init.d/${LSB}`;
 
@@ -127,8 +138,12 @@ describeVersion({
         writeConfig(c, LSB, 'from init.d, reloaded');
         const reload = await c.container.systemctl('reload', SERVICE);
         assert.equal(reload.code, 0, `${reload.stderr}\n--- journal ---\n${await c.container.journal(SERVICE)}`);
-        assert.equal(await greetingBecomes(c, LSB_PORT, 'from init.d, reloaded'), 'from init.d, reloaded', 'the script\'s reload reached the daemon');
-        assert.match((await c.container.check([SCRIPT, 'status'])), new RegExp(`PID ${pid}\\b`), 'the same daemon after the reload');
+        assert.equal(
+          await greetingBecomes(c, LSB_PORT, 'from init.d, reloaded'),
+          'from init.d, reloaded',
+          "the script's reload reached the daemon",
+        );
+        assert.match(await c.container.check([SCRIPT, 'status']), new RegExp(`PID ${pid}\\b`), 'the same daemon after the reload');
 
         const stop = await c.container.systemctl('stop', SERVICE);
         assert.equal(stop.code, 0, stop.stderr);

@@ -13,7 +13,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
-import { npm, npmEnv } from '../helpers/npm.js';
+import { npmEnv } from '../helpers/npm.js';
 import { requireOrSkip } from '../helpers/prerequisites.js';
 import { REPO } from '../helpers/generator.js';
 
@@ -33,7 +33,11 @@ function timed(label: string, command: string, args: string[], options: { cwd: s
   const ms = performance.now() - start;
   timings.push([label, ms]);
   const output = `${result.stdout}${result.stderr}`;
-  assert.equal(result.status, 0, `${label} (${command} ${args.join(' ')}) failed in ${options.cwd} after ${Math.round(ms)} ms:\n${output.slice(-6000)}`);
+  assert.equal(
+    result.status,
+    0,
+    `${label} (${command} ${args.join(' ')}) failed in ${options.cwd} after ${Math.round(ms)} ms:\n${output.slice(-6000)}`,
+  );
   return output;
 }
 
@@ -64,7 +68,9 @@ async function waitForRegistry(url: string, registry: ChildProcess, log: () => s
 
 /** The `resolved` URL of sd-daemon-runtime in a project's package-lock.json. */
 function resolvedRuntime(project: string): string {
-  const lock = JSON.parse(readFileSync(path.join(project, 'package-lock.json'), 'utf8')) as { packages: Record<string, { resolved?: string; version?: string }> };
+  const lock = JSON.parse(readFileSync(path.join(project, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, { resolved?: string; version?: string }>;
+  };
   const entry = lock.packages['node_modules/sd-daemon-runtime'];
   assert.ok(entry, `sd-daemon-runtime in ${project}/package-lock.json`);
   return entry.resolved ?? '';
@@ -82,7 +88,12 @@ describe('published to a private registry and installed as a user would', functi
   /** `command args` as the unprivileged user, in `cwd` (under its home), timed. */
   const asUser = (label: string, cwd: string, command: string, args: string[]): string => {
     try {
-      return timed(label, 'runuser', ['-u', USER, '--', 'env', '-i', ...Object.entries(userEnv).map(([k, v]) => `${k}=${v}`), command, ...args], { cwd, env: process.env });
+      return timed(
+        label,
+        'runuser',
+        ['-u', USER, '--', 'env', '-i', ...Object.entries(userEnv).map(([k, v]) => `${k}=${v}`), command, ...args],
+        { cwd, env: process.env },
+      );
     } catch (error) {
       // What the registry saw (uplink errors, refused requests) is half the story.
       if (error instanceof Error) error.message += `\n--- verdaccio's log (end) ---\n${registryLog.slice(-4000)}`;
@@ -91,7 +102,11 @@ describe('published to a private registry and installed as a user would', functi
   };
 
   before(async function () {
-    requireOrSkip(this, process.getuid?.() === 0, 'the registry test must run as root (it adds an unprivileged user and runs the installs as that user)');
+    requireOrSkip(
+      this,
+      process.getuid?.() === 0,
+      'the registry test must run as root (it adds an unprivileged user and runs the installs as that user)',
+    );
     const tools = ['useradd', 'runuser'].filter((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0);
     requireOrSkip(this, tools.length === 0, `${tools.join(', ')} missing (Debian: passwd, util-linux)`);
 
@@ -100,7 +115,10 @@ describe('published to a private registry and installed as a user would', functi
     if (!existsSync(installed) || (JSON.parse(readFileSync(installed, 'utf8')) as { version: string }).version !== VERDACCIO) {
       mkdirSync(VERDACCIO_DIR, { recursive: true });
       writeFileSync(path.join(VERDACCIO_DIR, 'package.json'), JSON.stringify({ name: 'verdaccio-for-tests', private: true }));
-      timed('install verdaccio', 'npm', ['install', '--no-save', '--no-package-lock', `verdaccio@${VERDACCIO}`], { cwd: VERDACCIO_DIR, env: npmEnv(path.join(VERDACCIO_DIR, 'cache')) });
+      timed('install verdaccio', 'npm', ['install', '--no-save', '--no-package-lock', `verdaccio@${VERDACCIO}`], {
+        cwd: VERDACCIO_DIR,
+        env: npmEnv(path.join(VERDACCIO_DIR, 'cache')),
+      });
     }
 
     scratch = mkdtempSync(path.join(tmpdir(), 'sd-registry-'));
@@ -128,10 +146,14 @@ listen: 127.0.0.1:${port}
 log: { type: stdout, format: pretty, level: http }
 `,
     );
-    registry = spawn(process.execPath, [path.join(VERDACCIO_DIR, 'node_modules', 'verdaccio', 'bin', 'verdaccio'), '--config', path.join(scratch, 'config.yaml')], {
-      cwd: scratch,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    registry = spawn(
+      process.execPath,
+      [path.join(VERDACCIO_DIR, 'node_modules', 'verdaccio', 'bin', 'verdaccio'), '--config', path.join(scratch, 'config.yaml')],
+      {
+        cwd: scratch,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     registry.stdout!.on('data', (chunk: Buffer) => (registryLog += chunk.toString()));
     registry.stderr!.on('data', (chunk: Buffer) => (registryLog += chunk.toString()));
     await waitForRegistry(url, registry, () => registryLog);
@@ -186,10 +208,15 @@ log: { type: stdout, format: pretty, level: http }
     assert.ok(body.token, 'the registry returned a token');
     const npmrc = path.join(scratch, 'publisher.npmrc');
     writeFileSync(npmrc, `//127.0.0.1:${new URL(url).port}/:_authToken=${body.token}\n`);
-    const output = timed('npm publish --workspaces --include-workspace-root (prepack builds the generator)', 'npm', ['publish', '--workspaces', '--include-workspace-root', '--registry', `${url}/`], {
-      cwd: REPO,
-      env: { ...npmEnv(path.join(scratch, 'publisher-cache')), npm_config_userconfig: npmrc },
-    });
+    const output = timed(
+      'npm publish --workspaces --include-workspace-root (prepack builds the generator)',
+      'npm',
+      ['publish', '--workspaces', '--include-workspace-root', '--registry', `${url}/`],
+      {
+        cwd: REPO,
+        env: { ...npmEnv(path.join(scratch, 'publisher-cache')), npm_config_userconfig: npmrc },
+      },
+    );
     for (const name of PACKAGES) {
       const packument = (await (await fetch(`${url}/${name}`)).json()) as { 'dist-tags'?: Record<string, string> };
       assert.equal(packument['dist-tags']?.latest, version, `${name}@${version} is on the registry:\n${output.slice(-3000)}`);

@@ -34,7 +34,8 @@ describe('reliability: crashes under a real systemd user manager', function () {
     await m().daemonReload();
     const start = await m().systemctl('start', unit);
     assert.equal(start.code, 0, start.stderr);
-    const explain = async (): Promise<string> => `\n--- service log ---\n${await m().readLog(log)}\n--- manager output (end) ---\n${m().managerOutput().slice(-3000)}`;
+    const explain = async (): Promise<string> =>
+      `\n--- service log ---\n${await m().readLog(log)}\n--- manager output (end) ---\n${m().managerOutput().slice(-3000)}`;
 
     const props = ['ActiveState', 'SubState', 'Result', 'MainPID', 'NRestarts', 'ExecMainCode', 'ExecMainStatus', 'StatusText'];
     const seen: Record<string, string | number> = {};
@@ -69,12 +70,19 @@ describe('reliability: crashes under a real systemd user manager', function () {
 
       // The record: every line, stack included, at priority 2 (crit), written in one piece.
       const added = (await m().readLog(log)).slice(before.length).split('\n');
-      const first = added.findIndex((line) => line === `<2>${record}`);
+      const first = added.indexOf(`<2>${record}`);
       assert.ok(first >= 0, `no "<2>${record}" line${await explain()}`);
       const stack = added.slice(first + 1).filter((line) => /^<\d>\s+at /.test(line));
       assert.ok(stack.length >= 1, `no stack under the record${await explain()}`);
-      assert.ok(stack.every((line) => line.startsWith('<2>')), `a stack line without <2>: ${stack.join('\n')}`);
-      assert.match(stack[0]!, new RegExp(`^<2>    at (\\S+\\.)?${frame} .*\\(file://.*/crash\\.mjs:\\d+:\\d+\\)$`), `the stack starts where the fault was: ${stack.join('\n')}`);
+      assert.ok(
+        stack.every((line) => line.startsWith('<2>')),
+        `a stack line without <2>: ${stack.join('\n')}`,
+      );
+      assert.match(
+        stack[0]!,
+        new RegExp(`^<2>    at (\\S+\\.)?${frame} .*\\(file://.*/crash\\.mjs:\\d+:\\d+\\)$`),
+        `the stack starts where the fault was: ${stack.join('\n')}`,
+      );
       Object.assign(seen, {
         [`${crash}-exit`]: crashed.ExecMainStatus!,
         [`${crash}-stack-lines`]: stack.length,
@@ -82,7 +90,10 @@ describe('reliability: crashes under a real systemd user manager', function () {
       });
       current = next;
     }
-    const exits = m().managerOutput().match(/rel-crash\.service: Main process exited, code=exited, status=70\/SOFTWARE/g)?.length ?? 0;
+    const exits =
+      m()
+        .managerOutput()
+        .match(/rel-crash\.service: Main process exited, code=exited, status=70\/SOFTWARE/g)?.length ?? 0;
     assert.equal(exits, 2, `the manager logged each crash's exit${await explain()}`);
     figures('crash', { ...seen, 'n-restarts': current.NRestarts! });
   });
@@ -96,7 +107,8 @@ describe('reliability: crashes under a real systemd user manager', function () {
     await fs.writeFile(config, JSON.stringify({ greeting: 'Hi', logLevel: 'loud' }));
     await fs.chmod(config, 0o644);
     await dropIn(m(), project.service, log, { service: [`Environment=CONFIG_FILE=${m().inside(config)}`] });
-    const explain = async (): Promise<string> => `\n--- service log ---\n${await m().readLog(log)}\n--- manager output (end) ---\n${m().managerOutput().slice(-3000)}`;
+    const explain = async (): Promise<string> =>
+      `\n--- service log ---\n${await m().readLog(log)}\n--- manager output (end) ---\n${m().managerOutput().slice(-3000)}`;
 
     // What the manager loaded from the generated unit.
     const policy = await m().show(project.service, ['Restart', 'RestartPreventExitStatus']);
@@ -120,6 +132,11 @@ describe('reliability: crashes under a real systemd user manager', function () {
     // The file gets no "<N>" prefix: JOURNAL_STREAM is unset when stderr is a file, and the
     // generated daemon's default logger only prefixes what goes to journald.
     assert.match(text, /^configuration error: \/.*rel-config\.json: "logLevel" must be one of emerg, /m, await explain());
-    figures('config-error', { exit: later.ExecMainStatus!, 'n-restarts': later.NRestarts!, state: later.ActiveState!, 'restart-prevented': true });
+    figures('config-error', {
+      exit: later.ExecMainStatus!,
+      'n-restarts': later.NRestarts!,
+      state: later.ActiveState!,
+      'restart-prevented': true,
+    });
   });
 });

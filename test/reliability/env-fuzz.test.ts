@@ -84,7 +84,16 @@ const BARRIER_HELD_MS = 200;
 const ABSENT_NAME = 'no-such-fd';
 const INT_MAX = 2n ** 31n - 1n;
 const U64_MAX = 2n ** 64n - 1n;
-const VARIABLES = ['NOTIFY_SOCKET', 'LISTEN_PID', 'LISTEN_PIDFDID', 'LISTEN_FDS', 'LISTEN_FDNAMES', 'WATCHDOG_USEC', 'WATCHDOG_PID', 'JOURNAL_STREAM'] as const;
+const VARIABLES = [
+  'NOTIFY_SOCKET',
+  'LISTEN_PID',
+  'LISTEN_PIDFDID',
+  'LISTEN_FDS',
+  'LISTEN_FDNAMES',
+  'WATCHDOG_USEC',
+  'WATCHDOG_PID',
+  'JOURNAL_STREAM',
+] as const;
 type Variable = (typeof VARIABLES)[number];
 
 // ---------------------------------------------------------------------------
@@ -136,16 +145,69 @@ class Rng {
 // {pid} {pidhex} {ppid} {pid+1} {stderr} {stdout} {stderr-ino+1} {pidfdid} {pidfdid+1}.
 
 const EDGE_NUMBERS = [
-  '0', '-0', '00', '-1', '1', '2147483647', '2147483648', '4294967295', '4294967296', '9007199254740991',
-  '9007199254740992', '9007199254740993', '18446744073709551615', '18446744073709551616', `1${'0'.repeat(400)}`,
-  '9'.repeat(40), 'NaN', 'Infinity', '-Infinity', '+Infinity', '1e3', '1E3', '0x10', '0X10', '0o7', '0b1', '1_000',
-  '1,000', '\u0661\u0662\u0663', '\uff11\uff12', ' ', '\t', 'null', 'undefined', 'true', '[]', '{}', '\u00bd', '-9007199254740993',
+  '0',
+  '-0',
+  '00',
+  '-1',
+  '1',
+  '2147483647',
+  '2147483648',
+  '4294967295',
+  '4294967296',
+  '9007199254740991',
+  '9007199254740992',
+  '9007199254740993',
+  '18446744073709551615',
+  '18446744073709551616',
+  `1${'0'.repeat(400)}`,
+  '9'.repeat(40),
+  'NaN',
+  'Infinity',
+  '-Infinity',
+  '+Infinity',
+  '1e3',
+  '1E3',
+  '0x10',
+  '0X10',
+  '0o7',
+  '0b1',
+  '1_000',
+  '1,000',
+  '\u0661\u0662\u0663',
+  '\uff11\uff12',
+  ' ',
+  '\t',
+  'null',
+  'undefined',
+  'true',
+  '[]',
+  '{}',
+  '\u00bd',
+  '-9007199254740993',
 ];
 
 /** The ways a number can be written that a strict decimal parser must refuse (and a few it must accept). */
 function numericForms(base: string, hex: string): string[] {
-  return [`0${base}`, `00${base}`, `+${base}`, `-${base}`, ` ${base}`, `${base} `, `\t${base}`, `${base}\n`, `${base}.0`,
-    `${base}e0`, `${base}E0`, `0x${hex}`, `0X${hex}`, `${base}0`, `${base}x`, `${base}:`, `${base}\u00a0`, `\u200b${base}`];
+  return [
+    `0${base}`,
+    `00${base}`,
+    `+${base}`,
+    `-${base}`,
+    ` ${base}`,
+    `${base} `,
+    `\t${base}`,
+    `${base}\n`,
+    `${base}.0`,
+    `${base}e0`,
+    `${base}E0`,
+    `0x${hex}`,
+    `0X${hex}`,
+    `${base}0`,
+    `${base}x`,
+    `${base}:`,
+    `${base}\u00a0`,
+    `\u200b${base}`,
+  ];
 }
 
 const CHAR_CLASSES: ReadonlyArray<readonly [number, (r: Rng) => string]> = [
@@ -193,9 +255,7 @@ interface HandedKind {
   ino: string;
 }
 
-type NotifyTargetExpect =
-  | { kind: 'sent'; sock: string; hold: boolean }
-  | { kind: 'failed'; code: string };
+type NotifyTargetExpect = { kind: 'sent'; sock: string; hold: boolean } | { kind: 'failed'; code: string };
 
 interface NotifyTarget {
   label: string;
@@ -307,8 +367,18 @@ async function buildWorld(): Promise<World> {
     { label: '108-byte path of fewer chars (too long)', value: `${padTo(`${dir}/`, 107, '\u00e9')}x`, weight: 1, expect: failed('ENOENT') },
     { label: 'abstract name of 107 bytes', value: `@${'a'.repeat(107)}`, weight: 1, expect: failed('ECONNREFUSED') },
     { label: 'abstract name of 108 bytes (too long)', value: `@${'a'.repeat(108)}`, weight: 1, expect: failed('ECONNREFUSED') },
-    { label: 'abstract name of 53 2-byte chars + 1 (107 bytes)', value: `@${'\u00e9'.repeat(53)}a`, weight: 1, expect: failed('ECONNREFUSED') },
-    { label: 'abstract name of 54 2-byte chars (108 bytes, too long)', value: `@${'\u00e9'.repeat(54)}`, weight: 1, expect: failed('ECONNREFUSED') },
+    {
+      label: 'abstract name of 53 2-byte chars + 1 (107 bytes)',
+      value: `@${'\u00e9'.repeat(53)}a`,
+      weight: 1,
+      expect: failed('ECONNREFUSED'),
+    },
+    {
+      label: 'abstract name of 54 2-byte chars (108 bytes, too long)',
+      value: `@${'\u00e9'.repeat(54)}`,
+      weight: 1,
+      expect: failed('ECONNREFUSED'),
+    },
   ];
 
   // The fds children get at 3.., each with what listenFds() must say about it.
@@ -331,7 +401,9 @@ async function buildWorld(): Promise<World> {
   const udp = dgram.createSocket('udp4');
   await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
   cleanups.push(() => udp.close());
-  const udpFd = (udp as unknown as { [k: symbol]: { handle: { fd: number } } })[Object.getOwnPropertySymbols(udp).find((s) => s.description === 'state symbol')!]!.handle.fd;
+  const udpFd = (udp as unknown as { [k: symbol]: { handle: { fd: number } } })[
+    Object.getOwnPropertySymbols(udp).find((s) => s.description === 'state symbol')!
+  ]!.handle.fd;
   add('udp4', udpFd, { kind: 'udp4', listening: false, host: '127.0.0.1', port: udp.address().port });
   const accepted: net.Socket[] = [];
   tcp.on('connection', (socket) => accepted.push(socket));
@@ -374,7 +446,13 @@ interface Case {
 
 function makeCase(world: World, index: number): Case {
   const r = new Rng(SEED, index);
-  const k = r.weighted<number>([[20, () => 0], [30, () => 1], [25, () => 2], [15, () => 3], [10, () => 4]]);
+  const k = r.weighted<number>([
+    [20, () => 0],
+    [30, () => 1],
+    [25, () => 2],
+    [15, () => 3],
+    [10, () => 4],
+  ]);
   const handed = Array.from({ length: k }, () => r.int(0, world.handed.length - 1));
   const sentinelAt = r.int(48, 63);
   const clear = [...handed.map((_, i) => 3 + i).filter(() => r.chance(0.75)), ...(r.chance(0.75) ? [sentinelAt] : [])];
@@ -385,69 +463,173 @@ function makeCase(world: World, index: number): Case {
   const pidForms = numericForms('{pid}', '{pidhex}');
   const otherPids = ['1', '{ppid}', '{pid+1}', '32768', '4194304'];
 
-  set('LISTEN_PID', r.weighted<string | undefined>([
-    [20, () => undefined], [3, () => ''], [45, () => '{pid}'], [12, () => r.pick(pidForms)],
-    [8, () => r.pick(otherPids)], [8, () => r.pick(EDGE_NUMBERS)], [4, () => garbage(r)],
-  ]));
+  set(
+    'LISTEN_PID',
+    r.weighted<string | undefined>([
+      [20, () => undefined],
+      [3, () => ''],
+      [45, () => '{pid}'],
+      [12, () => r.pick(pidForms)],
+      [8, () => r.pick(otherPids)],
+      [8, () => r.pick(EDGE_NUMBERS)],
+      [4, () => garbage(r)],
+    ]),
+  );
   const count = String(Math.max(k, 1));
-  set('LISTEN_FDS', r.weighted<string | undefined>([
-    [10, () => undefined], [3, () => ''], [40, () => count], [10, () => String(k + r.int(1, 3))],
-    [4, () => String(r.int(1, Math.max(1, k - 1)))], [10, () => r.pick(numericForms(count, count))],
-    [5, () => r.pick(['100000', '2147483644', '2147483645', '2147483646'])], [10, () => r.pick(EDGE_NUMBERS)], [4, () => garbage(r)],
-  ]));
-  set('LISTEN_FDNAMES', r.weighted<string | undefined>([
-    [35, () => undefined], [5, () => ''],
-    [45, () => {
-      const n = Math.max(k, 1) + r.weighted<number>([[70, () => 0], [15, () => -1], [15, () => 1]]);
-      return Array.from({ length: Math.max(n, 0) }, () => fdName(r)).join(':');
-    }],
-    [5, () => r.pick([':', '::', '::::', ':a', 'a:'])], [5, () => garbage(r, 40)],
-  ]));
-  set('LISTEN_PIDFDID', r.weighted<string | undefined>([
-    [85, () => undefined], [5, () => '{pidfdid}'], [3, () => '{pidfdid+1}'],
-    [7, () => r.pick(['', '0', 'abc', '-1', ' {pidfdid}', '0{pidfdid}', '+{pidfdid}', '18446744073709551615', '18446744073709551616', garbage(r)])],
-  ]));
-  set('WATCHDOG_USEC', r.weighted<string | undefined>([
-    [25, () => undefined], [5, () => ''],
-    [30, () => r.pick(['1', '500', '1000', '999999', '1000000', '30000000', '120000000'])],
-    [8, () => r.pick(['4294967294000', '4294967295000', '4294967296000', '100000000000000', '9007199254740993', '18446744073709551614'])],
-    [15, () => r.pick(EDGE_NUMBERS)], [10, () => r.pick(numericForms('1000000', 'f4240'))], [7, () => garbage(r)],
-  ]));
-  set('WATCHDOG_PID', r.weighted<string | undefined>([
-    [45, () => undefined], [3, () => ''], [30, () => '{pid}'], [8, () => r.pick(pidForms)],
-    [7, () => r.pick(otherPids)], [5, () => r.pick(EDGE_NUMBERS)], [2, () => garbage(r)],
-  ]));
-  set('JOURNAL_STREAM', r.weighted<string | undefined>([
-    [30, () => undefined], [5, () => ''], [25, () => '{stderr}'], [7, () => '{stdout}'],
-    [13, () => r.pick(['0{stderr}', '00{stderr}', ' {stderr}', '{stderr} ', '{stderr}\n', '{stderr}:0', '{stderr-ino+1}', '+{stderr}', '{stderr}x', '{stderr}0'])],
-    [10, () => r.pick(['1:2', ':', '8:', ':8', '-1:-1', '0x8:0x1', 'NaN:NaN', '99999999999999999999999:1', '18446744073709551616:1', '0:0'])],
-    [10, () => garbage(r)],
-  ]));
+  set(
+    'LISTEN_FDS',
+    r.weighted<string | undefined>([
+      [10, () => undefined],
+      [3, () => ''],
+      [40, () => count],
+      [10, () => String(k + r.int(1, 3))],
+      [4, () => String(r.int(1, Math.max(1, k - 1)))],
+      [10, () => r.pick(numericForms(count, count))],
+      [5, () => r.pick(['100000', '2147483644', '2147483645', '2147483646'])],
+      [10, () => r.pick(EDGE_NUMBERS)],
+      [4, () => garbage(r)],
+    ]),
+  );
+  set(
+    'LISTEN_FDNAMES',
+    r.weighted<string | undefined>([
+      [35, () => undefined],
+      [5, () => ''],
+      [
+        45,
+        () => {
+          const n =
+            Math.max(k, 1) +
+            r.weighted<number>([
+              [70, () => 0],
+              [15, () => -1],
+              [15, () => 1],
+            ]);
+          return Array.from({ length: Math.max(n, 0) }, () => fdName(r)).join(':');
+        },
+      ],
+      [5, () => r.pick([':', '::', '::::', ':a', 'a:'])],
+      [5, () => garbage(r, 40)],
+    ]),
+  );
+  set(
+    'LISTEN_PIDFDID',
+    r.weighted<string | undefined>([
+      [85, () => undefined],
+      [5, () => '{pidfdid}'],
+      [3, () => '{pidfdid+1}'],
+      [
+        7,
+        () =>
+          r.pick([
+            '',
+            '0',
+            'abc',
+            '-1',
+            ' {pidfdid}',
+            '0{pidfdid}',
+            '+{pidfdid}',
+            '18446744073709551615',
+            '18446744073709551616',
+            garbage(r),
+          ]),
+      ],
+    ]),
+  );
+  set(
+    'WATCHDOG_USEC',
+    r.weighted<string | undefined>([
+      [25, () => undefined],
+      [5, () => ''],
+      [30, () => r.pick(['1', '500', '1000', '999999', '1000000', '30000000', '120000000'])],
+      [8, () => r.pick(['4294967294000', '4294967295000', '4294967296000', '100000000000000', '9007199254740993', '18446744073709551614'])],
+      [15, () => r.pick(EDGE_NUMBERS)],
+      [10, () => r.pick(numericForms('1000000', 'f4240'))],
+      [7, () => garbage(r)],
+    ]),
+  );
+  set(
+    'WATCHDOG_PID',
+    r.weighted<string | undefined>([
+      [45, () => undefined],
+      [3, () => ''],
+      [30, () => '{pid}'],
+      [8, () => r.pick(pidForms)],
+      [7, () => r.pick(otherPids)],
+      [5, () => r.pick(EDGE_NUMBERS)],
+      [2, () => garbage(r)],
+    ]),
+  );
+  set(
+    'JOURNAL_STREAM',
+    r.weighted<string | undefined>([
+      [30, () => undefined],
+      [5, () => ''],
+      [25, () => '{stderr}'],
+      [7, () => '{stdout}'],
+      [
+        13,
+        () =>
+          r.pick([
+            '0{stderr}',
+            '00{stderr}',
+            ' {stderr}',
+            '{stderr} ',
+            '{stderr}\n',
+            '{stderr}:0',
+            '{stderr-ino+1}',
+            '+{stderr}',
+            '{stderr}x',
+            '{stderr}0',
+          ]),
+      ],
+      [
+        10,
+        () => r.pick(['1:2', ':', '8:', ':8', '-1:-1', '0x8:0x1', 'NaN:NaN', '99999999999999999999999:1', '18446744073709551616:1', '0:0']),
+      ],
+      [10, () => garbage(r)],
+    ]),
+  );
 
   let notifyExpect: NotifyTargetExpect | undefined;
   let notifyLabel = 'absent';
   const notify = r.weighted<string | undefined>([
     [15, () => undefined],
     [5, () => ((notifyLabel = 'empty'), '')],
-    [65, () => {
-      const target = r.weighted(world.targets.map((t) => [t.weight, () => t] as const));
-      notifyExpect = target.expect;
-      notifyLabel = target.label;
-      return target.value;
-    }],
+    [
+      65,
+      () => {
+        const target = r.weighted(world.targets.map((t) => [t.weight, () => t] as const));
+        notifyExpect = target.expect;
+        notifyLabel = target.label;
+        return target.value;
+      },
+    ],
     [4, () => ((notifyLabel = 'relative path'), r.pick(['notify.sock', './notify.sock', '../x', '~/x', 'tmp/x', ' /tmp/x', '\\x']))],
-    [3, () => ((notifyLabel = 'vsock'), r.pick(['vsock:2:1234', 'vsock:1:2', 'vsock-stream:2:1', 'vsock-dgram:3:4', 'vsock-seqpacket:2:9', 'vsock:', 'vsock:x:y']))],
+    [
+      3,
+      () => (
+        (notifyLabel = 'vsock'),
+        r.pick(['vsock:2:1234', 'vsock:1:2', 'vsock-stream:2:1', 'vsock-dgram:3:4', 'vsock-seqpacket:2:9', 'vsock:', 'vsock:x:y'])
+      ),
+    ],
     [2, () => ((notifyLabel = 'vsock look-alike'), r.pick(['vsock', 'VSOCK:2:1', 'vsockx:2:1', 'vsock-raw:2:1', ' vsock:2:1']))],
-    [3, () => {
-      notifyLabel = 'garbage abstract name';
-      notifyExpect = { kind: 'failed', code: 'ECONNREFUSED' };
-      return `@sd-rel-none-${garbage(r, 30)}`;
-    }],
-    [3, () => {
-      notifyLabel = 'garbage under a missing directory';
-      notifyExpect = { kind: 'failed', code: 'ENOENT' };
-      return `${world.dir}/none/${garbage(r, 60, '/')}`;
-    }],
+    [
+      3,
+      () => {
+        notifyLabel = 'garbage abstract name';
+        notifyExpect = { kind: 'failed', code: 'ECONNREFUSED' };
+        return `@sd-rel-none-${garbage(r, 30)}`;
+      },
+    ],
+    [
+      3,
+      () => {
+        notifyLabel = 'garbage under a missing directory';
+        notifyExpect = { kind: 'failed', code: 'ENOENT' };
+        return `${world.dir}/none/${garbage(r, 60, '/')}`;
+      },
+    ],
     // Not starting with '/' or '@': those are the address cases above, whose socket must be known.
     [3, () => ((notifyLabel = 'garbage'), garbage(r, 40).replace(/^[/@]/, 'x'))],
   ]);
@@ -477,7 +659,10 @@ async function runCase(world: World, c: Case): Promise<Run> {
   const barrierMs = target.kind === 'sent' && target.hold ? BARRIER_HELD_MS : BARRIER_MS;
   const spec = { id: c.index, clear: c.clear, statusText: c.statusText, absent: ABSENT_NAME, barrierMs };
   const started = performance.now();
-  const child = spawn(process.execPath, [CHILD, JSON.stringify(spec)], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...c.env }, stdio });
+  const child = spawn(process.execPath, [CHILD, JSON.stringify(spec)], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...c.env },
+    stdio,
+  });
   let stdout = '';
   let stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
@@ -555,7 +740,15 @@ function listenModel(env: Record<string, string>, pid: number, pidfdId: string |
   const count = Number(n.value);
   for (let fd = 3; fd < 3 + count; fd++) {
     if (!(fd in before)) {
-      return { expect: { status: 'malformed', variable: 'LISTEN_FDS', code: 'EBADF', message: new RegExp(`^LISTEN_FDS=${count} but fd ${fd} is not open$`) }, claimEnd: fd };
+      return {
+        expect: {
+          status: 'malformed',
+          variable: 'LISTEN_FDS',
+          code: 'EBADF',
+          message: new RegExp(`^LISTEN_FDS=${count} but fd ${fd} is not open$`),
+        },
+        claimEnd: fd,
+      };
     }
   }
   const claimEnd = 3 + count;
@@ -565,11 +758,7 @@ function listenModel(env: Record<string, string>, pid: number, pidfdId: string |
   return { expect: { status: 'activated', count, names }, claimEnd };
 }
 
-type NotifyExpect =
-  | { kind: 'disabled' }
-  | { kind: 'invalid' }
-  | { kind: 'unsupported'; strict: boolean }
-  | NotifyTargetExpect;
+type NotifyExpect = { kind: 'disabled' } | { kind: 'invalid' } | { kind: 'unsupported'; strict: boolean } | NotifyTargetExpect;
 
 /** README's NOTIFY_SOCKET table, plus what the case knows about the socket behind a valid address. */
 function notifyModel(value: string | undefined, known: NotifyTargetExpect | undefined): NotifyExpect {
@@ -641,7 +830,8 @@ function check(world: World, c: Case, run: Run): string[] {
   for (const name of VARIABLES) {
     const sent = c.env[name];
     if ((sent === undefined) !== !(name in env)) fail('setup', `${name} presence differs between parent and child`);
-    if (sent !== undefined && !sent.includes('{') && env[name] !== sent) fail('setup', `${name} arrived as ${show(env[name])}, sent ${show(sent)}`);
+    if (sent !== undefined && !sent.includes('{') && env[name] !== sent)
+      fail('setup', `${name} arrived as ${show(env[name])}, sent ${show(sent)}`);
   }
   const before: Record<string, FdState> = report.before;
   const after: Record<string, FdState> = report.after;
@@ -651,16 +841,33 @@ function check(world: World, c: Case, run: Run): string[] {
   const checkListen = (label: string, outcome: Outcome, expect: ListenExpect): void => {
     if (!('ok' in outcome)) return fail('listenFds', `${label} threw ${show(outcome.threw)}`);
     const got = outcome.ok;
-    if (got.status !== expect.status) return fail('listenFds', `${label}: status ${show(got.status)} (${show(got.reason ?? got.variable)}), expected ${show(expect)}`);
+    if (got.status !== expect.status)
+      return fail('listenFds', `${label}: status ${show(got.status)} (${show(got.reason ?? got.variable)}), expected ${show(expect)}`);
     if (expect.status === 'not-activated') {
-      if (!same(got, { status: 'not-activated', reason: expect.reason, fds: [] })) fail('listenFds', `${label}: ${show(got)}, expected reason ${expect.reason}`);
+      if (!same(got, { status: 'not-activated', reason: expect.reason, fds: [] }))
+        fail('listenFds', `${label}: ${show(got)}, expected reason ${expect.reason}`);
     } else if (expect.status === 'malformed') {
       const e = got.error ?? {};
       const keysOk = same(Object.keys(got).sort(), ['error', 'fds', 'status', 'variable']);
-      if (!keysOk || got.variable !== expect.variable || !same(got.fds, []) || e.isError !== true || e.variable !== expect.variable || e.code !== expect.code || e.errno !== errnoOf(expect.code)) {
+      if (
+        !keysOk ||
+        got.variable !== expect.variable ||
+        !same(got.fds, []) ||
+        e.isError !== true ||
+        e.variable !== expect.variable ||
+        e.code !== expect.code ||
+        e.errno !== errnoOf(expect.code)
+      ) {
         fail('listenFds', `${label}: ${show(got)}, expected malformed ${expect.variable} ${expect.code}`);
-      } else if (typeof e.message !== 'string' || !e.message.startsWith(`${expect.variable}=`) || (expect.message && !expect.message.test(e.message))) {
-        fail('listenFds', `${label}: message ${show(e.message)} does not name ${expect.variable}${expect.message ? ` as ${expect.message}` : ''}`);
+      } else if (
+        typeof e.message !== 'string' ||
+        !e.message.startsWith(`${expect.variable}=`) ||
+        (expect.message && !expect.message.test(e.message))
+      ) {
+        fail(
+          'listenFds',
+          `${label}: message ${show(e.message)} does not name ${expect.variable}${expect.message ? ` as ${expect.message}` : ''}`,
+        );
       }
     } else {
       if (!same(Object.keys(got).sort(), ['fds', 'status']) || !Array.isArray(got.fds) || got.fds.length !== expect.count) {
@@ -680,7 +887,8 @@ function check(world: World, c: Case, run: Run): string[] {
           else if (link === '/dev/null') info = { kind: 'character-device', listening: false };
         }
         if (info) {
-          if (!same(fd, { fd: n, name: expect.names[i], ...info })) fail('listenFds', `${label}: fd ${n} is ${show(fd)}, expected ${show({ fd: n, name: expect.names[i], ...info })}`);
+          if (!same(fd, { fd: n, name: expect.names[i], ...info }))
+            fail('listenFds', `${label}: fd ${n} is ${show(fd)}, expected ${show({ fd: n, name: expect.names[i], ...info })}`);
         } else if (fd.fd !== n || fd.name !== expect.names[i] || typeof fd.kind !== 'string' || typeof fd.listening !== 'boolean') {
           fail('listenFds', `${label}: fd ${n} is ${show(fd)}, expected fd ${n} named ${show(expect.names[i])}`);
         }
@@ -695,7 +903,11 @@ function check(world: World, c: Case, run: Run): string[] {
 
   // --- adoption by a name that was never passed
   const A = L.A.ok;
-  const checkAdopt = (label: string, outcome: Outcome & { sameErrorObject?: boolean }, want: { value: null } | { message: string | RegExp; type?: string; sameError?: boolean }): void => {
+  const checkAdopt = (
+    label: string,
+    outcome: Outcome & { sameErrorObject?: boolean },
+    want: { value: null } | { message: string | RegExp; type?: string; sameError?: boolean },
+  ): void => {
     if ('value' in want) {
       if (!('ok' in outcome) || outcome.ok !== null) fail('adopt', `${label}: ${show(outcome)}, expected null`);
       return;
@@ -703,23 +915,30 @@ function check(world: World, c: Case, run: Run): string[] {
     const e = outcome.threw;
     const okMessage = e && (typeof want.message === 'string' ? e.message === want.message : want.message.test(e.message));
     if (!e || !okMessage || (want.type && e.ctor !== want.type) || (want.sameError && outcome.sameErrorObject !== true)) {
-      fail('adopt', `${label}: ${show(outcome)}, expected ${want.type ?? 'an Error'} ${want.message}${want.sameError ? " (listenFds()'s own Error)" : ''}`);
+      fail(
+        'adopt',
+        `${label}: ${show(outcome)}, expected ${want.type ?? 'an Error'} ${want.message}${want.sameError ? " (listenFds()'s own Error)" : ''}`,
+      );
     }
   };
   if (A) {
     const X = report.adopt;
-    const passed = A.status === 'activated' ? A.fds.map((fd: Json) => `fd ${fd.fd} (name ${JSON.stringify(fd.name)}, kind ${fd.kind})`).join(', ') : '';
+    const passed =
+      A.status === 'activated' ? A.fds.map((fd: Json) => `fd ${fd.fd} (name ${JSON.stringify(fd.name)}, kind ${fd.kind})`).join(', ') : '';
     const missing = (call: string): string => `${call}: no fd named ${JSON.stringify(ABSENT_NAME)} was passed; passed: ${passed}`;
     const envOutcome = A.status === 'malformed' ? { message: A.error.message } : { value: null };
     checkAdopt('adoptConnection({ name, optional }) from process.env', L.adoptEnv, envOutcome);
     checkAdopt('adoptConnection({ name, optional }) after unsetEnv (remembered)', X.rememberedEnv, envOutcome);
     if (A.status === 'malformed') {
-      for (const key of ['connection', 'connectionOptional', 'listen', 'bindDgram']) checkAdopt(key, X[key], { message: A.error.message, sameError: true });
+      for (const key of ['connection', 'connectionOptional', 'listen', 'bindDgram'])
+        checkAdopt(key, X[key], { message: A.error.message, sameError: true });
     } else if (A.status === 'not-activated') {
       checkAdopt('adoptConnection', X.connection, { value: null });
       checkAdopt('adoptConnection optional', X.connectionOptional, { value: null });
       checkAdopt('listen', X.listen, { message: `listen(): not socket-activated (${A.reason}), and no fallback address was given` });
-      checkAdopt('bindDgram', X.bindDgram, { message: `bindDgram(): not socket-activated (${A.reason}), and no fallback address was given` });
+      checkAdopt('bindDgram', X.bindDgram, {
+        message: `bindDgram(): not socket-activated (${A.reason}), and no fallback address was given`,
+      });
     } else {
       checkAdopt('adoptConnection', X.connection, { message: missing('adoptConnection()') });
       checkAdopt('adoptConnection optional', X.connectionOptional, { value: null });
@@ -746,13 +965,18 @@ function check(world: World, c: Case, run: Run): string[] {
     if (a.dev !== b.dev || a.ino !== b.ino) fail('fds', `fd ${fd} was replaced: ${b.link} -> ${a.link}`);
     if (a.cloexec !== b.cloexec) {
       const claimed = fd >= 3 && fd < model.claimEnd;
-      if (!claimed || !a.cloexec) fail('fds', `FD_CLOEXEC of fd ${fd} (${b.link}) changed ${b.cloexec} -> ${a.cloexec}${fd === c.sentinelAt ? ' on the sentinel' : ''}; claimable: [3, ${model.claimEnd})`);
+      if (!claimed || !a.cloexec)
+        fail(
+          'fds',
+          `FD_CLOEXEC of fd ${fd} (${b.link}) changed ${b.cloexec} -> ${a.cloexec}${fd === c.sentinelAt ? ' on the sentinel' : ''}; claimable: [3, ${model.claimEnd})`,
+        );
     }
   }
   for (const fd of returned) if (after[fd]?.cloexec !== true) fail('fds', `returned fd ${fd} is not FD_CLOEXEC afterwards`);
   const added = Object.keys(after).filter((k) => !(k in before));
   const badAdded = added.filter((k) => !after[k]!.link.startsWith('socket:') || !after[k]!.cloexec);
-  if (added.length > 1 || badAdded.length > 0) fail('fds', `new fds left open: ${show(added.map((k) => ({ fd: Number(k), ...after[k] })))}`);
+  if (added.length > 1 || badAdded.length > 0)
+    fail('fds', `new fds left open: ${show(added.map((k) => ({ fd: Number(k), ...after[k] })))}`);
 
   // --- watchdog
   const W = report.watchdog;
@@ -762,9 +986,15 @@ function check(world: World, c: Case, run: Run): string[] {
     const got = outcome.ok;
     if (expect.enabled) {
       const timeoutMs = Number(expect.usec) / 1000;
-      if (!same(got, { enabled: true, usec: `${expect.usec}n`, timeoutMs })) fail('watchdog', `${label}: ${show(got)}, expected enabled with ${expect.usec} usec`);
+      if (!same(got, { enabled: true, usec: `${expect.usec}n`, timeoutMs }))
+        fail('watchdog', `${label}: ${show(got)}, expected enabled with ${expect.usec} usec`);
     } else if (expect.reason === 'invalid') {
-      const ok = same(Object.keys(got).sort(), ['enabled', 'error', 'reason']) && got.enabled === false && got.reason === 'invalid' && got.error?.isError === true && /WATCHDOG_(USEC|PID)=/.test(got.error.message);
+      const ok =
+        same(Object.keys(got).sort(), ['enabled', 'error', 'reason']) &&
+        got.enabled === false &&
+        got.reason === 'invalid' &&
+        got.error?.isError === true &&
+        /WATCHDOG_(USEC|PID)=/.test(got.error.message);
       if (!ok) fail('watchdog', `${label}: ${show(got)}, expected invalid with an Error naming the variable`);
     } else if (!same(got, { enabled: false, reason: expect.reason })) {
       fail('watchdog', `${label}: ${show(got)}, expected ${expect.reason}`);
@@ -782,9 +1012,15 @@ function check(world: World, c: Case, run: Run): string[] {
   const checkSend = (label: string, outcome: Outcome, text: string, fds: string[] = []): void => {
     if (!('ok' in outcome)) return fail('notify', `${label} threw ${show(outcome.threw)}`);
     const got = outcome.ok;
-    const namesSocket = (e: Json): boolean => typeof e?.message === 'string' && (e.message.includes(ns!) || e.message.includes(JSON.stringify(ns)));
+    const namesSocket = (e: Json): boolean =>
+      typeof e?.message === 'string' && (e.message.includes(ns!) || e.message.includes(JSON.stringify(ns)));
     const failedShape = (reason: string): boolean =>
-      same(Object.keys(got).sort(), ['error', 'reason', 'sent', 'socket']) && got.sent === false && got.reason === reason && got.socket === ns && got.error?.isError === true && namesSocket(got.error);
+      same(Object.keys(got).sort(), ['error', 'reason', 'sent', 'socket']) &&
+      got.sent === false &&
+      got.reason === reason &&
+      got.socket === ns &&
+      got.error?.isError === true &&
+      namesSocket(got.error);
     switch (nModel.kind) {
       case 'disabled':
         if (!same(got, { sent: false, reason: 'disabled' })) fail('notify', `${label}: ${show(got)}, expected disabled`);
@@ -793,15 +1029,22 @@ function check(world: World, c: Case, run: Run): string[] {
         if (!failedShape('invalid-address')) fail('notify', `${label}: ${show(got)}, expected invalid-address naming the socket`);
         break;
       case 'unsupported':
-        if (!failedShape('unsupported') && (nModel.strict || !failedShape('invalid-address'))) fail('notify', `${label}: ${show(got)}, expected unsupported (vsock)`);
+        if (!failedShape('unsupported') && (nModel.strict || !failedShape('invalid-address')))
+          fail('notify', `${label}: ${show(got)}, expected unsupported (vsock)`);
         break;
       case 'failed':
-        if (!failedShape('send-failed') || got.error.code !== nModel.code || got.error.errno !== errnoOf(nModel.code) || got.error.syscall !== 'sendmsg') {
+        if (
+          !failedShape('send-failed') ||
+          got.error.code !== nModel.code ||
+          got.error.errno !== errnoOf(nModel.code) ||
+          got.error.syscall !== 'sendmsg'
+        ) {
           fail('notify', `${label}: ${show(got)}, expected send-failed ${nModel.code} from sendmsg naming the socket`);
         }
         break;
       case 'sent':
-        if (!same(got, { sent: true, socket: ns, bytes: Buffer.byteLength(text, 'utf8'), withCredentials: false })) fail('notify', `${label}: ${show(got)}, expected sent (${Buffer.byteLength(text)} bytes)`);
+        if (!same(got, { sent: true, socket: ns, bytes: Buffer.byteLength(text, 'utf8'), withCredentials: false }))
+          fail('notify', `${label}: ${show(got)}, expected sent (${Buffer.byteLength(text)} bytes)`);
         // What the child claims it sent is what the receiver must have.
         if (got.sent === true) expectedTexts.push({ text, fds });
         break;
@@ -814,14 +1057,19 @@ function check(world: World, c: Case, run: Run): string[] {
   else {
     const enabled = wModel.enabled;
     const timeoutMs = enabled ? Number(wModel.usec) / 1000 : 0;
-    if (K.running !== enabled || K.timeoutMs !== timeoutMs || !same(K.status, W.W1.ok)) fail('watchdog', `startWatchdog(): running ${K.running}, timeoutMs ${K.timeoutMs}, status ${show(K.status)}; expected running ${enabled}, timeoutMs ${timeoutMs}`);
+    if (K.running !== enabled || K.timeoutMs !== timeoutMs || !same(K.status, W.W1.ok))
+      fail(
+        'watchdog',
+        `startWatchdog(): running ${K.running}, timeoutMs ${K.timeoutMs}, status ${show(K.status)}; expected running ${enabled}, timeoutMs ${timeoutMs}`,
+      );
     if (K.runningAfterStop !== false) fail('watchdog', 'still running after stop()');
     const pings: Json[] = W.pings;
     if (enabled) {
       const interval = Math.max(1, Math.floor(timeoutMs * 0.5));
       const most = 2 + Math.floor(K.elapsedMs / interval);
       if (pings.length < 1) fail('watchdog', 'no ping at start');
-      if (pings.length > most) fail('watchdog', `${pings.length} pings in ${K.elapsedMs.toFixed(1)} ms with a ${interval} ms interval (at most ${most})`);
+      if (pings.length > most)
+        fail('watchdog', `${pings.length} pings in ${K.elapsedMs.toFixed(1)} ms with a ${interval} ms interval (at most ${most})`);
     } else if (pings.length !== 0) fail('watchdog', `${pings.length} pings while disabled`);
     pings.forEach((event, i) => {
       if (event.kind !== 'ping') return fail('watchdog', `ping event ${i}: ${show(event)}`);
@@ -840,26 +1088,47 @@ function check(world: World, c: Case, run: Run): string[] {
   if (nModel.kind === 'sent' && nModel.hold) {
     // The manager keeps the barrier fd past the timeout (BARRIER_HELD_MS): ETIMEDOUT naming the socket.
     const e = N.barrier.threw;
-    if (!e || e.code !== 'ETIMEDOUT' || e.errno !== errnoOf('ETIMEDOUT') || !String(e.message).includes(ns!)) fail('notify', `barrier(): ${show(N.barrier)}, expected a rejection with ETIMEDOUT naming the socket`);
+    if (e?.code !== 'ETIMEDOUT' || e.errno !== errnoOf('ETIMEDOUT') || !String(e.message).includes(ns!))
+      fail('notify', `barrier(): ${show(N.barrier)}, expected a rejection with ETIMEDOUT naming the socket`);
     expectedTexts.push({ text: 'BARRIER=1', fds: ['fifo'] });
   } else {
     checkSend('barrier()', N.barrier, 'BARRIER=1', ['fifo']);
   }
   checkSend('notify(READY=1, { unsetEnv: true })', N.unset, 'READY=1');
   if (!same(N.envAfterUnset, {})) fail('notify', `unsetEnv left ${show(N.envAfterUnset)}`);
-  if (!same(N.afterUnset, { ok: { sent: false, reason: 'disabled' } })) fail('notify', `notify() after unsetEnv: ${show(N.afterUnset)}, expected disabled`);
+  if (!same(N.afterUnset, { ok: { sent: false, reason: 'disabled' } }))
+    fail('notify', `notify() after unsetEnv: ${show(N.afterUnset)}, expected disabled`);
 
   // --- what the receiver got from this pid, against what the child claims it
   // sent (in call order: the keeper's pings, then the notify calls)
   const claimed = expectedTexts;
-  const got = run.datagrams.map((d) => ({ text: d.data.toString('utf8'), raw: d.data, fds: d.fds, sock: d.sock, uid: d.uid, gid: d.gid, trunc: d.trunc || d.ctrunc }));
+  const got = run.datagrams.map((d) => ({
+    text: d.data.toString('utf8'),
+    raw: d.data,
+    fds: d.fds,
+    sock: d.sock,
+    uid: d.uid,
+    gid: d.gid,
+    trunc: d.trunc || d.ctrunc,
+  }));
   const want = claimed.map((e) => e.text);
-  if (!same(got.map((d) => d.text), want) || !same(got.map((d) => d.fds), claimed.map((e) => e.fds))) {
+  if (
+    !same(
+      got.map((d) => d.text),
+      want,
+    ) ||
+    !same(
+      got.map((d) => d.fds),
+      claimed.map((e) => e.fds),
+    )
+  ) {
     fail('receiver', `received ${show(got.map((d) => [d.text, d.fds]))}, the child claims ${show(claimed.map((e) => [e.text, e.fds]))}`);
   }
   for (const d of got) {
-    if (nModel.kind !== 'sent' || d.sock !== nModel.sock) fail('receiver', `datagram on socket ${d.sock}, expected ${nModel.kind === 'sent' ? nModel.sock : 'none'}`);
-    if (d.uid !== process.getuid!() || d.gid !== process.getgid!() || d.trunc) fail('receiver', `datagram credentials/truncation: ${show(d)}`);
+    if (nModel.kind !== 'sent' || d.sock !== nModel.sock)
+      fail('receiver', `datagram on socket ${d.sock}, expected ${nModel.kind === 'sent' ? nModel.sock : 'none'}`);
+    if (d.uid !== process.getuid!() || d.gid !== process.getgid!() || d.trunc)
+      fail('receiver', `datagram credentials/truncation: ${show(d)}`);
     if (!d.raw.equals(Buffer.from(d.text, 'utf8'))) fail('receiver', 'datagram is not valid UTF-8 of what was sent');
   }
 
@@ -869,7 +1138,11 @@ function check(world: World, c: Case, run: Run): string[] {
   const m1 = journalModel(env.JOURNAL_STREAM, before[1]);
   const want2 = { fd2: m2, fd1: m1, stderrLogger: m2, stdoutLogger: m1, defaultLog: m2 };
   for (const [key, value] of Object.entries(want2)) {
-    if (!same(J[key], { ok: value })) fail('journal', `${key}: ${show(J[key])}, expected ${value} (JOURNAL_STREAM=${show(env.JOURNAL_STREAM)}, fd 1 ${before[1]?.dev}:${before[1]?.ino}, fd 2 ${before[2]?.dev}:${before[2]?.ino})`);
+    if (!same(J[key], { ok: value }))
+      fail(
+        'journal',
+        `${key}: ${show(J[key])}, expected ${value} (JOURNAL_STREAM=${show(env.JOURNAL_STREAM)}, fd 1 ${before[1]?.dev}:${before[1]?.ino}, fd 2 ${before[2]?.dev}:${before[2]?.ino})`,
+      );
   }
   const marker = `fuzz-marker ${c.index}\n`;
   const wantStderr = m2 ? `<6>${marker}` : marker;
@@ -877,7 +1150,8 @@ function check(world: World, c: Case, run: Run): string[] {
   const failing = nModel.kind !== 'sent' && nModel.kind !== 'disabled';
   const reportPrefix = '<3>sd-daemon-runtime: cannot tell the service manager (NOTIFY_SOCKET=';
   const reports = run.stderr.split('\n').filter((line) => line.startsWith(reportPrefix));
-  if (reports.length !== (failing ? 1 : 0)) fail('stderr', `${reports.length} report line(s) ${show(reports)}, expected ${failing ? 1 : 0} (NOTIFY_SOCKET is ${nModel.kind})`);
+  if (reports.length !== (failing ? 1 : 0))
+    fail('stderr', `${reports.length} report line(s) ${show(reports)}, expected ${failing ? 1 : 0} (NOTIFY_SOCKET is ${nModel.kind})`);
   const rest = run.stderr
     .split('\n')
     .filter((line) => !line.startsWith(reportPrefix))
@@ -887,7 +1161,9 @@ function check(world: World, c: Case, run: Run): string[] {
     fail('stderr', `unexpected output ${show(extra)}; stderr is ${show(run.stderr)}, expected only ${show(wantStderr)}`);
   }
 
-  if (!same(report.capabilities, { ok: { native: true, nativeError: null, notify: true, fdPassing: true, vsock: false, platform: 'linux' } })) {
+  if (
+    !same(report.capabilities, { ok: { native: true, nativeError: null, notify: true, fdPassing: true, vsock: false, platform: 'linux' } })
+  ) {
     fail('capabilities', show(report.capabilities));
   }
   return problems;
@@ -938,10 +1214,14 @@ describe('reliability: environment fuzzing (fresh process per case, real fds and
           if (problems.length > 0) {
             failures.push({ c, problems });
             if (failures.length <= 200) {
-              console.log(`  env-fuzz FAIL case=${c.index} seed=${SEED}: ${problems[0]!.slice(0, 160)} | repro: RELIABILITY_SEED=${SEED} RELIABILITY_ONLY=${c.index} npx mocha test/reliability/env-fuzz.test.ts`);
+              console.log(
+                `  env-fuzz FAIL case=${c.index} seed=${SEED}: ${problems[0]!.slice(0, 160)} | repro: RELIABILITY_SEED=${SEED} RELIABILITY_ONLY=${c.index} npx mocha test/reliability/env-fuzz.test.ts`,
+              );
             }
             if (failures.length <= 10) {
-              console.log(`\n  env-fuzz case ${c.index} failed (seed ${SEED}):\n    ${problems.join('\n    ')}\n    ${describeCase(world, c)}\n    repro: RELIABILITY_SEED=${SEED} RELIABILITY_ONLY=${c.index} npx mocha test/reliability/env-fuzz.test.ts`);
+              console.log(
+                `\n  env-fuzz case ${c.index} failed (seed ${SEED}):\n    ${problems.join('\n    ')}\n    ${describeCase(world, c)}\n    repro: RELIABILITY_SEED=${SEED} RELIABILITY_ONLY=${c.index} npx mocha test/reliability/env-fuzz.test.ts`,
+              );
             }
           }
           let report: Json = null;
@@ -963,8 +1243,13 @@ describe('reliability: environment fuzzing (fresh process per case, real fds and
       }),
     );
     const wall = (performance.now() - started) / 1000;
-    const summary = [...coverage].sort().map(([k, v]) => `${k}=${v}`).join(' ');
-    console.log(`\n  reliability: env-fuzz cases=${indices.length} seed=${SEED} failures=${failures.length} wall-s=${wall.toFixed(1)} per-case-ms=${((wall * 1000) / indices.length).toFixed(1)} child-ms=${(childMs / indices.length).toFixed(1)} jobs=${JOBS}`);
+    const summary = [...coverage]
+      .sort()
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ');
+    console.log(
+      `\n  reliability: env-fuzz cases=${indices.length} seed=${SEED} failures=${failures.length} wall-s=${wall.toFixed(1)} per-case-ms=${((wall * 1000) / indices.length).toFixed(1)} child-ms=${(childMs / indices.length).toFixed(1)} jobs=${JOBS}`,
+    );
     console.log(`  reliability: env-fuzz coverage ${summary}`);
     if (failures.length > 0) {
       // One line per kind of problem, so a systematic bug reads as one finding.
@@ -977,8 +1262,12 @@ describe('reliability: environment fuzzing (fresh process per case, real fds and
           kinds.set(kind, [...(kinds.get(kind) ?? []), c.index]);
         }
       }
-      const lines = [...kinds].sort((a, b) => b[1].length - a[1].length).map(([k, cases]) => `${cases.length} case(s), e.g. ${cases.slice(0, 5).join(',')}: ${k}`);
-      assert.fail(`${failures.length} of ${indices.length} cases failed (seed ${SEED}); repro one with RELIABILITY_SEED=${SEED} RELIABILITY_ONLY=<case>:\n  ${lines.slice(0, 30).join('\n  ')}`);
+      const lines = [...kinds]
+        .sort((a, b) => b[1].length - a[1].length)
+        .map(([k, cases]) => `${cases.length} case(s), e.g. ${cases.slice(0, 5).join(',')}: ${k}`);
+      assert.fail(
+        `${failures.length} of ${indices.length} cases failed (seed ${SEED}); repro one with RELIABILITY_SEED=${SEED} RELIABILITY_ONLY=<case>:\n  ${lines.slice(0, 30).join('\n  ')}`,
+      );
     }
   });
 });

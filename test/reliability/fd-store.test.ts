@@ -50,7 +50,12 @@ class Client {
   }
   /** The response, once the server has closed the connection (Content-Length checked). */
   async response(timeoutMs: number): Promise<{ status: number; body: string }> {
-    await Promise.race([this.closed, sleep(timeoutMs).then(() => assert.fail(`no complete response within ${timeoutMs} ms; got ${JSON.stringify(this.received.toString())}`))]);
+    await Promise.race([
+      this.closed,
+      sleep(timeoutMs).then(() =>
+        assert.fail(`no complete response within ${timeoutMs} ms; got ${JSON.stringify(this.received.toString())}`),
+      ),
+    ]);
     const text = this.received.toString('latin1');
     const split = text.indexOf('\r\n\r\n');
     assert.ok(split > 0, `not an HTTP response: ${JSON.stringify(text)}`);
@@ -78,7 +83,8 @@ describe('reliability: the FD store keeps a listener and live connections across
       ]),
     );
     await m().daemonReload();
-    const explain = async (): Promise<string> => `\n--- service log ---\n${await m().readLog(log)}\n--- manager output (end) ---\n${m().managerOutput().slice(-3000)}`;
+    const explain = async (): Promise<string> =>
+      `\n--- service log ---\n${await m().readLog(log)}\n--- manager output (end) ---\n${m().managerOutput().slice(-3000)}`;
     const start = await m().systemctl('start', unit);
     assert.equal(start.code, 0, `${start.stderr}${await explain()}`);
     const first = await m().show(unit, ['MainPID', 'StatusText']);
@@ -92,12 +98,18 @@ describe('reliability: the FD store keeps a listener and live connections across
     for (let round = 1; round <= RESTARTS; round++) {
       const clients = Array.from({ length: CONNECTIONS }, () => new Client(port));
       await Promise.all(clients.map((c) => c.connected()));
-      const firstHalves = clients.map((_, i) => `GET /round-${round}/client-${i} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nX-First-Half: ${'a'.repeat(100 * i)}\r\n`);
+      const firstHalves = clients.map(
+        (_, i) => `GET /round-${round}/client-${i} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nX-First-Half: ${'a'.repeat(100 * i)}\r\n`,
+      );
       clients.forEach((c, i) => c.socket.write(firstHalves[i]!));
       // The old process has read every first half: what it read must travel with the connection.
       const deadline = Date.now() + 10_000;
       const partials = (): number =>
-        new Set(jsonLines<Line>(logText).filter((l) => l.event === 'partial' && String(l.pid) === pid).map((l) => l.id)).size;
+        new Set(
+          jsonLines<Line>(logText)
+            .filter((l) => l.event === 'partial' && String(l.pid) === pid)
+            .map((l) => l.id),
+        ).size;
       let logText = '';
       while (((logText = await m().readLog(log)), partials() < CONNECTIONS) && Date.now() < deadline) await sleep(50);
       assert.equal(partials(), CONNECTIONS, `round ${round}: the first halves did not arrive${await explain()}`);
@@ -113,10 +125,17 @@ describe('reliability: the FD store keeps a listener and live connections across
 
       const lines = jsonLines<Line>(await m().readLog(log));
       const handed = lines.find((l) => l.event === 'handed-over' && String(l.pid) === pid);
-      assert.deepEqual({ connections: handed?.connections, barrier: handed?.barrier }, { connections: CONNECTIONS, barrier: true }, await explain());
+      assert.deepEqual(
+        { connections: handed?.connections, barrier: handed?.barrier },
+        { connections: CONNECTIONS, barrier: true },
+        await explain(),
+      );
       const adopted = lines.filter((l) => l.event === 'adopted' && String(l.pid) === now.MainPID);
       assert.equal(adopted.length, CONNECTIONS, `the new process got every connection back${await explain()}`);
-      assert.ok(adopted.every((l) => l.kind === 'tcp4'), JSON.stringify(adopted));
+      assert.ok(
+        adopted.every((l) => l.kind === 'tcp4'),
+        JSON.stringify(adopted),
+      );
       const ready = lines.find((l) => l.event === 'ready' && String(l.pid) === now.MainPID);
       assert.ok(ready?.activated, `the listener came back from the store${await explain()}`);
       pendingBytes += adopted.reduce((sum, l) => sum + (l.pendingBytes ?? 0), 0);
@@ -135,7 +154,9 @@ describe('reliability: the FD store keeps a listener and live connections across
         handedOver++;
       }
       // A fresh connection, through the listener the new process got back.
-      const fresh = await request(port, { path: '/fresh' }).catch(async (error: Error) => assert.fail(`a new connection after restart ${round}: ${error.message}${await explain()}`));
+      const fresh = await request(port, { path: '/fresh' }).catch(async (error: Error) =>
+        assert.fail(`a new connection after restart ${round}: ${error.message}${await explain()}`),
+      );
       assert.equal(fresh.status, 200);
       const freshServed = JSON.parse(fresh.body) as { pid: number; handedOver: boolean };
       assert.deepEqual({ pid: String(freshServed.pid), handedOver: freshServed.handedOver }, { pid: now.MainPID, handedOver: false });

@@ -15,7 +15,18 @@
 // checked against the fast path byte for byte, with the files on disk.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import vm from 'node:vm';
@@ -100,13 +111,20 @@ function literalListen(raw: string): string[] | null {
 }
 
 /** What Listen= must show; nothing when the value is not a literal list (the parse check reports that). */
-const listenExpect = (raw: string): Expectation[] => (UNREPRESENTABLE.test(raw) ? [] : (literalListen(raw) ?? []).map((value) => ({ unit: 'socket', property: 'Listen', value })));
+const listenExpect = (raw: string): Expectation[] =>
+  UNREPRESENTABLE.test(raw) ? [] : (literalListen(raw) ?? []).map((value) => ({ unit: 'socket', property: 'Listen', value }));
 
 /** A number as the option literally gives it (separator spaces aside), or NaN. */
 const literalNumber = (raw: string): number => (/^[0-9]+$/.test(spaceTrim(raw)) ? Number(spaceTrim(raw)) : NaN);
 
 const FIELDS: Field[] = [
-  { id: 'name', flag: 'name', set: (v) => ({ name: v }), benign: 'ga-control', expect: (v) => [{ unit: 'service', property: 'Id', value: `${v}.service` }] },
+  {
+    id: 'name',
+    flag: 'name',
+    set: (v) => ({ name: v }),
+    benign: 'ga-control',
+    expect: (v) => [{ unit: 'service', property: 'Id', value: `${v}.service` }],
+  },
   {
     id: 'description',
     flag: 'description',
@@ -118,8 +136,23 @@ const FIELDS: Field[] = [
     ],
     differs: ['Description'],
   },
-  { id: 'socket-name', flag: 'socket-name', set: (v) => ({ socketName: v }), benign: 'http', expect: (v) => [{ unit: 'socket', property: 'FileDescriptorName', value: v }], differs: ['FileDescriptorName'] },
-  { id: 'run-as', flag: 'run-as', set: (v) => ({ runAs: v }), benign: 'daemon', scope: 'system', expect: (v) => [{ unit: 'service', property: 'User', value: v }], differs: ['User'] },
+  {
+    id: 'socket-name',
+    flag: 'socket-name',
+    set: (v) => ({ socketName: v }),
+    benign: 'http',
+    expect: (v) => [{ unit: 'socket', property: 'FileDescriptorName', value: v }],
+    differs: ['FileDescriptorName'],
+  },
+  {
+    id: 'run-as',
+    flag: 'run-as',
+    set: (v) => ({ runAs: v }),
+    benign: 'daemon',
+    scope: 'system',
+    expect: (v) => [{ unit: 'service', property: 'User', value: v }],
+    differs: ['User'],
+  },
   {
     id: 'install-path',
     flag: 'install-path',
@@ -136,12 +169,54 @@ const FIELDS: Field[] = [
     expect: (v) => [{ unit: 'service', property: 'WorkingDirectory', value: `/opt/${v}` }, execOf(process.execPath, `/opt/${v}`)],
     differs: PATH_PROPS,
   },
-  { id: 'node', flag: 'node', set: (v) => ({ nodePath: v }), benign: '/usr/bin/benign', expect: (v) => [execOf(v, '/opt/ga')], differs: EXEC_PROPS },
-  { id: 'node /usr/bin/<v>', flag: 'node', set: (v) => ({ nodePath: `/usr/bin/${v}` }), benign: 'benign', expect: (v) => [execOf(`/usr/bin/${v}`, '/opt/ga')], differs: EXEC_PROPS },
-  { id: 'sockets unix:/run/<v>', flag: 'sockets', set: (v) => ({ sockets: `unix:/run/${v}` }), benign: 'benign.sock', expect: (v) => listenExpect(`unix:/run/${v}`), differs: SOCKET_PROPS },
-  { id: 'sockets tcp:<v>:8080', flag: 'sockets', set: (v) => ({ sockets: `tcp:${v}:8080` }), benign: '127.0.0.1', expect: (v) => listenExpect(`tcp:${v}:8080`), differs: SOCKET_PROPS },
-  { id: 'sockets tcp:<v>', flag: 'sockets', set: (v) => ({ sockets: `tcp:${v}` }), benign: '8080', expect: (v) => listenExpect(`tcp:${v}`), differs: SOCKET_PROPS },
-  { id: 'sockets', flag: 'sockets', set: (v) => ({ sockets: v }), benign: 'tcp:127.0.0.1:8080', expect: (v) => listenExpect(v), differs: SOCKET_PROPS },
+  {
+    id: 'node',
+    flag: 'node',
+    set: (v) => ({ nodePath: v }),
+    benign: '/usr/bin/benign',
+    expect: (v) => [execOf(v, '/opt/ga')],
+    differs: EXEC_PROPS,
+  },
+  {
+    id: 'node /usr/bin/<v>',
+    flag: 'node',
+    set: (v) => ({ nodePath: `/usr/bin/${v}` }),
+    benign: 'benign',
+    expect: (v) => [execOf(`/usr/bin/${v}`, '/opt/ga')],
+    differs: EXEC_PROPS,
+  },
+  {
+    id: 'sockets unix:/run/<v>',
+    flag: 'sockets',
+    set: (v) => ({ sockets: `unix:/run/${v}` }),
+    benign: 'benign.sock',
+    expect: (v) => listenExpect(`unix:/run/${v}`),
+    differs: SOCKET_PROPS,
+  },
+  {
+    id: 'sockets tcp:<v>:8080',
+    flag: 'sockets',
+    set: (v) => ({ sockets: `tcp:${v}:8080` }),
+    benign: '127.0.0.1',
+    expect: (v) => listenExpect(`tcp:${v}:8080`),
+    differs: SOCKET_PROPS,
+  },
+  {
+    id: 'sockets tcp:<v>',
+    flag: 'sockets',
+    set: (v) => ({ sockets: `tcp:${v}` }),
+    benign: '8080',
+    expect: (v) => listenExpect(`tcp:${v}`),
+    differs: SOCKET_PROPS,
+  },
+  {
+    id: 'sockets',
+    flag: 'sockets',
+    set: (v) => ({ sockets: v }),
+    benign: 'tcp:127.0.0.1:8080',
+    expect: (v) => listenExpect(v),
+    differs: SOCKET_PROPS,
+  },
   {
     id: 'watchdog',
     flag: 'watchdog',
@@ -150,7 +225,15 @@ const FIELDS: Field[] = [
     // WatchdogUSec= is only filled in when the service starts: the unit file check and the twin comparison cover it.
     expect: () => [],
   },
-  { id: 'fd-store', flag: 'fd-store', set: (v) => ({ fdStore: v }), benign: '1', expect: (v) => (Number.isNaN(literalNumber(v)) ? [] : [{ unit: 'service', property: 'FileDescriptorStoreMax', value: String(literalNumber(v)) }]), differs: ['FileDescriptorStoreMax'] },
+  {
+    id: 'fd-store',
+    flag: 'fd-store',
+    set: (v) => ({ fdStore: v }),
+    benign: '1',
+    expect: (v) =>
+      Number.isNaN(literalNumber(v)) ? [] : [{ unit: 'service', property: 'FileDescriptorStoreMax', value: String(literalNumber(v)) }],
+    differs: ['FileDescriptorStoreMax'],
+  },
   { id: 'systemd-version', flag: 'systemd-version', set: (v) => ({ systemdVersion: v }), benign: '252' },
   { id: 'type', flag: 'type', set: (v) => ({ type: v }), benign: 'notify' },
   { id: 'scope', flag: 'scope', set: (v) => ({ scope: v }), benign: 'system' },
@@ -200,18 +283,24 @@ function allCases(): Case[] {
 }
 
 /** The input as a JavaScript literal, for repro lines. */
-const js = (text: string): string => (text.length > 80 ? `${JSON.stringify(text.slice(0, 60))}+… (${text.length} chars)` : JSON.stringify(text));
+const js = (text: string): string =>
+  text.length > 80 ? `${JSON.stringify(text.slice(0, 60))}+… (${text.length} chars)` : JSON.stringify(text);
 const repro = (c: Case): string => `--${c.field.flag} via ${c.field.id}: ${js(c.input.value)} [${c.input.kind}]`;
 
 /** Fails with every problem found, one per line (the first 40; SD_GA_ALL=1 for all). */
 function noProblems(problems: string[], what: string): void {
   if (problems.length === 0) return;
   const shown = process.env.SD_GA_ALL === '1' ? problems.length : 40;
-  assert.fail(`${problems.length} ${what}:\n  ${problems.slice(0, shown).join('\n  ')}${problems.length > shown ? `\n  … and ${problems.length - shown} more (SD_GA_ALL=1 shows them)` : ''}`);
+  assert.fail(
+    `${problems.length} ${what}:\n  ${problems.slice(0, shown).join('\n  ')}${problems.length > shown ? `\n  … and ${problems.length - shown} more (SD_GA_ALL=1 shows them)` : ''}`,
+  );
 }
 
 /** The unit files of an accepted case, as the generator writes them (projectDir: the install path). */
-function units(answers: Answers, scope: 'system' | 'user'): { service: string; socket?: string; serviceName: string; socketName?: string; template: boolean } {
+function units(
+  answers: Answers,
+  scope: 'system' | 'user',
+): { service: string; socket?: string; serviceName: string; socketName?: string; template: boolean } {
   const a: Answers = { ...answers, scope };
   const context = unitContext(a, a.installPath);
   return {
@@ -237,7 +326,9 @@ function twin(c: Case, name: string): Answers {
     nodePath: '/usr/bin/twin',
     socketName: 'twin',
     runAs: a.runAs === 'dynamic' ? 'dynamic' : 'twin',
-    sockets: a.sockets.map((s, i) => (s.kind === 'unix' ? { kind: 'unix', path: `/run/twin${i}.sock` } : { ...s, host: s.host ? '127.0.0.1' : '' })),
+    sockets: a.sockets.map((s, i) =>
+      s.kind === 'unix' ? { kind: 'unix', path: `/run/twin${i}.sock` } : { ...s, host: s.host ? '127.0.0.1' : '' },
+    ),
   };
   return { ...a, name, ...(key in harmless ? { [key]: harmless[key] } : {}) };
 }
@@ -333,7 +424,15 @@ function normalise(props: Props, unitBase: string): Props {
   const out: Props = {};
   const slice = `app-${unitBase.replaceAll('-', '\\x2d').replace(/^\./, '\\x2e')}.slice`;
   for (const [key, value] of Object.entries(props)) {
-    const named = value.split(`${unitBase}.service`).join('<unit>.service').split(`${unitBase}.socket`).join('<unit>.socket').split(`${unitBase}@`).join('<unit>@').split(slice).join('app-<unit>.slice');
+    const named = value
+      .split(`${unitBase}.service`)
+      .join('<unit>.service')
+      .split(`${unitBase}.socket`)
+      .join('<unit>.socket')
+      .split(`${unitBase}@`)
+      .join('<unit>@')
+      .split(slice)
+      .join('app-<unit>.slice');
     // Dependency lists are sets: systemd prints them in hash order.
     out[key] = UNORDERED.has(key) ? named.split(' ').sort().join(' ') : named;
   }
@@ -345,9 +444,36 @@ function normalise(props: Props, unitBase: string): Props {
  * enablement symlinks), never from the unit file: a name that is already a
  * unit's (dbus) inherits them. The install script test covers that case.
  */
-const RUNTIME = /^(ActiveState|SubState|Result|ConditionResult|AssertResult|InvocationID|ControlGroup|ControlGroupId|MainPID|ExecMainPID|ExecMainStatus|ExecMainCode|NRestarts|StatusText|StatusErrno|.*Timestamp.*|.*Current|CPUUsageNSec|IP(Ingress|Egress)\w+|IO(Read|Write)\w+|Effective\w+|WantedBy|RequiredBy|UnitFileState|UnitFilePreset|TriggeredBy|Triggers)$/;
+const RUNTIME =
+  /^(ActiveState|SubState|Result|ConditionResult|AssertResult|InvocationID|ControlGroup|ControlGroupId|MainPID|ExecMainPID|ExecMainStatus|ExecMainCode|NRestarts|StatusText|StatusErrno|.*Timestamp.*|.*Current|CPUUsageNSec|IP(Ingress|Egress)\w+|IO(Read|Write)\w+|Effective\w+|WantedBy|RequiredBy|UnitFileState|UnitFilePreset|TriggeredBy|Triggers)$/;
 
-const UNORDERED = new Set(['Requires', 'Requisite', 'Wants', 'BindsTo', 'PartOf', 'Upholds', 'RequiredBy', 'RequisiteOf', 'WantedBy', 'BoundBy', 'UpheldBy', 'ConsistsOf', 'Conflicts', 'ConflictedBy', 'Before', 'After', 'OnFailure', 'OnSuccess', 'Triggers', 'TriggeredBy', 'PropagatesReloadTo', 'ReloadPropagatedFrom', 'JoinsNamespaceOf', 'Names', 'RequiresMountsFor']);
+const UNORDERED = new Set([
+  'Requires',
+  'Requisite',
+  'Wants',
+  'BindsTo',
+  'PartOf',
+  'Upholds',
+  'RequiredBy',
+  'RequisiteOf',
+  'WantedBy',
+  'BoundBy',
+  'UpheldBy',
+  'ConsistsOf',
+  'Conflicts',
+  'ConflictedBy',
+  'Before',
+  'After',
+  'OnFailure',
+  'OnSuccess',
+  'Triggers',
+  'TriggeredBy',
+  'PropagatesReloadTo',
+  'ReloadPropagatedFrom',
+  'JoinsNamespaceOf',
+  'Names',
+  'RequiresMountsFor',
+]);
 
 /** Every file and directory under `dir`, relative to it. */
 function tree(dir: string): string[] {
@@ -356,7 +482,9 @@ function tree(dir: string): string[] {
 
 /** What a command in an answer would have created. */
 function markers(): string[] {
-  return readdirSync('/tmp').filter((f) => f.startsWith(path.basename(MARKER)) || f === 'pwned').map((f) => `/tmp/${f}`);
+  return readdirSync('/tmp')
+    .filter((f) => f.startsWith(path.basename(MARKER)) || f === 'pwned')
+    .map((f) => `/tmp/${f}`);
 }
 
 /** A path that cannot exist on Linux: a component over NAME_MAX (255 bytes) or the whole over PATH_MAX. */
@@ -380,7 +508,11 @@ describe('reliability: hostile generator answers', function () {
   it(`the corpus: ${CORPUS.length} distinct inputs x ${FIELDS.length} option fields, every option that takes a value`, function () {
     assert.ok(CORPUS.length >= 300);
     assert.equal(new Set(CORPUS.map((i) => i.value)).size, CORPUS.length, 'inputs are distinct');
-    for (const flag of KEY_OF.keys()) assert.ok(FIELDS.some((f) => f.flag === flag), `--${flag} is tried`);
+    for (const flag of KEY_OF.keys())
+      assert.ok(
+        FIELDS.some((f) => f.flag === flag),
+        `--${flag} is tried`,
+      );
   });
 
   describe('each answer is refused naming its option, or accepted whole', function () {
@@ -389,25 +521,38 @@ describe('reliability: hostile generator answers', function () {
         const problems: string[] = [];
         for (const c of cases.filter((c) => c.field === field)) {
           if (c.error !== undefined) {
-            if (!(c.error instanceof InputError)) problems.push(`${repro(c)}: crashed instead of refusing: ${String((c.error as Error)?.stack ?? c.error).split('\n').slice(0, 2).join(' ')}`);
-            else if (c.error.field !== field.flag || !c.error.message.startsWith(`--${field.flag}: `)) problems.push(`${repro(c)}: refused naming --${c.error.field}: ${c.error.message}`);
+            if (!(c.error instanceof InputError))
+              problems.push(
+                `${repro(c)}: crashed instead of refusing: ${String((c.error as Error)?.stack ?? c.error)
+                  .split('\n')
+                  .slice(0, 2)
+                  .join(' ')}`,
+              );
+            else if (c.error.field !== field.flag || !c.error.message.startsWith(`--${field.flag}: `))
+              problems.push(`${repro(c)}: refused naming --${c.error.field}: ${c.error.message}`);
             continue;
           }
           const a = c.answers!;
           const given = field.set(c.input.value);
           const [key, value] = Object.entries(given)[0]!;
           if (UNREPRESENTABLE.test(value)) {
-            problems.push(`${repro(c)}: accepted although it holds ${js(UNREPRESENTABLE.exec(value)![0])} (parsed: ${js(JSON.stringify((a as unknown as Record<string, unknown>)[key]))})`);
+            problems.push(
+              `${repro(c)}: accepted although it holds ${js(UNREPRESENTABLE.exec(value)![0])} (parsed: ${js(JSON.stringify((a as unknown as Record<string, unknown>)[key]))})`,
+            );
             continue;
           }
           // The parsed answer is the literal (separator spaces aside for lists and numbers).
           const parsed = (a as unknown as Record<string, unknown>)[key];
           if (key === 'sockets') {
             const want = literalListen(value);
-            const got = a.sockets.map((s) => (s.kind === 'unix' ? `${s.path} (Stream)` : `${s.host || '[::]'}:${s.port} (${s.kind === 'tcp' ? 'Stream' : 'Datagram'})`));
-            if (JSON.stringify(want) !== JSON.stringify(got)) problems.push(`${repro(c)}: accepted as ${JSON.stringify(got)}, not the literal ${JSON.stringify(want)}`);
+            const got = a.sockets.map((s) =>
+              s.kind === 'unix' ? `${s.path} (Stream)` : `${s.host || '[::]'}:${s.port} (${s.kind === 'tcp' ? 'Stream' : 'Datagram'})`,
+            );
+            if (JSON.stringify(want) !== JSON.stringify(got))
+              problems.push(`${repro(c)}: accepted as ${JSON.stringify(got)}, not the literal ${JSON.stringify(want)}`);
           } else if (typeof parsed === 'number') {
-            if (parsed !== literalNumber(value)) problems.push(`${repro(c)}: accepted as ${parsed}, which is not what ${js(value)} literally says`);
+            if (parsed !== literalNumber(value))
+              problems.push(`${repro(c)}: accepted as ${parsed}, which is not what ${js(value)} literally says`);
           } else if (typeof parsed === 'string' && parsed !== value) {
             problems.push(`${repro(c)}: accepted as ${js(parsed)}`);
           }
@@ -461,7 +606,10 @@ describe('reliability: hostile generator answers', function () {
         ];
         p.sockets.forEach((s, i) => {
           const spec = a.sockets[i]!;
-          const want = spec.kind === 'unix' ? { path: spec.path } : { port: spec.port, ...(spec.host ? { host: spec.host.replace(/^\[(.*)\]$/, '$1') } : {}) };
+          const want =
+            spec.kind === 'unix'
+              ? { path: spec.path }
+              : { port: spec.port, ...(spec.host ? { host: spec.host.replace(/^\[(.*)\]$/, '$1') } : {}) };
           checks.push([`sockets[${i}].fallbackJs`, JSON.stringify(evaluate(s.fallbackJs)), JSON.stringify(want)]);
         });
         for (const [what, got, want] of checks) if (got !== want) problems.push(`${repro(c)}: ${what} evaluates to ${js(String(got))}`);
@@ -497,12 +645,18 @@ describe('reliability: hostile generator answers', function () {
       const r = spawnSync('sh', ['-c', script, 'sh', ...files], { env, cwd: scratch, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
       assert.equal(r.error, undefined);
       tally.shellRuns += files.length;
-      return r.stdout.split('\u001e').slice(1).map((record) => record.split('\0').slice(0, -1));
+      return r.stdout
+        .split('\u001e')
+        .slice(1)
+        .map((record) => record.split('\0').slice(0, -1));
     }
 
     it('sh -n accepts every script', function () {
       const files = scripted.flatMap(({ lsb, openrc }) => [lsb, openrc]);
-      const r = spawnSync('sh', ['-c', 'for f do sh -n "$f" 2>&1 || printf "^ %s\\n" "$f"; done', 'sh', ...files], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+      const r = spawnSync('sh', ['-c', 'for f do sh -n "$f" 2>&1 || printf "^ %s\\n" "$f"; done', 'sh', ...files], {
+        encoding: 'utf8',
+        maxBuffer: 16 * 1024 * 1024,
+      });
       tally.shellRuns += files.length;
       assert.equal(r.stdout, '', 'sh -n complained');
     });
@@ -516,7 +670,17 @@ describe('reliability: hostile generator answers', function () {
       scripted.forEach(({ c }, i) => {
         const a = c.answers!;
         const pid = `/run/${a.name}/${a.name}.pid`;
-        const want = [a.description, a.nodePath, pid, a.runAs === 'dynamic' ? '' : a.runAs, '4', `${a.installPath}/${ENTRY}`, '--daemonize', '--pid-file', pid];
+        const want = [
+          a.description,
+          a.nodePath,
+          pid,
+          a.runAs === 'dynamic' ? '' : a.runAs,
+          '4',
+          `${a.installPath}/${ENTRY}`,
+          '--daemonize',
+          '--pid-file',
+          pid,
+        ];
         if (JSON.stringify(words[i]) !== JSON.stringify(want)) problems.push(`${repro(c)}: sh read ${JSON.stringify(words[i])}`);
         else tally.readbacks++;
       });
@@ -531,7 +695,14 @@ describe('reliability: hostile generator answers', function () {
       const problems: string[] = [];
       scripted.forEach(({ c }, i) => {
         const a = c.answers!;
-        const want = [a.name, a.nodePath, a.installPath, `/run/${a.name}/${a.name}.pid`, a.runAs === 'dynamic' ? '' : a.runAs, `${a.installPath}/${ENTRY}`];
+        const want = [
+          a.name,
+          a.nodePath,
+          a.installPath,
+          `/run/${a.name}/${a.name}.pid`,
+          a.runAs === 'dynamic' ? '' : a.runAs,
+          `${a.installPath}/${ENTRY}`,
+        ];
         if (JSON.stringify(words[i]) !== JSON.stringify(want)) problems.push(`${repro(c)}: sh read ${JSON.stringify(words[i])}`);
         else tally.readbacks++;
       });
@@ -555,10 +726,13 @@ describe('reliability: hostile generator answers', function () {
         maxBuffer: 64 * 1024 * 1024,
       });
       tally.shellRuns += runs.length;
-      const records = r.stdout.split('\u001e').slice(1).map((record) => {
-        const at = record.lastIndexOf('\u001f');
-        return { out: record.slice(0, at), code: Number(record.slice(at + 1)) };
-      });
+      const records = r.stdout
+        .split('\u001e')
+        .slice(1)
+        .map((record) => {
+          const at = record.lastIndexOf('\u001f');
+          return { out: record.slice(0, at), code: Number(record.slice(at + 1)) };
+        });
       assert.equal(records.length, runs.length);
       const problems: string[] = [];
       runs.forEach(([c, , action], i) => {
@@ -567,7 +741,10 @@ describe('reliability: hostile generator answers', function () {
         let ok: boolean;
         if (c.field.flag === 'node' && action === 'start') {
           // Not executable (there is no such file): start says so, naming it. ('/' is a directory, so -x passes: then the entry point is missing.)
-          ok = code === 5 && (out === `${a.name}: ${a.nodePath} is not an executable (set DAEMON to node's path)\n` || out.startsWith(`${a.name}: /opt/ga/${ENTRY} is missing`));
+          ok =
+            code === 5 &&
+            (out === `${a.name}: ${a.nodePath} is not an executable (set DAEMON to node's path)\n` ||
+              out.startsWith(`${a.name}: /opt/ga/${ENTRY} is missing`));
         } else if (c.field.flag === 'node') {
           // start-stop-daemon --status --exec <node>: it got the path as one argument.
           ok = (code === 4 && out.includes(`unable to stat ${a.nodePath} (`)) || (code === 3 && out === `${a.name} is not running\n`);
@@ -592,7 +769,10 @@ describe('reliability: hostile generator answers', function () {
       mkdirSync(out, { recursive: true });
       const chosen = scripted.filter(({ c }) => c.field.flag === 'description');
       for (const { c, lsb } of chosen) writeFileSync(path.join(init, `lsb${c.k}`), readFileSync(lsb), { mode: 0o755 });
-      const r = spawnSync(generator, [out, out, out], { env: { ...env, SYSTEMD_SYSVINIT_PATH: init, SYSTEMD_SYSVRCND_PATH: path.join(scratch, 'sysv', 'rc'), SYSTEMD_LOG_LEVEL: 'err' }, encoding: 'utf8' });
+      const r = spawnSync(generator, [out, out, out], {
+        env: { ...env, SYSTEMD_SYSVINIT_PATH: init, SYSTEMD_SYSVRCND_PATH: path.join(scratch, 'sysv', 'rc'), SYSTEMD_LOG_LEVEL: 'err' },
+        encoding: 'utf8',
+      });
       assert.equal(r.status, 0, r.stderr);
       const problems: string[] = [];
       for (const { c } of chosen) {
@@ -604,7 +784,8 @@ describe('reliability: hostile generator answers', function () {
         const unit = parseUnit(readFileSync(file, 'utf8'));
         const description = unit.get('Unit')?.find(([k]) => k === 'Description')?.[1];
         // It escapes '%' itself; the manager reads the unit back in the read-back suite.
-        if (description !== `LSB: ${c.answers!.description.replaceAll('%', '%%')}`) problems.push(`${repro(c)}: Description=${js(description ?? '(none)')}`);
+        if (description !== `LSB: ${c.answers!.description.replaceAll('%', '%%')}`)
+          problems.push(`${repro(c)}: Description=${js(description ?? '(none)')}`);
       }
       noProblems(problems, 'LSB headers were read back wrong');
     });
@@ -645,7 +826,9 @@ describe('reliability: hostile generator answers', function () {
           error = e;
         }
         tally.generatorRuns++;
-        const others = readdirSync(root).filter((f) => f !== `r${c.k}` && !generated.some((g) => path.dirname(g.dir) === path.join(root, f)));
+        const others = readdirSync(root).filter(
+          (f) => f !== `r${c.k}` && !generated.some((g) => path.dirname(g.dir) === path.join(root, f)),
+        );
         if (others.length > 0) {
           problems.push(`${repro(c)}: wrote ${others.join(', ')} beside its own directory`);
           tally.escapes++;
@@ -661,7 +844,9 @@ describe('reliability: hostile generator answers', function () {
           } else if (outside.length > 0) {
             // yeoman's argument parser reads a name that looks like a number as one: 010 becomes 10, 1e3 becomes 1000.
             const renamed = outside.length === files.length && files.some((f) => existsSync(path.join(cwd, f, '.yo-rc.json')));
-            problems.push(`${repro(c)}: ${renamed ? `the project was named ${js(files.find((f) => !f.includes('/'))!)} instead` : `wrote outside ${c.raw.name}/: ${outside.slice(0, 5).join(', ')}`}`);
+            problems.push(
+              `${repro(c)}: ${renamed ? `the project was named ${js(files.find((f) => !f.includes('/'))!)} instead` : `wrote outside ${c.raw.name}/: ${outside.slice(0, 5).join(', ')}`}`,
+            );
             if (!renamed) tally.escapes++;
           } else {
             generated.push({ c, dir });
@@ -671,11 +856,15 @@ describe('reliability: hostile generator answers', function () {
           const written = files.filter((f) => !lstatSync(path.join(cwd, f)).isDirectory());
           if (c.field.flag === 'template' && !error) {
             // --template is a Boolean option: yeoman turns whatever follows it into true before the answers see it (a value of its own is never emitted).
-            const stored = JSON.parse(readFileSync(path.join(cwd, c.raw.name!, '.yo-rc.json'), 'utf8')) as Record<string, Record<string, unknown>>;
+            const stored = JSON.parse(readFileSync(path.join(cwd, c.raw.name!, '.yo-rc.json'), 'utf8')) as Record<
+              string,
+              Record<string, unknown>
+            >;
             const template = Object.values(stored)[0]?.template;
             if (template !== 'true' && template !== 'false') problems.push(`${repro(c)}: stored template=${js(String(template))}`);
           } else {
-            if (!error || !message.includes(`--${c.field.flag}: `)) problems.push(`${repro(c)}: ${error ? `failed naming another option: ${message}` : 'was accepted by the generator'}`);
+            if (!error || !message.includes(`--${c.field.flag}: `))
+              problems.push(`${repro(c)}: ${error ? `failed naming another option: ${message}` : 'was accepted by the generator'}`);
             if (written.length > 0) {
               problems.push(`${repro(c)}: refused, yet wrote ${written.join(', ')}`);
               tally.escapes++;
@@ -693,12 +882,18 @@ describe('reliability: hostile generator answers', function () {
         const a = c.answers!;
         const u = units(a, a.scope);
         const serviceDir = a.initSystems.includes('systemd');
-        if (serviceDir && readFileSync(path.join(dir, 'systemd', u.serviceName), 'utf8') !== u.service) problems.push(`${repro(c)}: systemd/${u.serviceName} differs`);
-        if (serviceDir && u.socket && readFileSync(path.join(dir, 'systemd', u.socketName!), 'utf8') !== u.socket) problems.push(`${repro(c)}: systemd/${u.socketName} differs`);
+        if (serviceDir && readFileSync(path.join(dir, 'systemd', u.serviceName), 'utf8') !== u.service)
+          problems.push(`${repro(c)}: systemd/${u.serviceName} differs`);
+        if (serviceDir && u.socket && readFileSync(path.join(dir, 'systemd', u.socketName!), 'utf8') !== u.socket)
+          problems.push(`${repro(c)}: systemd/${u.socketName} differs`);
         const context = initScriptContext(a, a.installPath);
-        for (const [system, sub] of [['sysv', 'init.d'], ['openrc', 'openrc']] as const) {
+        for (const [system, sub] of [
+          ['sysv', 'init.d'],
+          ['openrc', 'openrc'],
+        ] as const) {
           if (!a.initSystems.includes(system)) continue;
-          if (readFileSync(path.join(dir, sub, a.name), 'utf8') !== renderText(`project/${sub}/service`, context)) problems.push(`${repro(c)}: ${sub}/${a.name} differs`);
+          if (readFileSync(path.join(dir, sub, a.name), 'utf8') !== renderText(`project/${sub}/service`, context))
+            problems.push(`${repro(c)}: ${sub}/${a.name} differs`);
         }
         const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { description: string };
         if (pkg.description !== a.description) problems.push(`${repro(c)}: package.json description is ${js(pkg.description)}`);
@@ -711,25 +906,39 @@ describe('reliability: hostile generator answers', function () {
       // The README's `sudo mkdir -p <install path>`, `sudo cp -a . <install path>/` and `cd <install path>`, run with sudo and cd stubbed to print their words.
       const lines: Array<{ c: Case; line: string }> = [];
       for (const { c, dir } of generated) {
-        const found = readFileSync(path.join(dir, 'README.md'), 'utf8').split('\n').filter((l) => /^(sudo mkdir -p |sudo cp -a \. |cd )/.test(l));
+        const found = readFileSync(path.join(dir, 'README.md'), 'utf8')
+          .split('\n')
+          .filter((l) => /^(sudo mkdir -p |sudo cp -a \. |cd )/.test(l));
         if (c.answers!.scope === 'system' && found.length === 0) problems.push(`${repro(c)}: the README has no install commands`);
         for (const line of found) lines.push({ c, line });
       }
       const script = `sudo() { printf '%s\\0' "$@"; }; cd() { printf '%s\\0' cd "$@"; }; for line do printf '\\036'; (eval "$line"); done`;
-      const r = spawnSync('sh', ['-c', script, 'sh', ...lines.map((l) => l.line)], { cwd: scratch, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+      const r = spawnSync('sh', ['-c', script, 'sh', ...lines.map((l) => l.line)], {
+        cwd: scratch,
+        encoding: 'utf8',
+        maxBuffer: 16 * 1024 * 1024,
+      });
       tally.shellRuns += lines.length;
       const records = r.stdout.split('\u001e').slice(1);
       lines.forEach(({ c, line }, i) => {
         const words = (records[i] ?? '').split('\0').slice(0, -1);
         const target = words.find((w) => w.startsWith('/'));
-        if (target !== c.answers!.installPath && target !== `${c.answers!.installPath}/`) problems.push(`${repro(c)}: README line ${js(line)} gave sh the words ${JSON.stringify(words)}`);
+        if (target !== c.answers!.installPath && target !== `${c.answers!.installPath}/`)
+          problems.push(`${repro(c)}: README line ${js(line)} gave sh the words ${JSON.stringify(words)}`);
       });
       // The install script, asked from elsewhere with --dry-run, prints the commands that copy the project to its install path.
       const printed: Array<{ c: Case; line: string }> = [];
       // Its values are the install path and the unit names: run for those fields' cases.
-      for (const { c, dir } of generated.filter(({ c }) => ['install-path', 'name'].includes(c.field.flag) && c.answers!.initSystems.includes('systemd') && c.answers!.scope === 'system')) {
+      for (const { c, dir } of generated.filter(
+        ({ c }) =>
+          ['install-path', 'name'].includes(c.field.flag) && c.answers!.initSystems.includes('systemd') && c.answers!.scope === 'system',
+      )) {
         const a = c.answers!;
-        const run = spawnSync(process.execPath, [path.join(dir, 'scripts', 'install-units.mjs'), '--dry-run', '--unit-dir', path.join(scratch, 'unit-dir')], { cwd: dir, encoding: 'utf8' });
+        const run = spawnSync(
+          process.execPath,
+          [path.join(dir, 'scripts', 'install-units.mjs'), '--dry-run', '--unit-dir', path.join(scratch, 'unit-dir')],
+          { cwd: dir, encoding: 'utf8' },
+        );
         tally.shellRuns++;
         if (run.status !== 0 || !run.stdout.includes(`the units run ${a.installPath}/${ENTRY}`)) {
           problems.push(`${repro(c)}: install-units said (${run.status}) ${js(run.stdout + run.stderr)}`);
@@ -739,11 +948,18 @@ describe('reliability: hostile generator answers', function () {
         if (mkdir) printed.push({ c, line: mkdir.trim() });
         else problems.push(`${repro(c)}: install-units printed no mkdir command`);
       }
-      const again = spawnSync('sh', ['-c', script, 'sh', ...printed.map((l) => l.line)], { cwd: scratch, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+      const again = spawnSync('sh', ['-c', script, 'sh', ...printed.map((l) => l.line)], {
+        cwd: scratch,
+        encoding: 'utf8',
+        maxBuffer: 16 * 1024 * 1024,
+      });
       tally.shellRuns += printed.length;
       const words = again.stdout.split('\u001e').slice(1);
       printed.forEach(({ c, line }, i) => {
-        if (words[i] !== `mkdir\0-p\0${c.answers!.installPath}\0`) problems.push(`${repro(c)}: install-units printed ${js(line)}, which sh reads as ${JSON.stringify((words[i] ?? '').split('\0'))}`);
+        if (words[i] !== `mkdir\0-p\0${c.answers!.installPath}\0`)
+          problems.push(
+            `${repro(c)}: install-units printed ${js(line)}, which sh reads as ${JSON.stringify((words[i] ?? '').split('\0'))}`,
+          );
         else tally.readbacks++;
       });
       noProblems(problems, 'commands printed for a shell did not hold the literal');
@@ -817,12 +1033,17 @@ describe('reliability: hostile generator answers', function () {
           env: { ...process.env, XDG_RUNTIME_DIR: m().runtimeDir, SYSTEMD_COLORS: '0', SYSTEMD_PAGER: '' },
         });
         for (const line of `${r.stdout}${r.stderr}`.split('\n').filter(Boolean)) {
-          const unit = /^(?:\/\S*\/)?([^/\s:]+\.(?:service|socket))(?::\d+)?: /.exec(line)?.[1] ?? /^Unit (\S+\.(?:service|socket)) /.exec(line)?.[1];
+          const unit =
+            /^(?:\/\S*\/)?([^/\s:]+\.(?:service|socket))(?::\d+)?: /.exec(line)?.[1] ?? /^Unit (\S+\.(?:service|socket)) /.exec(line)?.[1];
           const l = unit ? byFile.get(unit) : undefined;
           const a = l?.c.answers;
           // systemd names the path as it stored it ('$' doubled); its log lines are cut at 2 KiB.
           const stored = a?.nodePath.replaceAll('$', '$$$$') ?? '';
-          const notThere = a && l.c.field.flag === 'node' && (line.startsWith(`${unit}: Command ${stored} is not executable: `) || (line.length >= 2000 && `${unit}: Command ${stored}`.startsWith(line.slice(0, 1000))));
+          const notThere =
+            a &&
+            l.c.field.flag === 'node' &&
+            (line.startsWith(`${unit}: Command ${stored} is not executable: `) ||
+              (line.length >= 2000 && `${unit}: Command ${stored}`.startsWith(line.slice(0, 1000))));
           if (!notThere) problems.push(l ? `${repro(l.c)}: systemd-analyze verify: ${line}` : `systemd-analyze verify (${scope}): ${line}`);
         }
       }
@@ -834,15 +1055,30 @@ describe('reliability: hostile generator answers', function () {
         const problems: string[] = [];
         const { loaded, twins } = await load(batch);
         const all = [...twins, ...loaded];
-        const services = await showMany(m(), all.map((l) => l.service));
+        const services = await showMany(
+          m(),
+          all.map((l) => l.service),
+        );
         const withSocket = all.filter((l) => l.socket);
-        const socketProps = await showMany(m(), withSocket.map((l) => l.socket!));
-        const props = new Map(all.map((l, i) => [l, { service: services[i]!, ...(l.socket ? { socket: socketProps[withSocket.indexOf(l)]! } : {}) } as { service: Props; socket?: Props }]));
+        const socketProps = await showMany(
+          m(),
+          withSocket.map((l) => l.socket!),
+        );
+        const props = new Map(
+          all.map((l, i) => [
+            l,
+            { service: services[i]!, ...(l.socket ? { socket: socketProps[withSocket.indexOf(l)]! } : {}) } as {
+              service: Props;
+              socket?: Props;
+            },
+          ]),
+        );
 
         for (const l of loaded) {
           const c = l.c;
           const got = props.get(l)!;
-          for (const [kind, p] of Object.entries(got)) if (p.LoadState !== 'loaded') problems.push(`${repro(c)}: ${kind} LoadState=${p.LoadState} (${p.LoadError ?? ''})`);
+          for (const [kind, p] of Object.entries(got))
+            if (p.LoadState !== 'loaded') problems.push(`${repro(c)}: ${kind} LoadState=${p.LoadState} (${p.LoadError ?? ''})`);
           // Nothing injected: every property is the twin's, except the value's own.
           const theirs = props.get(l.twin!)!;
           for (const kind of ['service', 'socket'] as const) {
@@ -852,9 +1088,13 @@ describe('reliability: hostile generator answers', function () {
             const a = normalise(mine, c.answers!.name);
             const b = normalise(other, `gt${l.twin!.c.k}`);
             const allowed = new Set(c.field.differs ?? []);
-            const differing = [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((p) => a[p] !== b[p] && !allowed.has(p) && !RUNTIME.test(p));
+            const differing = [...new Set([...Object.keys(a), ...Object.keys(b)])].filter(
+              (p) => a[p] !== b[p] && !allowed.has(p) && !RUNTIME.test(p),
+            );
             if (differing.length > 0) {
-              problems.push(`${repro(c)}: ${kind} differs from its twin in ${differing.map((p) => `${p}=${js(a[p] ?? '(unset)')} (twin: ${js(b[p] ?? '(unset)')})`).join(', ')}`);
+              problems.push(
+                `${repro(c)}: ${kind} differs from its twin in ${differing.map((p) => `${p}=${js(a[p] ?? '(unset)')} (twin: ${js(b[p] ?? '(unset)')})`).join(', ')}`,
+              );
               tally.escapes++;
             }
           }
@@ -869,7 +1109,9 @@ describe('reliability: hostile generator answers', function () {
               const exec = parseExecStart(p.ExecStart ?? '');
               const argv = exec?.argv.map(spawnedArg);
               if (!exec || exec.path !== e.exec.path || JSON.stringify(argv) !== JSON.stringify(e.exec.argv)) {
-                problems.push(`${repro(c)}: systemd would execute ${js(exec?.path ?? '(none)')} with argv ${JSON.stringify(argv ?? null)}, not ${js(e.exec.path)} ${JSON.stringify(e.exec.argv)}`);
+                problems.push(
+                  `${repro(c)}: systemd would execute ${js(exec?.path ?? '(none)')} with argv ${JSON.stringify(argv ?? null)}, not ${js(e.exec.path)} ${JSON.stringify(e.exec.argv)}`,
+                );
               } else tally.readbacks++;
             } else if (e.property === 'Listen') {
               const shown = (p.Listen ?? '').split('\n').filter(Boolean).map(cunescape);
@@ -893,10 +1135,15 @@ describe('reliability: hostile generator answers', function () {
       const chosen = accepted.filter((c) => c.field.flag === 'description' && existsSync(path.join(out, `lsb${c.k}.service`)));
       for (const c of chosen) writeFileSync(path.join(dir, `lsb${c.k}.service`), readFileSync(path.join(out, `lsb${c.k}.service`)));
       await m().daemonReload();
-      const shown = await showMany(m(), chosen.map((c) => `lsb${c.k}.service`), ['Description', 'LoadState']);
+      const shown = await showMany(
+        m(),
+        chosen.map((c) => `lsb${c.k}.service`),
+        ['Description', 'LoadState'],
+      );
       const problems: string[] = [];
       chosen.forEach((c, i) => {
-        if (shown[i]!.Description !== `LSB: ${c.answers!.description}` || shown[i]!.LoadState !== 'loaded') problems.push(`${repro(c)}: ${JSON.stringify(shown[i])}`);
+        if (shown[i]!.Description !== `LSB: ${c.answers!.description}` || shown[i]!.LoadState !== 'loaded')
+          problems.push(`${repro(c)}: ${JSON.stringify(shown[i])}`);
         else tally.readbacks++;
       });
       assert.ok(chosen.length > 100, `${chosen.length} LSB units`);
@@ -908,13 +1155,28 @@ describe('reliability: hostile generator answers', function () {
       const dir = m().unitDir;
       for (const f of readdirSync(dir)) rmSync(path.join(dir, f), { recursive: true, force: true });
       const main = 'console.log(JSON.stringify({ argv0: process.argv0, entry: process.argv[1], cwd: process.cwd() }));\n';
-      const inputs = CORPUS.filter((input) => ['install-path /opt/<v>', 'node /usr/bin/<v>'].every((id) => cases.some((c) => c.field.id === id && c.input === input && c.answers)));
+      const inputs = CORPUS.filter((input) =>
+        ['install-path /opt/<v>', 'node /usr/bin/<v>'].every((id) =>
+          cases.some((c) => c.field.id === id && c.input === input && c.answers),
+        ),
+      );
       const runs: Array<{ input: HostileInput; answers: Answers; log: string; unit: string }> = [];
       const problems: string[] = [];
       inputs.forEach((input, j) => {
         const node = path.join(share, `x${j}`, 'bin', input.value);
         const project = path.join(share, `x${j}`, 'p', input.value);
-        const raw = { ...BASE, name: `gx${j}`, nodePath: m().inside(node), installPath: m().inside(project), type: 'exec', sockets: 'none', watchdogSec: '0', hardening: 'none', restart: 'no', initSystems: 'systemd' };
+        const raw = {
+          ...BASE,
+          name: `gx${j}`,
+          nodePath: m().inside(node),
+          installPath: m().inside(project),
+          type: 'exec',
+          sockets: 'none',
+          watchdogSec: '0',
+          hardening: 'none',
+          restart: 'no',
+          initSystems: 'systemd',
+        };
         let answers: Answers;
         try {
           answers = parseAnswers(raw);
@@ -934,18 +1196,31 @@ describe('reliability: hostile generator answers', function () {
       for (const run of runs) {
         const u = units(run.answers, 'user');
         await m().writeUnit(u.serviceName, u.service);
-        await m().writeUnit(`${u.serviceName}.d/log.conf`, `[Service]\nStandardOutput=append:${m().inside(run.log)}\nStandardError=append:${m().inside(run.log)}\n`);
+        await m().writeUnit(
+          `${u.serviceName}.d/log.conf`,
+          `[Service]\nStandardOutput=append:${m().inside(run.log)}\nStandardError=append:${m().inside(run.log)}\n`,
+        );
       }
       await m().daemonReload();
       for (let i = 0; i < runs.length; i += 50) await m().systemctl('start', '--', ...runs.slice(i, i + 50).map((r) => r.unit));
       const deadline = Date.now() + 30_000;
       let pending = runs;
       while (pending.length > 0 && Date.now() < deadline) {
-        const states = await showMany(m(), pending.map((r) => r.unit), ['ActiveState']);
-        pending = pending.filter((r, i) => states[i]!.ActiveState === 'activating' || (states[i]!.ActiveState === 'active' && readFileSync(r.log, 'utf8') === ''));
+        const states = await showMany(
+          m(),
+          pending.map((r) => r.unit),
+          ['ActiveState'],
+        );
+        pending = pending.filter(
+          (r, i) => states[i]!.ActiveState === 'activating' || (states[i]!.ActiveState === 'active' && readFileSync(r.log, 'utf8') === ''),
+        );
         if (pending.length > 0) await new Promise((resolve) => setTimeout(resolve, 100));
       }
-      const final = await showMany(m(), runs.map((r) => r.unit), ['Result', 'ExecMainStatus']);
+      const final = await showMany(
+        m(),
+        runs.map((r) => r.unit),
+        ['Result', 'ExecMainStatus'],
+      );
       runs.forEach((run, i) => {
         const text = readFileSync(run.log, 'utf8');
         const want = { argv0: run.answers.nodePath, entry: `${run.answers.installPath}/${ENTRY}`, cwd: run.answers.installPath };
@@ -956,7 +1231,9 @@ describe('reliability: hostile generator answers', function () {
           got = undefined;
         }
         if (JSON.stringify(got) !== JSON.stringify(want)) {
-          problems.push(`--node ${js(run.answers.nodePath)} --install-path ${js(run.answers.installPath)} [${run.input.kind}]: the process saw ${js(text.trim() || `nothing (Result=${final[i]!.Result}, ExecMainStatus=${final[i]!.ExecMainStatus})`)}`);
+          problems.push(
+            `--node ${js(run.answers.nodePath)} --install-path ${js(run.answers.installPath)} [${run.input.kind}]: the process saw ${js(text.trim() || `nothing (Result=${final[i]!.Result}, ExecMainStatus=${final[i]!.ExecMainStatus})`)}`,
+          );
         } else tally.readbacks += 3;
       });
       console.log(`      ran ${runs.length} services with hostile node and install paths`);
@@ -969,7 +1246,13 @@ describe('reliability: hostile generator answers', function () {
       for (const f of readdirSync(dir)) rmSync(path.join(dir, f), { recursive: true, force: true });
       const kinds = new Set<string>();
       const chosen = cases.filter((c) => {
-        if (c.field.id !== 'install-path /opt/<v>' || !c.answers || kinds.has(c.input.kind) || impossiblePath(`${scratch}/${c.input.value}`)) return false;
+        if (
+          c.field.id !== 'install-path /opt/<v>' ||
+          !c.answers ||
+          kinds.has(c.input.kind) ||
+          impossiblePath(`${scratch}/${c.input.value}`)
+        )
+          return false;
         kinds.add(c.input.kind);
         return true;
       });
@@ -980,13 +1263,17 @@ describe('reliability: hostile generator answers', function () {
         const name = `gh${j}`;
         let project: string;
         try {
-          project = (await generate({ scope: 'user', skipInstall: true, nodePath: process.execPath, systemdVersion: '252' }, name, parent)).dir;
+          project = (await generate({ scope: 'user', skipInstall: true, nodePath: process.execPath, systemdVersion: '252' }, name, parent))
+            .dir;
         } catch (error) {
           problems.push(`${repro(c)} as the project's parent directory: the generator failed: ${(error as Error).message}`);
           continue;
         }
         tally.generatorRuns++;
-        const r = spawnSync(process.execPath, [path.join(project, 'scripts', 'install-units.mjs'), '--unit-dir', dir, '--no-reload'], { cwd: project, encoding: 'utf8' });
+        const r = spawnSync(process.execPath, [path.join(project, 'scripts', 'install-units.mjs'), '--unit-dir', dir, '--no-reload'], {
+          cwd: project,
+          encoding: 'utf8',
+        });
         tally.shellRuns++;
         if (r.status !== 0) {
           problems.push(`${repro(c)} as the project's parent directory: install-units failed: ${r.stderr}`);
@@ -995,12 +1282,21 @@ describe('reliability: hostile generator answers', function () {
         installed.push({ c, project, unit: `${name}.service` });
       }
       await m().daemonReload();
-      const shown = await showMany(m(), installed.map((i) => i.unit), ['WorkingDirectory', 'ExecStart', 'LoadState', 'DropInPaths']);
+      const shown = await showMany(
+        m(),
+        installed.map((i) => i.unit),
+        ['WorkingDirectory', 'ExecStart', 'LoadState', 'DropInPaths'],
+      );
       installed.forEach(({ c, project }, i) => {
         const p = shown[i]!;
         const exec = parseExecStart(p.ExecStart ?? '');
         const argv = exec?.argv.map(spawnedArg);
-        if (p.LoadState !== 'loaded' || p.WorkingDirectory !== project || exec?.path !== process.execPath || JSON.stringify(argv) !== JSON.stringify([process.execPath, `${project}/${ENTRY}`])) {
+        if (
+          p.LoadState !== 'loaded' ||
+          p.WorkingDirectory !== project ||
+          exec?.path !== process.execPath ||
+          JSON.stringify(argv) !== JSON.stringify([process.execPath, `${project}/${ENTRY}`])
+        ) {
           problems.push(`${repro(c)} as the project's parent directory: ${JSON.stringify(p)}`);
         } else tally.readbacks += 2;
       });
@@ -1052,32 +1348,55 @@ describe('reliability: hostile generator answers', function () {
     it('a user-scope project in a directory with a space: refused naming the directory, not an option the user never gave', async function () {
       let message = '';
       try {
-        await generate({ scope: 'user', skipInstall: true, nodePath: process.execPath, systemdVersion: '252' }, 'spaced', path.join(scratch, 'my projects'));
+        await generate(
+          { scope: 'user', skipInstall: true, nodePath: process.execPath, systemdVersion: '252' },
+          'spaced',
+          path.join(scratch, 'my projects'),
+        );
       } catch (error) {
         message = (error as Error).message;
       }
       tally.generatorRuns++;
       // WorkingDirectory= and a quoted ExecStart= argument carry a space; if it is refused anyway, the message must name what to change.
-      assert.ok(message === '' || !message.startsWith('--install-path:'), `refused with ${JSON.stringify(message)}: --install-path was not given (the path is where the project is generated)`);
+      assert.ok(
+        message === '' || !message.startsWith('--install-path:'),
+        `refused with ${JSON.stringify(message)}: --install-path was not given (the path is where the project is generated)`,
+      );
     });
 
     it("install-units refuses to replace a unit file it did not write (a name that is another unit's: dbus, ssh)", async function () {
-      const p = await generate({ scope: 'user', skipInstall: true, nodePath: process.execPath, systemdVersion: '252' }, 'dbus', path.join(scratch, 'collide'));
+      const p = await generate(
+        { scope: 'user', skipInstall: true, nodePath: process.execPath, systemdVersion: '252' },
+        'dbus',
+        path.join(scratch, 'collide'),
+      );
       tally.generatorRuns++;
       const unitDir = path.join(scratch, 'collide-units');
       mkdirSync(unitDir);
       const foreign = '[Unit]\nDescription=D-Bus User Message Bus (not ours)\n\n[Service]\nExecStart=/usr/bin/dbus-daemon --session\n';
       writeFileSync(path.join(unitDir, 'dbus.service'), foreign);
-      const r = spawnSync(process.execPath, [path.join(p.dir, 'scripts', 'install-units.mjs'), '--unit-dir', unitDir, '--no-reload'], { cwd: p.dir, encoding: 'utf8' });
+      const r = spawnSync(process.execPath, [path.join(p.dir, 'scripts', 'install-units.mjs'), '--unit-dir', unitDir, '--no-reload'], {
+        cwd: p.dir,
+        encoding: 'utf8',
+      });
       tally.shellRuns++;
-      assert.equal(readFileSync(path.join(unitDir, 'dbus.service'), 'utf8'), foreign, `install-units (${r.status}) replaced a dbus.service it did not write:\n${r.stdout}${r.stderr}`);
+      assert.equal(
+        readFileSync(path.join(unitDir, 'dbus.service'), 'utf8'),
+        foreign,
+        `install-units (${r.status}) replaced a dbus.service it did not write:\n${r.stdout}${r.stderr}`,
+      );
       assert.notEqual(r.status, 0, 'and says so');
     });
   });
 
   describe('summary', function () {
     it('no command in any answer ran, and the figures hold', function () {
-      const ran = [...markers(), ...tree(scratch).filter((f) => /^(sd-ga-pwned-(\d+|pre)|pwned)$/.test(path.basename(f)) && !lstatSync(path.join(scratch, f)).isDirectory())];
+      const ran = [
+        ...markers(),
+        ...tree(scratch).filter(
+          (f) => /^(sd-ga-pwned-(\d+|pre)|pwned)$/.test(path.basename(f)) && !lstatSync(path.join(scratch, f)).isDirectory(),
+        ),
+      ];
       tally.escapes += ran.length;
       const inputs = CORPUS.length;
       const line = `reliability: generator-answers inputs=${inputs} fields=${FIELDS.length} cases=${cases.length} rejected=${rejected.length} accepted=${accepted.length} readbacks=${tally.readbacks} shell-runs=${tally.shellRuns} escapes=${tally.escapes}`;
@@ -1086,7 +1405,10 @@ describe('reliability: hostile generator answers', function () {
       assert.ok(inputs >= 300);
       assert.equal(cases.length, inputs * FIELDS.length);
       assert.equal(rejected.length + accepted.length, cases.length);
-      assert.ok(tally.readbacks >= accepted.length, `every accepted case read back at least once (${tally.readbacks} read-backs for ${accepted.length})`);
+      assert.ok(
+        tally.readbacks >= accepted.length,
+        `every accepted case read back at least once (${tally.readbacks} read-backs for ${accepted.length})`,
+      );
       assert.ok(tally.shellRuns > 0);
       assert.equal(tally.escapes, 0);
     });

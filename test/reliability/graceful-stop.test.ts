@@ -69,7 +69,9 @@ describe('reliability: graceful stop under a real systemd user manager', functio
   async function inFlight(log: string, pid: string, count: number): Promise<void> {
     const deadline = Date.now() + 10_000;
     for (;;) {
-      const started = jsonLines<{ pid: number; event: string }>(await m().readLog(log)).filter((l) => l.event === 'slow-start' && String(l.pid) === pid).length;
+      const started = jsonLines<{ pid: number; event: string }>(await m().readLog(log)).filter(
+        (l) => l.event === 'slow-start' && String(l.pid) === pid,
+      ).length;
       if (started >= count) return;
       assert.ok(Date.now() < deadline, `only ${started} of ${count} slow requests started\n${await m().readLog(log)}`);
       await sleep(25);
@@ -87,7 +89,13 @@ describe('reliability: graceful stop under a real systemd user manager', functio
     const unit = 'rel-stop.service';
     const log = await m().logFile('rel-stop');
     const { port, pid } = await startFixture(unit, log);
-    const load = startLoad({ port, concurrency: 4, ratePerSecond: 200, timeoutMs: 10_000, check: (r) => r.status === 200 && String(JSON.parse(r.body).pid) === pid });
+    const load = startLoad({
+      port,
+      concurrency: 4,
+      ratePerSecond: 200,
+      timeoutMs: 10_000,
+      check: (r) => r.status === 200 && String(JSON.parse(r.body).pid) === pid,
+    });
     await sleep(2000);
     const slow = Array.from({ length: SLOW }, () => request(port, { path: `/slow?ms=${SLOW_MS}`, timeoutMs: 20_000 }));
     await inFlight(log, pid, SLOW);
@@ -102,7 +110,9 @@ describe('reliability: graceful stop under a real systemd user manager', functio
     const text = await m().readLog(log);
     const exit = stopPost(text);
 
-    const completed = slowResults.filter((r): r is PromiseFulfilledResult<Reply> => r.status === 'fulfilled' && r.value.status === 200 && r.value.body.length === BODY_BYTES).length;
+    const completed = slowResults.filter(
+      (r): r is PromiseFulfilledResult<Reply> => r.status === 'fulfilled' && r.value.status === 200 && r.value.body.length === BODY_BYTES,
+    ).length;
     const stoppingSeen = states.some((s) => s.startsWith('deactivating/') && s.endsWith(' Stopping: SIGTERM'));
     figures('graceful-stop', {
       'in-flight': SLOW,
@@ -120,7 +130,11 @@ describe('reliability: graceful stop under a real systemd user manager', functio
     });
     const explain = `\nstates: ${states.join(' -> ')}\n--- service log (end) ---\n${text.slice(-3000)}`;
     assert.equal(stop.code, 0, stop.stderr + explain);
-    assert.equal(completed, SLOW, `${slowResults.map((r) => (r.status === 'fulfilled' ? `${r.value.status} ${r.value.body.length} B` : String(r.reason))).join(', ')}${explain}`);
+    assert.equal(
+      completed,
+      SLOW,
+      `${slowResults.map((r) => (r.status === 'fulfilled' ? `${r.value.status} ${r.value.body.length} B` : String(r.reason))).join(', ')}${explain}`,
+    );
     assert.ok(stoppingSeen, `STOPPING=1 (STATUS=Stopping: SIGTERM) while deactivating${explain}`);
     // Exited by itself with 0 (not killed: SIGTERM's default action would count as success too).
     assert.deepEqual(exit, { result: 'success', code: 'exited', status: '0' }, explain);
@@ -164,10 +178,21 @@ describe('reliability: graceful stop under a real systemd user manager', functio
       });
       const explain = `\n--- service log ---\n${text}`;
       assert.equal(stop.code, 0, stop.stderr);
-      assert.deepEqual({ status: reply.status, bytes: reply.body.length }, { status: 200, bytes: BODY_BYTES }, 'the first hook still drained the response in flight');
-      assert.ok(jsonLines<{ event: string }>(text).some((l) => l.event === 'closed'), explain);
+      assert.deepEqual(
+        { status: reply.status, bytes: reply.body.length },
+        { status: 200, bytes: BODY_BYTES },
+        'the first hook still drained the response in flight',
+      );
+      assert.ok(
+        jsonLines<{ event: string }>(text).some((l) => l.event === 'closed'),
+        explain,
+      );
       assert.equal(records, 1, `one err record naming the hook${explain}`);
-      assert.deepEqual(exit, { result: 'exit-code', code: 'exited', status: '1' }, `exit 1 by itself, not killed by the manager at TimeoutStopSec${explain}`);
+      assert.deepEqual(
+        exit,
+        { result: 'exit-code', code: 'exited', status: '1' },
+        `exit 1 by itself, not killed by the manager at TimeoutStopSec${explain}`,
+      );
       assert.ok(stopMs >= deadlineMs, `stopped after ${stopMs} ms, before the deadline${explain}`);
       // How long after the deadline depends on the load (figures above report it); the bound is
       // TimeoutStopSec=, where the manager would have killed it (and exit 1 above says it did not).

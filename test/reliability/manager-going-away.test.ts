@@ -29,7 +29,11 @@ describe('reliability: the notify socket removed, replaced and restored under a 
 
   before(function () {
     const python = spawnSync('python3', ['-c', 'import socket; socket.SCM_CREDENTIALS'], { encoding: 'utf8' });
-    requireOrSkip(this, python.status === 0, `the stand-in notify socket is bound by python3 (with SCM_CREDENTIALS), which does not run here: ${python.error?.message ?? python.stderr.trim()}`);
+    requireOrSkip(
+      this,
+      python.status === 0,
+      `the stand-in notify socket is bound by python3 (with SCM_CREDENTIALS), which does not run here: ${python.error?.message ?? python.stderr.trim()}`,
+    );
   });
 
   it('keeps serving, logs the failure once, notifies the socket that replaced it, and reaches systemd again', async function () {
@@ -47,7 +51,8 @@ describe('reliability: the notify socket removed, replaced and restored under a 
       ]),
     );
     await m().daemonReload();
-    const explain = async (): Promise<string> => `\n--- service log ---\n${await m().readLog(log)}\n--- manager output (end) ---\n${m().managerOutput().slice(-3000)}`;
+    const explain = async (): Promise<string> =>
+      `\n--- service log ---\n${await m().readLog(log)}\n--- manager output (end) ---\n${m().managerOutput().slice(-3000)}`;
     const start = await m().systemctl('start', unit);
     assert.equal(start.code, 0, `${start.stderr}${await explain()}`);
 
@@ -60,7 +65,12 @@ describe('reliability: the notify socket removed, replaced and restored under a 
     const notify = path.join(m().runtimeDir, 'systemd', 'notify');
     const away = `${notify}.away`;
     const notifyInside = m().inside(notify);
-    const load = startLoad({ port, concurrency: 2, ratePerSecond: 50, check: (reply) => reply.status === 200 && String(JSON.parse(reply.body).pid) === pid });
+    const load = startLoad({
+      port,
+      concurrency: 2,
+      ratePerSecond: 50,
+      check: (reply) => reply.status === 200 && String(JSON.parse(reply.body).pid) === pid,
+    });
     let catcher: ReturnType<typeof spawn> | undefined;
     let restored = false;
     const caught: Caught[] = [];
@@ -77,8 +87,16 @@ describe('reliability: the notify socket removed, replaced and restored under a 
       const fedBefore = (await m().show(unit, ['WatchdogTimestampMonotonic'])).WatchdogTimestampMonotonic!;
       const duringGap = await m().readLog(log);
       // Said by notify() itself (runtime/src/notify-report.ts), once per cause.
-      assert.equal(count(duringGap, 'sd-daemon-runtime: cannot tell the service manager (NOTIFY_SOCKET='), 1, `one line for 3 failed pings${await explain()}`);
-      assert.match(duringGap, new RegExp(`cannot tell the service manager \\(NOTIFY_SOCKET=${notifyInside.replaceAll('/', '\\/')}\\) WATCHDOG=1: ENOENT`), await explain());
+      assert.equal(
+        count(duringGap, 'sd-daemon-runtime: cannot tell the service manager (NOTIFY_SOCKET='),
+        1,
+        `one line for 3 failed pings${await explain()}`,
+      );
+      assert.match(
+        duringGap,
+        new RegExp(`cannot tell the service manager \\(NOTIFY_SOCKET=${notifyInside.replaceAll('/', '\\/')}\\) WATCHDOG=1: ENOENT`),
+        await explain(),
+      );
 
       // 2. Replaced: a socket of ours at the same path gets the next WATCHDOG=1.
       catcher = spawn('python3', [fixture('notify-catcher.py'), notify], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -140,10 +158,20 @@ describe('reliability: the notify socket removed, replaced and restored under a 
       'n-restarts': after.NRestarts!,
     });
     assert.deepEqual({ warnings, notices }, { warnings: 1, notices: 1 }, `once each way, whatever the number of pings${await explain()}`);
-    assert.match(text, /sd-daemon-runtime: the service manager \(NOTIFY_SOCKET=\S+\) is told again: WATCHDOG=1 went through after [2-9]\d* lost notification\(s\)/);
+    assert.match(
+      text,
+      /sd-daemon-runtime: the service manager \(NOTIFY_SOCKET=\S+\) is told again: WATCHDOG=1 went through after [2-9]\d* lost notification\(s\)/,
+    );
     assert.ok(pings >= 1, JSON.stringify(caught));
-    assert.ok(caught.every((c) => c.data === 'WATCHDOG=1'), `only keep-alives went to the stand-in: ${JSON.stringify(caught)}`);
-    assert.deepEqual({ state: after.ActiveState, pid: after.MainPID, restarts: after.NRestarts }, { state: 'active', pid, restarts: '0' }, await explain());
+    assert.ok(
+      caught.every((c) => c.data === 'WATCHDOG=1'),
+      `only keep-alives went to the stand-in: ${JSON.stringify(caught)}`,
+    );
+    assert.deepEqual(
+      { state: after.ActiveState, pid: after.MainPID, restarts: after.NRestarts },
+      { state: 'active', pid, restarts: '0' },
+      await explain(),
+    );
     assert.equal(result.failed, 0, `${JSON.stringify(result.failures)} ${result.samples.join('; ')}`);
     assert.ok(result.answered >= 300, `only ${result.answered} answered`);
   });

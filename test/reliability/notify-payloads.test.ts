@@ -74,7 +74,9 @@ let devNull: number;
 let many: number[];
 
 const show = (x: unknown): string =>
-  JSON.stringify(x, (_, v) => (typeof v === 'bigint' ? `${v}n` : typeof v === 'symbol' ? String(v) : typeof v === 'function' ? 'function' : v))?.slice(0, 300) ?? String(x);
+  JSON.stringify(x, (_, v) =>
+    typeof v === 'bigint' ? `${v}n` : typeof v === 'symbol' ? String(v) : typeof v === 'function' ? 'function' : v,
+  )?.slice(0, 300) ?? String(x);
 
 let probes = 0;
 
@@ -111,7 +113,8 @@ async function runRejected(rows: Rejected[]): Promise<string[]> {
     const sentProbe = notify(probe, { env: { NOTIFY_SOCKET: address } });
     await receiver.sync();
     const got = receiver.takeAll().map((d) => d.data.toString('utf8'));
-    if (!sentProbe.sent || got.length !== 1 || got[0] !== probe) problems.push(`${row.what}: the receiver's liveness probe got ${show(got)} (${show(sentProbe)})`);
+    if (!sentProbe.sent || got.length !== 1 || got[0] !== probe)
+      problems.push(`${row.what}: the receiver's liveness probe got ${show(got)} (${show(sentProbe)})`);
   }
   stats.failures += problems.length;
   return problems;
@@ -133,7 +136,9 @@ async function runAccepted(rows: Accepted[]): Promise<string[]> {
       const text = got[0]?.data.toString('utf8') ?? '';
       const matches = typeof row.text === 'string' ? text === row.text : row.text.test(text);
       if (!result.sent || got.length !== 1 || !matches || got[0]!.fds.length !== (row.fds ?? 0) || got[0]!.trunc || got[0]!.ctrunc) {
-        problems.push(`${row.what}: ${show(result)}; received ${got.length} datagram(s): ${show(got.map((d) => ({ bytes: d.data.length, head: d.data.toString('utf8').slice(0, 60), fds: d.fds.length, trunc: d.trunc, ctrunc: d.ctrunc })))}`);
+        problems.push(
+          `${row.what}: ${show(result)}; received ${got.length} datagram(s): ${show(got.map((d) => ({ bytes: d.data.length, head: d.data.toString('utf8').slice(0, 60), fds: d.fds.length, trunc: d.trunc, ctrunc: d.ctrunc })))}`,
+        );
       } else if (result.bytes !== got[0]!.data.length) {
         problems.push(`${row.what}: reported ${result.bytes} bytes, ${got[0]!.data.length} arrived`);
       }
@@ -203,32 +208,76 @@ const EVERY_FIELD: Array<[string, unknown, 'TypeError' | 'RangeError']> = [
  */
 type Bad = [what: string, value: unknown, error: 'TypeError' | 'RangeError', group: 'doc' | 'type'];
 const NUMBERS: Bad[] = [
-  ['-1', -1, 'RangeError', 'doc'], ['NaN', NaN, 'RangeError', 'doc'], ['Infinity', Infinity, 'RangeError', 'doc'], ['-Infinity', -Infinity, 'RangeError', 'doc'],
-  ['1.5', 1.5, 'RangeError', 'doc'], ['2^53 (unsafe)', 2 ** 53, 'RangeError', 'doc'], ['-1n', -1n, 'RangeError', 'doc'],
-  ["the string '5'", '5', 'TypeError', 'type'], ['true', true, 'TypeError', 'type'],
+  ['-1', -1, 'RangeError', 'doc'],
+  ['NaN', NaN, 'RangeError', 'doc'],
+  ['Infinity', Infinity, 'RangeError', 'doc'],
+  ['-Infinity', -Infinity, 'RangeError', 'doc'],
+  ['1.5', 1.5, 'RangeError', 'doc'],
+  ['2^53 (unsafe)', 2 ** 53, 'RangeError', 'doc'],
+  ['-1n', -1n, 'RangeError', 'doc'],
+  ["the string '5'", '5', 'TypeError', 'type'],
+  ['true', true, 'TypeError', 'type'],
 ];
 const BY_KIND: Record<Kind, Bad[]> = {
   // READY?: true | 1 (and the other flags): nothing else means anything to the manager.
   flag: [
-    ['-1', -1, 'RangeError', 'doc'], ['NaN', NaN, 'RangeError', 'doc'],
-    ['0', 0, 'RangeError', 'type'], ['2', 2, 'RangeError', 'type'], ['false', false, 'TypeError', 'type'], ["'yes'", 'yes', 'TypeError', 'type'], ['5n', 5n, 'TypeError', 'type'],
+    ['-1', -1, 'RangeError', 'doc'],
+    ['NaN', NaN, 'RangeError', 'doc'],
+    ['0', 0, 'RangeError', 'type'],
+    ['2', 2, 'RangeError', 'type'],
+    ['false', false, 'TypeError', 'type'],
+    ["'yes'", 'yes', 'TypeError', 'type'],
+    ['5n', 5n, 'TypeError', 'type'],
   ],
-  text: [['a number', 5, 'TypeError', 'type'], ['true', true, 'TypeError', 'type'], ['a bigint', 5n, 'TypeError', 'type']],
+  text: [
+    ['a number', 5, 'TypeError', 'type'],
+    ['true', true, 'TypeError', 'type'],
+    ['a bigint', 5n, 'TypeError', 'type'],
+  ],
   integer: NUMBERS,
   usec: [...NUMBERS, ['2^64 (beyond a usec_t)', 2n ** 64n, 'RangeError', 'type']],
   // WATCHDOG?: 1 | 'trigger'.
-  watchdog: [['-1', -1, 'RangeError', 'doc'], ['0', 0, 'RangeError', 'type'], ['2', 2, 'RangeError', 'type'], ["'trig'", 'trig', 'TypeError', 'type'], ["'TRIGGER'", 'TRIGGER', 'TypeError', 'type'], ['false', false, 'TypeError', 'type']],
+  watchdog: [
+    ['-1', -1, 'RangeError', 'doc'],
+    ['0', 0, 'RangeError', 'type'],
+    ['2', 2, 'RangeError', 'type'],
+    ["'trig'", 'trig', 'TypeError', 'type'],
+    ["'TRIGGER'", 'TRIGGER', 'TypeError', 'type'],
+    ['false', false, 'TypeError', 'type'],
+  ],
   // NOTIFYACCESS?: 'none' | 'main' | 'exec' | 'all'.
-  notifyaccess: [["'bogus'", 'bogus', 'TypeError', 'type'], ["'MAIN'", 'MAIN', 'TypeError', 'type'], ["''", '', 'TypeError', 'type'], ['1', 1, 'TypeError', 'type'], ['true', true, 'TypeError', 'type']],
+  notifyaccess: [
+    ["'bogus'", 'bogus', 'TypeError', 'type'],
+    ["'MAIN'", 'MAIN', 'TypeError', 'type'],
+    ["''", '', 'TypeError', 'type'],
+    ['1', 1, 'TypeError', 'type'],
+    ['true', true, 'TypeError', 'type'],
+  ],
   // FDPOLL?: 0 | false.
-  fdpoll: [['-1', -1, 'RangeError', 'doc'], ['1', 1, 'RangeError', 'type'], ['true', true, 'TypeError', 'type'], ["'no'", 'no', 'TypeError', 'type']],
+  fdpoll: [
+    ['-1', -1, 'RangeError', 'doc'],
+    ['1', 1, 'RangeError', 'type'],
+    ['true', true, 'TypeError', 'type'],
+    ["'no'", 'no', 'TypeError', 'type'],
+  ],
   // systemd's fdname_is_valid(): printable ASCII except ':', at most 255 characters.
   fdname: [
-    ["a ':'", 'a:b', 'TypeError', 'doc'], ['a tab', 'a\tb', 'TypeError', 'doc'], ['a control character', '\u0001x', 'TypeError', 'doc'], ['DEL', 'x\u007f', 'TypeError', 'doc'],
-    ['256 characters', 'n'.repeat(256), 'TypeError', 'doc'], ['non-ASCII', 'w\u00e9b', 'TypeError', 'doc'], ['CJK', '\u65e5\u672c', 'TypeError', 'doc'], ['an emoji', '\u{1f642}', 'TypeError', 'doc'],
+    ["a ':'", 'a:b', 'TypeError', 'doc'],
+    ['a tab', 'a\tb', 'TypeError', 'doc'],
+    ['a control character', '\u0001x', 'TypeError', 'doc'],
+    ['DEL', 'x\u007f', 'TypeError', 'doc'],
+    ['256 characters', 'n'.repeat(256), 'TypeError', 'doc'],
+    ['non-ASCII', 'w\u00e9b', 'TypeError', 'doc'],
+    ['CJK', '\u65e5\u672c', 'TypeError', 'doc'],
+    ['an emoji', '\u{1f642}', 'TypeError', 'doc'],
     ['a number', 5, 'TypeError', 'type'],
   ],
-  custom: [['-1', -1, 'RangeError', 'doc'], ['NaN', NaN, 'RangeError', 'doc'], ['1.5', 1.5, 'RangeError', 'doc'], ['-1n', -1n, 'RangeError', 'doc']],
+  custom: [
+    ['-1', -1, 'RangeError', 'doc'],
+    ['NaN', NaN, 'RangeError', 'doc'],
+    ['1.5', 1.5, 'RangeError', 'doc'],
+    ['-1n', -1n, 'RangeError', 'doc'],
+  ],
 };
 
 /** Out of the range the manager parses (pid_t, an errno int, an exit status byte). */
@@ -272,7 +321,6 @@ describe('reliability: notify payloads are programmer errors before anything is 
     );
   });
 
-
   for (const field of FIELDS) {
     describe(`${field.key}`, function () {
       const rowsOf = (bad: Bad[]): Rejected[] =>
@@ -280,9 +328,18 @@ describe('reliability: notify payloads are programmer errors before anything is 
       const all = [...BY_KIND[field.kind], ...(RANGE[field.key] ?? [])];
 
       it(`refuses a newline, a NUL, non-values${field.kind === 'fdname' ? ', invalid names' : ''} and bad numbers, naming ${field.key}; sends nothing`, async function () {
-        const rows = rowsOf([...EVERY_FIELD.map(([what, value, error]): Bad => [what, value, error, 'doc']), ...all.filter((b) => b[3] === 'doc')]);
+        const rows = rowsOf([
+          ...EVERY_FIELD.map(([what, value, error]): Bad => [what, value, error, 'doc']),
+          ...all.filter((b) => b[3] === 'doc'),
+        ]);
         // With unsetEnv, the variable goes whatever happened.
-        rows.push({ what: `${field.key}: a NUL, with unsetEnv`, call: (env) => notify({ [field.key]: 'a\0b' } as never, { env, unsetEnv: true, fds: field.fds ? [devNull] : undefined }), error: 'TypeError', names: field.key, unsets: true });
+        rows.push({
+          what: `${field.key}: a NUL, with unsetEnv`,
+          call: (env) => notify({ [field.key]: 'a\0b' } as never, { env, unsetEnv: true, fds: field.fds ? [devNull] : undefined }),
+          error: 'TypeError',
+          names: field.key,
+          unsets: true,
+        });
         assertClean(await runRejected(rows));
       });
 
@@ -298,8 +355,26 @@ describe('reliability: notify payloads are programmer errors before anything is 
         const base: Record<string, unknown> = field.key === 'RELOADING' ? { MONOTONIC_USEC: 1n } : {};
         const head = [wire(field), ...Object.entries(base).map(([k, v]) => `${k}=${v}`)].join('\n');
         const pad = (total: number): string => 'p'.repeat(total - Buffer.byteLength(`${head}\nX_PAD=`));
-        assertClean(await runRejected([{ what: `${field.key} + X_PAD: 4097 bytes`, call: fieldCall(field, field.valid, { ...base, X_PAD: pad(4097) }), error: 'RangeError', names: /4097 bytes.*4096/ }]));
-        assertClean(await runAccepted([{ what: `${field.key} + X_PAD: 4096 bytes`, call: fieldCall(field, field.valid, { ...base, X_PAD: pad(4096) }), text: `${head}\nX_PAD=${pad(4096)}`, fds: field.fds ? 1 : 0 }]));
+        assertClean(
+          await runRejected([
+            {
+              what: `${field.key} + X_PAD: 4097 bytes`,
+              call: fieldCall(field, field.valid, { ...base, X_PAD: pad(4097) }),
+              error: 'RangeError',
+              names: /4097 bytes.*4096/,
+            },
+          ]),
+        );
+        assertClean(
+          await runAccepted([
+            {
+              what: `${field.key} + X_PAD: 4096 bytes`,
+              call: fieldCall(field, field.valid, { ...base, X_PAD: pad(4096) }),
+              text: `${head}\nX_PAD=${pad(4096)}`,
+              fds: field.fds ? 1 : 0,
+            },
+          ]),
+        );
       });
     });
   }
@@ -310,16 +385,53 @@ describe('reliability: notify payloads are programmer errors before anything is 
       const accepted: Accepted[] = [];
       for (const key of ['STATUS', 'BUSERROR', 'X_CUSTOM']) {
         const room = (total: number): number => total - Buffer.byteLength(`${key}=`);
-        rejected.push({ what: `${key} of 4097 ASCII bytes`, call: (env) => notify({ [key]: 's'.repeat(room(4097)) } as never, { env }), error: 'RangeError', names: /4097 bytes.*4096/ });
+        rejected.push({
+          what: `${key} of 4097 ASCII bytes`,
+          call: (env) => notify({ [key]: 's'.repeat(room(4097)) } as never, { env }),
+          error: 'RangeError',
+          names: /4097 bytes.*4096/,
+        });
         // 2-byte characters: fewer than 4096 characters, more than 4096 bytes.
-        rejected.push({ what: `${key} of 4097 bytes in 2-byte characters`, call: (env) => notify({ [key]: '\u00e9'.repeat(room(4097) / 2) } as never, { env }), error: 'RangeError', names: /4096/ });
-        rejected.push({ what: `${key} of 1 MiB`, call: (env) => notify({ [key]: 'x'.repeat(1 << 20) } as never, { env }), error: 'RangeError', names: /4096/ });
-        accepted.push({ what: `${key} of 4096 ASCII bytes`, call: (env) => notify({ [key]: 's'.repeat(room(4096)) } as never, { env }), text: `${key}=${'s'.repeat(room(4096))}` });
-        accepted.push({ what: `${key} of 4096 bytes in 2-byte characters`, call: (env) => notify({ [key]: `${'\u00e9'.repeat((room(4096) - 1) / 2)}x` } as never, { env }), text: `${key}=${'\u00e9'.repeat((room(4096) - 1) / 2)}x` });
+        rejected.push({
+          what: `${key} of 4097 bytes in 2-byte characters`,
+          call: (env) => notify({ [key]: '\u00e9'.repeat(room(4097) / 2) } as never, { env }),
+          error: 'RangeError',
+          names: /4096/,
+        });
+        rejected.push({
+          what: `${key} of 1 MiB`,
+          call: (env) => notify({ [key]: 'x'.repeat(1 << 20) } as never, { env }),
+          error: 'RangeError',
+          names: /4096/,
+        });
+        accepted.push({
+          what: `${key} of 4096 ASCII bytes`,
+          call: (env) => notify({ [key]: 's'.repeat(room(4096)) } as never, { env }),
+          text: `${key}=${'s'.repeat(room(4096))}`,
+        });
+        accepted.push({
+          what: `${key} of 4096 bytes in 2-byte characters`,
+          call: (env) => notify({ [key]: `${'\u00e9'.repeat((room(4096) - 1) / 2)}x` } as never, { env }),
+          text: `${key}=${'\u00e9'.repeat((room(4096) - 1) / 2)}x`,
+        });
       }
-      rejected.push({ what: 'raw text of 4097 bytes', call: (env) => notify(`STATUS=${'s'.repeat(4090)}`, { env }), error: 'RangeError', names: /4097 bytes.*4096/ });
-      rejected.push({ what: 'raw RELOADING=1 that MONOTONIC_USEC pushes past 4096', call: (env) => notify(`RELOADING=1\nX_PAD=${'p'.repeat(4090 - 18)}`, { env }), error: 'RangeError', names: /4096/ });
-      accepted.push({ what: 'raw text of 4096 bytes', call: (env) => notify(`STATUS=${'s'.repeat(4089)}`, { env }), text: `STATUS=${'s'.repeat(4089)}` });
+      rejected.push({
+        what: 'raw text of 4097 bytes',
+        call: (env) => notify(`STATUS=${'s'.repeat(4090)}`, { env }),
+        error: 'RangeError',
+        names: /4097 bytes.*4096/,
+      });
+      rejected.push({
+        what: 'raw RELOADING=1 that MONOTONIC_USEC pushes past 4096',
+        call: (env) => notify(`RELOADING=1\nX_PAD=${'p'.repeat(4090 - 18)}`, { env }),
+        error: 'RangeError',
+        names: /4096/,
+      });
+      accepted.push({
+        what: 'raw text of 4096 bytes',
+        call: (env) => notify(`STATUS=${'s'.repeat(4089)}`, { env }),
+        text: `STATUS=${'s'.repeat(4089)}`,
+      });
       assertClean(await runRejected(rejected));
       assertClean(await runAccepted(accepted));
     });
@@ -328,32 +440,68 @@ describe('reliability: notify payloads are programmer errors before anything is 
   describe('field names and the raw form', function () {
     it('refuses invalid keys, a NUL, an empty or absent state, and what is not a state', async function () {
       const keys = ['ready', 'X-DASH', '1ABC', '', 'A B', 'A=B', 'X_\n', 'STATUS\0'];
-      const rows: Rejected[] = keys.map((key) => ({ what: `key ${JSON.stringify(key)}`, call: (env) => notify({ [key]: '1' } as never, { env }), error: 'TypeError', names: JSON.stringify(key) }));
+      const rows: Rejected[] = keys.map((key) => ({
+        what: `key ${JSON.stringify(key)}`,
+        call: (env) => notify({ [key]: '1' } as never, { env }),
+        error: 'TypeError',
+        names: JSON.stringify(key),
+      }));
       rows.push(
         { what: 'raw text with a NUL', call: (env) => notify('READY=1\0', { env }), error: 'TypeError', names: 'NUL' },
         { what: 'raw text with a NUL mid-field', call: (env) => notify('STATUS=a\0b\nREADY=1', { env }), error: 'TypeError', names: 'NUL' },
         { what: 'an empty raw text', call: (env) => notify('', { env }), error: 'TypeError', names: 'empty' },
         { what: 'an object with no fields', call: (env) => notify({}, { env }), error: 'TypeError', names: 'no fields' },
-        { what: 'an object whose fields are all undefined', call: (env) => notify({ STATUS: undefined }, { env }), error: 'TypeError', names: 'no fields' },
+        {
+          what: 'an object whose fields are all undefined',
+          call: (env) => notify({ STATUS: undefined }, { env }),
+          error: 'TypeError',
+          names: 'no fields',
+        },
         { what: 'null', call: (env) => notify(null as never, { env }), error: 'TypeError', names: 'state' },
         { what: 'undefined', call: (env) => notify(undefined as never, { env }), error: 'TypeError', names: 'state' },
         { what: 'a number', call: (env) => notify(5 as never, { env }), error: 'TypeError', names: 'state' },
         { what: 'a symbol', call: (env) => notify(Symbol('READY=1') as never, { env }), error: 'TypeError', names: 'state' },
         // README: "an invalid FDNAME" is a programmer error; the raw form carries FDNAME= too.
-        { what: "raw FDSTORE=1 with FDNAME=a:b (':' separates names in LISTEN_FDNAMES)", call: (env) => notify('FDSTORE=1\nFDNAME=a:b', { env, fds: [devNull] }), error: 'TypeError', names: 'FDNAME' },
-        { what: 'raw FDSTOREREMOVE=1 with a 256-character FDNAME', call: (env) => notify(`FDSTOREREMOVE=1\nFDNAME=${'n'.repeat(256)}`, { env }), error: 'TypeError', names: 'FDNAME' },
+        {
+          what: "raw FDSTORE=1 with FDNAME=a:b (':' separates names in LISTEN_FDNAMES)",
+          call: (env) => notify('FDSTORE=1\nFDNAME=a:b', { env, fds: [devNull] }),
+          error: 'TypeError',
+          names: 'FDNAME',
+        },
+        {
+          what: 'raw FDSTOREREMOVE=1 with a 256-character FDNAME',
+          call: (env) => notify(`FDSTOREREMOVE=1\nFDNAME=${'n'.repeat(256)}`, { env }),
+          error: 'TypeError',
+          names: 'FDNAME',
+        },
       );
       assertClean(await runRejected(rows));
     });
 
     it('accepts FDNAME at its limits: 255 characters, empty, every printable ASCII character but ":"', async function () {
-      const printable = Array.from({ length: 0x7f - 0x20 }, (_, i) => String.fromCharCode(0x20 + i)).filter((c) => c !== ':').join('');
+      const printable = Array.from({ length: 0x7f - 0x20 }, (_, i) => String.fromCharCode(0x20 + i))
+        .filter((c) => c !== ':')
+        .join('');
       assertClean(
         await runAccepted([
-          { what: 'FDNAME of 255 characters', call: (env) => storeFds('n'.repeat(255), [devNull], { env }), text: `FDSTORE=1\nFDNAME=${'n'.repeat(255)}`, fds: 1 },
+          {
+            what: 'FDNAME of 255 characters',
+            call: (env) => storeFds('n'.repeat(255), [devNull], { env }),
+            text: `FDSTORE=1\nFDNAME=${'n'.repeat(255)}`,
+            fds: 1,
+          },
           { what: 'an empty FDNAME', call: (env) => removeStoredFds('', { env }), text: 'FDSTOREREMOVE=1\nFDNAME=' },
-          { what: 'FDNAME of all printable ASCII but ":"', call: (env) => storeFds(printable, [devNull], { env }), text: `FDSTORE=1\nFDNAME=${printable}`, fds: 1 },
-          { what: 'STATUS with control characters other than newline (a status line may hold them)', call: (env) => status('a\tb\u0001c\u007f', { env }), text: 'STATUS=a\tb\u0001c\u007f' },
+          {
+            what: 'FDNAME of all printable ASCII but ":"',
+            call: (env) => storeFds(printable, [devNull], { env }),
+            text: `FDSTORE=1\nFDNAME=${printable}`,
+            fds: 1,
+          },
+          {
+            what: 'STATUS with control characters other than newline (a status line may hold them)',
+            call: (env) => status('a\tb\u0001c\u007f', { env }),
+            text: 'STATUS=a\tb\u0001c\u007f',
+          },
         ]),
       );
     });
@@ -365,17 +513,48 @@ describe('reliability: notify payloads are programmer errors before anything is 
       const fds253 = many.slice(0, 253);
       assertClean(
         await runRejected([
-          { what: 'object form, 254 fds', call: (env) => notify({ FDSTORE: 1, FDNAME: 'many' }, { env, fds: fds254 }), error: 'RangeError', names: /254.*253/ },
-          { what: 'raw form, 254 fds', call: (env) => notify('FDSTORE=1\nFDNAME=many', { env, fds: fds254 }), error: 'RangeError', names: /254.*253/ },
+          {
+            what: 'object form, 254 fds',
+            call: (env) => notify({ FDSTORE: 1, FDNAME: 'many' }, { env, fds: fds254 }),
+            error: 'RangeError',
+            names: /254.*253/,
+          },
+          {
+            what: 'raw form, 254 fds',
+            call: (env) => notify('FDSTORE=1\nFDNAME=many', { env, fds: fds254 }),
+            error: 'RangeError',
+            names: /254.*253/,
+          },
           { what: 'storeFds(), 254 fds', call: (env) => storeFds('many', fds254, { env }), error: 'RangeError', names: /254.*253/ },
-          { what: 'storeFds(), 254 fds, with unsetEnv', call: (env) => storeFds('many', fds254, { env, unsetEnv: true }), error: 'RangeError', names: /253/, unsets: true },
-          { what: 'object form, 1000 copies of one fd', call: (env) => notify({ FDSTORE: 1 }, { env, fds: Array(1000).fill(devNull) }), error: 'RangeError', names: /1000.*253/ },
+          {
+            what: 'storeFds(), 254 fds, with unsetEnv',
+            call: (env) => storeFds('many', fds254, { env, unsetEnv: true }),
+            error: 'RangeError',
+            names: /253/,
+            unsets: true,
+          },
+          {
+            what: 'object form, 1000 copies of one fd',
+            call: (env) => notify({ FDSTORE: 1 }, { env, fds: Array(1000).fill(devNull) }),
+            error: 'RangeError',
+            names: /1000.*253/,
+          },
         ]),
       );
       assertClean(
         await runAccepted([
-          { what: 'object form, 253 fds', call: (env) => notify({ FDSTORE: 1, FDNAME: 'many' }, { env, fds: fds253 }), text: 'FDSTORE=1\nFDNAME=many', fds: 253 },
-          { what: 'storeFds(), 253 fds, FDPOLL=0', call: (env) => storeFds('many', fds253, { env, poll: false }), text: 'FDSTORE=1\nFDNAME=many\nFDPOLL=0', fds: 253 },
+          {
+            what: 'object form, 253 fds',
+            call: (env) => notify({ FDSTORE: 1, FDNAME: 'many' }, { env, fds: fds253 }),
+            text: 'FDSTORE=1\nFDNAME=many',
+            fds: 253,
+          },
+          {
+            what: 'storeFds(), 253 fds, FDPOLL=0',
+            call: (env) => storeFds('many', fds253, { env, poll: false }),
+            text: 'FDSTORE=1\nFDNAME=many\nFDPOLL=0',
+            fds: 253,
+          },
         ]),
       );
     });
@@ -401,14 +580,24 @@ describe('reliability: notify payloads are programmer errors before anything is 
           // Not an int: the kernel's fds are ints. 2^32 + fd must not become fd (it is our /dev/null here).
           notFd('2^32 + an open fd', 2 ** 32 + devNull),
           notFd('{ fd: 2^32 + an open fd }', { fd: 2 ** 32 + devNull }),
-          { what: 'FDSTORE=1 without fds', call: (env) => notify({ FDSTORE: 1, FDNAME: 'x' }, { env }), error: 'TypeError', names: 'FDSTORE' },
+          {
+            what: 'FDSTORE=1 without fds',
+            call: (env) => notify({ FDSTORE: 1, FDNAME: 'x' }, { env }),
+            error: 'TypeError',
+            names: 'FDSTORE',
+          },
           { what: 'storeFds() with no fds', call: (env) => storeFds('x', [], { env }), error: 'TypeError', names: 'FDSTORE' },
         ]),
       );
     });
 
     it('refuses a pid option that is not a pid', async function () {
-      const badPid = (what: string, pid: unknown): Rejected => ({ what: `pid: ${what}`, call: (env) => notify('READY=1', { env, pid: pid as number }), error: 'RangeError', names: 'pid' });
+      const badPid = (what: string, pid: unknown): Rejected => ({
+        what: `pid: ${what}`,
+        call: (env) => notify('READY=1', { env, pid: pid as number }),
+        error: 'RangeError',
+        names: 'pid',
+      });
       assertClean(
         await runRejected([
           badPid('0', 0),
@@ -429,7 +618,12 @@ describe('reliability: notify payloads are programmer errors before anything is 
       const rows: Rejected[] = [
         { what: "ready({ status: 'a\\nb' })", call: (env) => ready({ env, status: 'a\nREADY=1' }), error: 'TypeError', names: 'STATUS' },
         { what: "ready({ status: 'a\\0b' })", call: (env) => ready({ env, status: 'a\0b' }), error: 'TypeError', names: 'STATUS' },
-        { what: 'ready({ status: 4097 bytes })', call: (env) => ready({ env, status: 's'.repeat(4090) }), error: 'RangeError', names: /4096/ },
+        {
+          what: 'ready({ status: 4097 bytes })',
+          call: (env) => ready({ env, status: 's'.repeat(4090) }),
+          error: 'RangeError',
+          names: /4096/,
+        },
         { what: "reloading({ status: 'x\\n' })", call: (env) => reloading({ env, status: 'x\n' }), error: 'TypeError', names: 'STATUS' },
         { what: "stopping({ status: '\\0' })", call: (env) => stopping({ env, status: '\0' }), error: 'TypeError', names: 'STATUS' },
         { what: "status('a\\nb')", call: (env) => status('a\nb', { env }), error: 'TypeError', names: 'STATUS' },
@@ -445,28 +639,69 @@ describe('reliability: notify payloads are programmer errors before anything is 
         { what: 'mainPid(NaN)', call: (env) => mainPid(NaN, { env }), error: 'RangeError', names: 'MAINPID' },
         { what: 'extendTimeout(-1)', call: (env) => extendTimeout(-1, { env }), error: 'RangeError', names: 'EXTEND_TIMEOUT_USEC' },
         { what: 'extendTimeout(NaN)', call: (env) => extendTimeout(NaN, { env }), error: 'RangeError', names: 'EXTEND_TIMEOUT_USEC' },
-        { what: 'extendTimeout(Infinity)', call: (env) => extendTimeout(Infinity, { env }), error: 'RangeError', names: 'EXTEND_TIMEOUT_USEC' },
-        { what: 'extendTimeout(2^60 ms)', call: (env) => extendTimeout(2 ** 60, { env }), error: 'RangeError', names: 'EXTEND_TIMEOUT_USEC' },
-        { what: 'extendTimeout(-1) with unsetEnv', call: (env) => extendTimeout(-1, { env, unsetEnv: true }), error: 'RangeError', names: 'EXTEND_TIMEOUT_USEC', unsets: true },
+        {
+          what: 'extendTimeout(Infinity)',
+          call: (env) => extendTimeout(Infinity, { env }),
+          error: 'RangeError',
+          names: 'EXTEND_TIMEOUT_USEC',
+        },
+        {
+          what: 'extendTimeout(2^60 ms)',
+          call: (env) => extendTimeout(2 ** 60, { env }),
+          error: 'RangeError',
+          names: 'EXTEND_TIMEOUT_USEC',
+        },
+        {
+          what: 'extendTimeout(-1) with unsetEnv',
+          call: (env) => extendTimeout(-1, { env, unsetEnv: true }),
+          error: 'RangeError',
+          names: 'EXTEND_TIMEOUT_USEC',
+          unsets: true,
+        },
         { what: 'setWatchdogUsec(-1)', call: (env) => setWatchdogUsec(-1, { env }), error: 'RangeError', names: 'WATCHDOG_USEC' },
         { what: 'setWatchdogUsec(-1n)', call: (env) => setWatchdogUsec(-1n, { env }), error: 'RangeError', names: 'WATCHDOG_USEC' },
         { what: 'setWatchdogUsec(NaN)', call: (env) => setWatchdogUsec(NaN, { env }), error: 'RangeError', names: 'WATCHDOG_USEC' },
         { what: "storeFds('a:b', [fd])", call: (env) => storeFds('a:b', [devNull], { env }), error: 'TypeError', names: 'FDNAME' },
         { what: "storeFds('a\\nb', [fd])", call: (env) => storeFds('a\nb', [devNull], { env }), error: 'TypeError', names: 'FDNAME' },
-        { what: 'storeFds(256 characters, [fd])', call: (env) => storeFds('n'.repeat(256), [devNull], { env }), error: 'TypeError', names: 'FDNAME' },
-        { what: "storeFds('w\u00e9b', [fd])", call: (env) => storeFds('w\u00e9b', [devNull], { env }), error: 'TypeError', names: 'FDNAME' },
+        {
+          what: 'storeFds(256 characters, [fd])',
+          call: (env) => storeFds('n'.repeat(256), [devNull], { env }),
+          error: 'TypeError',
+          names: 'FDNAME',
+        },
+        {
+          what: "storeFds('w\u00e9b', [fd])",
+          call: (env) => storeFds('w\u00e9b', [devNull], { env }),
+          error: 'TypeError',
+          names: 'FDNAME',
+        },
         { what: "removeStoredFds('a:b')", call: (env) => removeStoredFds('a:b', { env }), error: 'TypeError', names: 'FDNAME' },
         { what: "removeStoredFds('\\u0001')", call: (env) => removeStoredFds('\u0001', { env }), error: 'TypeError', names: 'FDNAME' },
         { what: 'barrier({ timeoutMs: -1 })', call: (env) => barrier({ env, timeoutMs: -1 }), error: 'RangeError', names: 'timeoutMs' },
         { what: 'barrier({ timeoutMs: NaN })', call: (env) => barrier({ env, timeoutMs: NaN }), error: 'RangeError', names: 'timeoutMs' },
-        { what: 'barrier({ timeoutMs: Infinity })', call: (env) => barrier({ env, timeoutMs: Infinity }), error: 'RangeError', names: 'timeoutMs' },
+        {
+          what: 'barrier({ timeoutMs: Infinity })',
+          call: (env) => barrier({ env, timeoutMs: Infinity }),
+          error: 'RangeError',
+          names: 'timeoutMs',
+        },
         { what: 'barrier({ pid: 0 })', call: (env) => barrier({ env, pid: 0, timeoutMs: 1000 }), error: 'RangeError', names: 'pid' },
         { what: 'watchdogPing({ pid: -1 })', call: (env) => watchdogPing({ env, pid: -1 }), error: 'RangeError', names: 'pid' },
-        { what: 'watchdogTrigger({ fds: [-1] })', call: (env) => watchdogTrigger({ env, fds: [-1] }), error: 'TypeError', names: /file descriptor/ },
+        {
+          what: 'watchdogTrigger({ fds: [-1] })',
+          call: (env) => watchdogTrigger({ env, fds: [-1] }),
+          error: 'TypeError',
+          names: /file descriptor/,
+        },
       ];
       // The keeper's setTimeout() is a door onto WATCHDOG_USEC= too. Its first
       // ping goes out at start: drained before the row is judged.
-      for (const [what, ms] of [['0', 0], ['-1', -1], ['NaN', NaN], ['Infinity', Infinity]] as const) {
+      for (const [what, ms] of [
+        ['0', 0],
+        ['-1', -1],
+        ['NaN', NaN],
+        ['Infinity', Infinity],
+      ] as const) {
         rows.push({
           what: `watchdog keeper setTimeout(${what})`,
           call: async (env) => {
@@ -493,8 +728,8 @@ describe('reliability: notify payloads are programmer errors before anything is 
           { what: 'status(42)', call: (env) => status(42 as never, { env }), error: 'TypeError', names: 'STATUS' },
           { what: 'mainPid(2^31)', call: (env) => mainPid(2 ** 31, { env }), error: 'RangeError', names: 'MAINPID' },
           { what: 'storeFds(5, [fd])', call: (env) => storeFds(5 as never, [devNull], { env }), error: 'TypeError', names: 'FDNAME' },
-          { what: "errno(5n)", call: (env) => errno(5n as never, { env }), error: 'TypeError', names: 'ERRNO' },
-          { what: "removeStoredFds(null)", call: (env) => removeStoredFds(null as never, { env }), error: 'TypeError', names: 'FDNAME' },
+          { what: 'errno(5n)', call: (env) => errno(5n as never, { env }), error: 'TypeError', names: 'ERRNO' },
+          { what: 'removeStoredFds(null)', call: (env) => removeStoredFds(null as never, { env }), error: 'TypeError', names: 'FDNAME' },
         ]),
       );
     });
@@ -504,11 +739,24 @@ describe('reliability: notify payloads are programmer errors before anything is 
         await runAccepted([
           { what: 'errno(0)', call: (env) => errno(0, { env }), text: 'ERRNO=0' },
           { what: 'extendTimeout(0.0004) rounds to 0 usec', call: (env) => extendTimeout(0.0004, { env }), text: 'EXTEND_TIMEOUT_USEC=0' },
-          { what: 'setWatchdogUsec(2^64 - 2)', call: (env) => setWatchdogUsec(2n ** 64n - 2n, { env }), text: 'WATCHDOG_USEC=18446744073709551614' },
+          {
+            what: 'setWatchdogUsec(2^64 - 2)',
+            call: (env) => setWatchdogUsec(2n ** 64n - 2n, { env }),
+            text: 'WATCHDOG_USEC=18446744073709551614',
+          },
           { what: 'mainPid(our pid)', call: (env) => mainPid(process.pid, { env }), text: `MAINPID=${process.pid}` },
-          { what: 'status() of 4089 bytes (4096 with STATUS=)', call: (env) => status('s'.repeat(4089), { env }), text: `STATUS=${'s'.repeat(4089)}` },
+          {
+            what: 'status() of 4089 bytes (4096 with STATUS=)',
+            call: (env) => status('s'.repeat(4089), { env }),
+            text: `STATUS=${'s'.repeat(4089)}`,
+          },
           { what: 'reloading() carries MONOTONIC_USEC', call: (env) => reloading({ env }), text: /^RELOADING=1\nMONOTONIC_USEC=[0-9]+$/ },
-          { what: 'barrier() resolves once the receiver closes the fd', call: (env) => barrier({ env, timeoutMs: 10_000 }), text: 'BARRIER=1', fds: 1 },
+          {
+            what: 'barrier() resolves once the receiver closes the fd',
+            call: (env) => barrier({ env, timeoutMs: 10_000 }),
+            text: 'BARRIER=1',
+            fds: 1,
+          },
         ]),
       );
     });

@@ -41,7 +41,8 @@ describe('reliability: 50 reloads in a row (the generated notify-reload project)
 
   it(`all ${RELOADS} succeed, none leaves the unit reloading, each one's configuration is served`, async function () {
     this.timeout(180_000);
-    const explain = async (): Promise<string> => `\n--- service log (end) ---\n${(await m().readLog(log)).slice(-3000)}\n--- manager output (end) ---\n${m().managerOutput().slice(-3000)}`;
+    const explain = async (): Promise<string> =>
+      `\n--- service log (end) ---\n${(await m().readLog(log)).slice(-3000)}\n--- manager output (end) ---\n${m().managerOutput().slice(-3000)}`;
     // What the manager loaded for systemd 252: notify + ExecReload=, not notify-reload.
     const loaded = await m().show(project.service, ['Type', 'ExecReload']);
     assert.equal(loaded.Type, 'notify');
@@ -77,7 +78,10 @@ describe('reliability: 50 reloads in a row (the generated notify-reload project)
           served = await greeting();
           if (served === `reload-${i}`) break;
         }
-        assert.ok(performance.now() - returned < SETTLE_MS, `reload ${i}: not settled within ${SETTLE_MS} ms: ${JSON.stringify(state)}, serving ${served}${await explain()}`);
+        assert.ok(
+          performance.now() - returned < SETTLE_MS,
+          `reload ${i}: not settled within ${SETTLE_MS} ms: ${JSON.stringify(state)}, serving ${served}${await explain()}`,
+        );
         await sleep(10);
       }
       const ms = performance.now() - returned;

@@ -13,7 +13,20 @@ import assert from 'node:assert/strict';
 
 import { sleep, useUserManager } from '../helpers/units.js';
 import type { UserManager } from '../helpers/user-manager.js';
-import { dropIn, figures, fixture, fixtureService, installGenerated, jsonLines, spread, startLoad, until, writeUnit, type InstalledProject, type LoadResult } from '../helpers/under-manager.js';
+import {
+  dropIn,
+  figures,
+  fixture,
+  fixtureService,
+  installGenerated,
+  jsonLines,
+  spread,
+  startLoad,
+  until,
+  writeUnit,
+  type InstalledProject,
+  type LoadResult,
+} from '../helpers/under-manager.js';
 
 const WATCHDOG_SEC = 2;
 // Detection bound: WatchdogSec= plus seconds of slack for a loaded machine (the
@@ -43,14 +56,30 @@ async function runTrials(m: UserManager, unit: string, log: string, signal: 'SIG
   const explain = async (): Promise<string> =>
     `\n--- service log (end) ---\n${(await m.readLog(log)).slice(-3000)}\n--- manager output (end) ---\n${m.managerOutput().slice(-3000)}`;
   const outcome: TrialOutcome = { detectMs: [], recoveredMs: [], states: [] };
-  const props = ['ActiveState', 'SubState', 'Result', 'MainPID', 'NRestarts', 'ActiveExitTimestampMonotonic', 'ActiveEnterTimestampMonotonic', 'WatchdogTimestampMonotonic'];
+  const props = [
+    'ActiveState',
+    'SubState',
+    'Result',
+    'MainPID',
+    'NRestarts',
+    'ActiveExitTimestampMonotonic',
+    'ActiveEnterTimestampMonotonic',
+    'WatchdogTimestampMonotonic',
+  ];
   let current = await until(m, unit, props, (p) => p.ActiveState === 'active' && p.MainPID !== '0', 15_000, explain);
   for (let trial = 1; trial <= trials; trial++) {
     // Fed first (a WATCHDOG=1 after the one that came with the start): what kills it must be
     // the fault, not a missing ping. Then a wait that varies over one ping interval, so the
     // faults fall at every phase of it.
     const fedSince = current.WatchdogTimestampMonotonic;
-    current = await until(m, unit, props, (p) => p.WatchdogTimestampMonotonic !== fedSince, 3000, async () => `\ntrial ${trial}: no WATCHDOG=1 before the fault${await explain()}`);
+    current = await until(
+      m,
+      unit,
+      props,
+      (p) => p.WatchdogTimestampMonotonic !== fedSince,
+      3000,
+      async () => `\ntrial ${trial}: no WATCHDOG=1 before the fault${await explain()}`,
+    );
     await sleep(((trial * 7) % 10) * 100);
     current = await m.show(unit, props);
     assert.equal(current.NRestarts, String(trial - 1), `trial ${trial}: restarted before the fault${await explain()}`);
@@ -117,7 +146,13 @@ describe('reliability: watchdog (WatchdogSec=2) under a real systemd user manage
     });
     const outcome: HealthyOutcome = { load: undefined as unknown as LoadResult, pid: '', nRestarts: '', pidChanges: 0, fedUsec: 0n, log };
     try {
-      const first = await until(m(), project.service, ['ActiveState', 'MainPID', 'WatchdogTimestampMonotonic', 'WatchdogUSec'], (p) => p.ActiveState === 'active', 20_000);
+      const first = await until(
+        m(),
+        project.service,
+        ['ActiveState', 'MainPID', 'WatchdogTimestampMonotonic', 'WatchdogUSec'],
+        (p) => p.ActiveState === 'active',
+        20_000,
+      );
       assert.equal(first.WatchdogUSec, `${WATCHDOG_SEC}s`);
       outcome.pid = first.MainPID!;
       const end = Date.now() + HEALTHY_RUN_MS;
@@ -155,7 +190,11 @@ describe('reliability: watchdog (WatchdogSec=2) under a real systemd user manage
   }
 
   // The three runs share the manager and go on at the same time; each test below awaits its own.
-  const runs: { healthy?: Promise<HealthyOutcome>; 'busy-loop'?: ReturnType<typeof faultTrials>; 'health-check'?: ReturnType<typeof faultTrials> } = {};
+  const runs: {
+    healthy?: Promise<HealthyOutcome>;
+    'busy-loop'?: ReturnType<typeof faultTrials>;
+    'health-check'?: ReturnType<typeof faultTrials>;
+  } = {};
 
   before(async function () {
     this.timeout(60_000);
@@ -195,9 +234,17 @@ describe('reliability: watchdog (WatchdogSec=2) under a real systemd user manage
       assert.equal(within, TRIALS, detail);
       // Never before the timeout could have run out: WatchdogSec minus one ping interval at the earliest.
       assert.ok(s.min >= (WATCHDOG_SEC * 1000) / 2 - 50, detail);
-      assert.deepEqual(counts, { timeouts: TRIALS, failedWatchdog: TRIALS }, `the manager's log, per trial "Watchdog timeout" and "Failed with result 'watchdog'"; ${detail}`);
+      assert.deepEqual(
+        counts,
+        { timeouts: TRIALS, failedWatchdog: TRIALS },
+        `the manager's log, per trial "Watchdog timeout" and "Failed with result 'watchdog'"; ${detail}`,
+      );
       const text = await m().readLog(log);
-      assert.equal(jsonLines<FaultLine>(text).filter((l) => l.event === 'unblocked').length, 0, 'a blocked process ran on: it was not killed');
+      assert.equal(
+        jsonLines<FaultLine>(text).filter((l) => l.event === 'unblocked').length,
+        0,
+        'a blocked process ran on: it was not killed',
+      );
       if (kind === 'health-check') {
         // The keep-alive says why it withholds the pings, once per process.
         assert.equal(text.match(/watchdog: health check failed/g)?.length ?? 0, TRIALS, text);

@@ -38,7 +38,8 @@ export async function startDaemon(options: DaemonizeOptions, name: string, fileF
         'Run in the foreground (Type=notify), or pass force: true (Type=forking sets INVOCATION_ID too).',
     );
   }
-  const workingDirectory = options.workingDirectory === undefined ? '/' : options.workingDirectory === null ? null : resolve(options.workingDirectory);
+  const workingDirectory =
+    options.workingDirectory === undefined ? '/' : options.workingDirectory === null ? null : resolve(options.workingDirectory);
   if (workingDirectory !== null && !isDirectory(workingDirectory)) {
     throw new RangeError(`daemonize: workingDirectory ${workingDirectory} is not a directory`);
   }
@@ -99,7 +100,9 @@ export async function startDaemon(options: DaemonizeOptions, name: string, fileF
       try {
         writePid(pidFile.fd, pid);
       } catch (error) {
-        throw new DaemonizeError('PID_FILE', `${name}: cannot write the PID file ${pidFile.path}: ${(error as Error).message}`, { cause: error });
+        throw new DaemonizeError('PID_FILE', `${name}: cannot write the PID file ${pidFile.path}: ${(error as Error).message}`, {
+          cause: error,
+        });
       }
     }
     superviseStart({

@@ -8,7 +8,16 @@ import { DaemonizeError } from './errors.js';
 import { safeClose } from '../quiet-fd.js';
 
 // Built-ins through process.getBuiltinModule, not `import`: see builtins.ts.
-const { constants: fsConstants, fstatSync, ftruncateSync, openSync, readSync, statSync, unlinkSync, writeSync } = process.getBuiltinModule('node:fs');
+const {
+  constants: fsConstants,
+  fstatSync,
+  ftruncateSync,
+  openSync,
+  readSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} = process.getBuiltinModule('node:fs');
 
 export interface LockedPidFile {
   path: string;
@@ -60,7 +69,10 @@ export function lockPidFile(binding: NativeBinding, path: string, name: string):
 export function readPid(fd: number): number | null {
   const buffer = Buffer.alloc(32);
   try {
-    const text = buffer.subarray(0, readSync(fd, buffer, 0, buffer.length, 0)).toString('utf8').trim();
+    const text = buffer
+      .subarray(0, readSync(fd, buffer, 0, buffer.length, 0))
+      .toString('utf8')
+      .trim();
     return /^[1-9][0-9]*$/.test(text) ? Number(text) : null;
   } catch {
     return null;

@@ -134,7 +134,10 @@ export function superviseStart(watch: StartWatch): void {
     settle();
     drain();
     await stop(pid, death.gone);
-    return finish(DAEMONIZE_EXIT.READY_TIMEOUT, `${name}: the daemon (PID ${pid}) did not report READY=1 within ${watch.timeoutMs} ms; stopped it${reason()}`);
+    return finish(
+      DAEMONIZE_EXIT.READY_TIMEOUT,
+      `${name}: the daemon (PID ${pid}) did not report READY=1 within ${watch.timeoutMs} ms; stopped it${reason()}`,
+    );
   }
 }
 

@@ -57,18 +57,21 @@ export class Deadline {
     if (this.#at === null) return;
     // beforeCheck() may have started a new deadline, and with it a timer.
     if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => {
-      this.#timer = null;
-      if (this.#at === null) return;
-      this.beforeCheck();
-      if (this.#at === null) return;
-      if (nowMs() < this.#at) {
-        this.#arm();
-        return;
-      }
-      this.#at = null;
-      this.onExpired();
-    }, Math.max(0, this.#at - nowMs()));
+    this.#timer = setTimeout(
+      () => {
+        this.#timer = null;
+        if (this.#at === null) return;
+        this.beforeCheck();
+        if (this.#at === null) return;
+        if (nowMs() < this.#at) {
+          this.#arm();
+          return;
+        }
+        this.#at = null;
+        this.onExpired();
+      },
+      Math.max(0, this.#at - nowMs()),
+    );
     // A pending deadline must not keep a test process alive on its own.
     this.#timer.unref();
   }

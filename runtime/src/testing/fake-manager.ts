@@ -79,7 +79,16 @@ export interface FakeServiceSpawnOptions {
 }
 
 /** Variables only the manager may set; inherited copies would point a daemon at the wrong manager. */
-const PROTOCOL_VARIABLES = ['NOTIFY_SOCKET', 'LISTEN_PID', 'LISTEN_PIDFDID', 'LISTEN_FDS', 'LISTEN_FDNAMES', 'WATCHDOG_PID', 'WATCHDOG_USEC', 'INVOCATION_ID'];
+const PROTOCOL_VARIABLES = [
+  'NOTIFY_SOCKET',
+  'LISTEN_PID',
+  'LISTEN_PIDFDID',
+  'LISTEN_FDS',
+  'LISTEN_FDNAMES',
+  'WATCHDOG_PID',
+  'WATCHDOG_USEC',
+  'INVOCATION_ID',
+];
 
 /** For each manager not yet closed, how to kill what it still runs. */
 const openManagers = new Set<() => void>();
@@ -137,7 +146,8 @@ export class FakeServiceManager {
       );
     }
     const fdStoreMax = options.fdStoreMax ?? 1024;
-    if (!Number.isSafeInteger(fdStoreMax) || fdStoreMax < 0) throw new RangeError(`fdStoreMax must be a non-negative integer, got ${fdStoreMax}`);
+    if (!Number.isSafeInteger(fdStoreMax) || fdStoreMax < 0)
+      throw new RangeError(`fdStoreMax must be a non-negative integer, got ${fdStoreMax}`);
     const ownsDir = options.dir === undefined;
     const dir = ownsDir ? await mkdtemp(join(shortTempBase(), 'sd-fake-')) : resolvePath(options.dir!);
     const address = options.abstract
@@ -146,7 +156,9 @@ export class FakeServiceManager {
     try {
       const parsed = parseUnixAddress(address);
       if (parsed.kind !== 'path' && parsed.kind !== 'abstract') {
-        throw new RangeError(`FakeServiceManager: the notify socket ${address} ${parsed.kind === 'invalid' ? parsed.problem : 'is not a unix address'}; use a shorter dir`);
+        throw new RangeError(
+          `FakeServiceManager: the notify socket ${address} ${parsed.kind === 'invalid' ? parsed.problem : 'is not a unix address'}; use a shorter dir`,
+        );
       }
       if (parsed.kind === 'path') removeStaleSocket(address);
       const fd = native.bindDgram(parsed.sunPath);
@@ -158,7 +170,15 @@ export class FakeServiceManager {
     }
   }
 
-  private constructor(binding: NativeBinding, fd: number, dir: string, ownsDir: boolean, address: string, socketPath: string | null, store: FdStore) {
+  private constructor(
+    binding: NativeBinding,
+    fd: number,
+    dir: string,
+    ownsDir: boolean,
+    address: string,
+    socketPath: string | null,
+    store: FdStore,
+  ) {
     this.#binding = binding;
     this.dir = dir;
     this.#ownsDir = ownsDir;
@@ -221,9 +241,11 @@ export class FakeServiceManager {
     if (typeof options?.command !== 'string' || options.command === '') throw new TypeError('spawn: command must be a non-empty string');
     const args = [...(options.args ?? [])];
     const notifyAccess = options.notifyAccess ?? 'main';
-    if (!NOTIFY_ACCESS_VALUES.has(notifyAccess)) throw new TypeError(`spawn: notifyAccess must be none, main, exec or all, got ${String(notifyAccess)}`);
+    if (!NOTIFY_ACCESS_VALUES.has(notifyAccess))
+      throw new TypeError(`spawn: notifyAccess must be none, main, exec or all, got ${String(notifyAccess)}`);
     const killMode = options.killMode ?? 'control-group';
-    if (!['control-group', 'mixed', 'process'].includes(killMode)) throw new TypeError(`spawn: killMode must be control-group, mixed or process, got ${String(killMode)}`);
+    if (!['control-group', 'mixed', 'process'].includes(killMode))
+      throw new TypeError(`spawn: killMode must be control-group, mixed or process, got ${String(killMode)}`);
     const stopTimeoutMs = options.stopTimeoutMs ?? DEFAULT_TIMEOUT_MS;
     checkDuration('spawn: stopTimeoutMs', stopTimeoutMs);
     const watchdogUsec = toUsec(options.watchdogUsec);
@@ -383,7 +405,8 @@ export class FakeServiceManager {
 
 function toUsec(value: number | bigint | undefined): bigint | null {
   if (value === undefined) return null;
-  if (typeof value === 'number' && (!Number.isSafeInteger(value) || value < 0)) throw new RangeError(`spawn: watchdogUsec must be a non-negative integer, got ${value}`);
+  if (typeof value === 'number' && (!Number.isSafeInteger(value) || value < 0))
+    throw new RangeError(`spawn: watchdogUsec must be a non-negative integer, got ${value}`);
   const usec = BigInt(value);
   if (usec < 0n) throw new RangeError(`spawn: watchdogUsec must be a non-negative integer, got ${value}`);
   return usec === 0n ? null : usec;

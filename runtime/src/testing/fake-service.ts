@@ -171,7 +171,12 @@ export class FakeService extends EventEmitter {
     this.environment = Object.freeze(init.environment);
     this.#mainPid = init.pid;
     this.#notifyAccess = init.notifyAccess;
-    this.#stop = new ServiceStop(init.pid, init.killMode, () => this.#mainPid, () => this.#exit !== null);
+    this.#stop = new ServiceStop(
+      init.pid,
+      init.killMode,
+      () => this.#mainPid,
+      () => this.#exit !== null,
+    );
     this.#watchdog = new ServiceWatchdog(init.watchdogUsec, init.enforceWatchdog, () => this.#watchdogExpired(), init.drain);
     this.#state = init.type === 'simple' ? 'ready' : 'starting';
     this.exited = new Promise((resolve) => (this.#resolveExit = resolve));
@@ -324,7 +329,9 @@ export class FakeService extends EventEmitter {
    * SIGHUP), waits for RELOADING=1 with a MONOTONIC_USEC= taken after the
    * signal was sent, then for READY=1 (the same message may carry both).
    */
-  async reload(options: { signal?: NodeJS.Signals; timeoutMs?: number } = {}): Promise<{ reloading: FakeNotification; ready: FakeNotification }> {
+  async reload(
+    options: { signal?: NodeJS.Signals; timeoutMs?: number } = {},
+  ): Promise<{ reloading: FakeNotification; ready: FakeNotification }> {
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const deadline = nowMs() + timeoutMs;
     const since = this.#messages.length;
@@ -381,9 +388,15 @@ export class FakeService extends EventEmitter {
     }
     if (lines.includes('RELOADING=1')) {
       if (monotonic === null) {
-        this.#violate('RELOADING=1 without MONOTONIC_USEC=: systemd cannot tell this reload from an earlier one, so a reload it requested (Type=notify-reload) waits until it times out', message);
+        this.#violate(
+          'RELOADING=1 without MONOTONIC_USEC=: systemd cannot tell this reload from an earlier one, so a reload it requested (Type=notify-reload) waits until it times out',
+          message,
+        );
       } else if (monotonic > monotonicUsec()) {
-        this.#violate(`MONOTONIC_USEC=${monotonic} is ahead of CLOCK_MONOTONIC: it must come from the monotonic clock (process.hrtime.bigint() / 1000n), not the wall clock`, message);
+        this.#violate(
+          `MONOTONIC_USEC=${monotonic} is ahead of CLOCK_MONOTONIC: it must come from the monotonic clock (process.hrtime.bigint() / 1000n), not the wall clock`,
+          message,
+        );
       }
     }
 
@@ -604,7 +617,14 @@ export class FakeService extends EventEmitter {
 
   #failure(what: string): Error {
     const { pid } = this;
-    return failureReport(what, { pid, state: this.#state, exit: this.#exit, messages: this.#messages, violations: this.#violations, stderr: this.#stderr });
+    return failureReport(what, {
+      pid,
+      state: this.#state,
+      exit: this.#exit,
+      messages: this.#messages,
+      violations: this.#violations,
+      stderr: this.#stderr,
+    });
   }
 }
 

@@ -37,10 +37,7 @@ export interface FakeViolation {
  * any value), { STATUS: /serving/ } (fields matching strings or patterns), or
  * a predicate.
  */
-export type FakeNotificationMatch =
-  | string
-  | Readonly<Record<string, string | RegExp>>
-  | ((message: FakeNotification) => boolean);
+export type FakeNotificationMatch = string | Readonly<Record<string, string | RegExp>> | ((message: FakeNotification) => boolean);
 
 export interface FakeWaitOptions {
   /** Default 5000. */
@@ -70,5 +67,7 @@ export function toPredicate(match: FakeNotificationMatch): (message: FakeNotific
 export function describeMatch(match: FakeNotificationMatch): string {
   if (typeof match === 'function') return `a message accepted by ${match.name || 'the predicate'}`;
   if (typeof match === 'string') return match.includes('=') ? match : `a ${match}= field`;
-  return Object.entries(match).map(([key, value]) => `${key}=${String(value)}`).join(' + ');
+  return Object.entries(match)
+    .map(([key, value]) => `${key}=${String(value)}`)
+    .join(' + ');
 }

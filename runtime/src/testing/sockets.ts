@@ -43,14 +43,11 @@ export interface OpenedSocket {
  * paths are taken in `dir`; each unix path bound is added to `unixPaths`, for
  * the manager to remove on close().
  */
-export async function openSocket(
-  spec: FakeSocketSpec,
-  fdNumber: number,
-  dir: string,
-  unixPaths: Set<string>,
-): Promise<OpenedSocket> {
+export async function openSocket(spec: FakeSocketSpec, fdNumber: number, dir: string, unixPaths: Set<string>): Promise<OpenedSocket> {
   if (!spec || typeof spec.name !== 'string' || !isValidFdName(spec.name)) {
-    throw new TypeError(`spawn: socket name ${JSON.stringify(spec?.name)} is not a valid FileDescriptorName= (printable ASCII except ':', at most 255)`);
+    throw new TypeError(
+      `spawn: socket name ${JSON.stringify(spec?.name)} is not a valid FileDescriptorName= (printable ASCII except ':', at most 255)`,
+    );
   }
   const name = spec.name;
   if ('fd' in spec) {
@@ -61,7 +58,14 @@ export async function openSocket(
     await listen(server, { host: spec.tcp.host ?? '127.0.0.1', port: spec.tcp.port ?? 0, backlog: spec.tcp.backlog });
     const address = server.address() as net.AddressInfo;
     return {
-      socket: { name, fd: fdNumber, kind: 'tcp', host: address.address, port: address.port, family: address.family === 'IPv6' ? 'IPv6' : 'IPv4' },
+      socket: {
+        name,
+        fd: fdNumber,
+        kind: 'tcp',
+        host: address.address,
+        port: address.port,
+        family: address.family === 'IPv6' ? 'IPv6' : 'IPv4',
+      },
       fd: fdOf(server),
       release: () => server.close(),
     };
@@ -78,7 +82,14 @@ export async function openSocket(
     });
     const address = socket.address();
     return {
-      socket: { name, fd: fdNumber, kind: 'udp', host: address.address, port: address.port, family: address.family === 'IPv6' ? 'IPv6' : 'IPv4' },
+      socket: {
+        name,
+        fd: fdNumber,
+        kind: 'udp',
+        host: address.address,
+        port: address.port,
+        family: address.family === 'IPv6' ? 'IPv6' : 'IPv4',
+      },
       fd: fdOf(socket),
       release: () => socket.close(),
     };
@@ -89,7 +100,9 @@ export async function openSocket(
     const path = abstract || isAbsolute(text) ? text : join(dir, text);
     const parsed = parseUnixAddress(path);
     if (parsed.kind !== 'path' && parsed.kind !== 'abstract') {
-      throw new RangeError(`spawn: unix socket ${JSON.stringify(path)} ${parsed.kind === 'invalid' ? parsed.problem : 'is not a unix address'}`);
+      throw new RangeError(
+        `spawn: unix socket ${JSON.stringify(path)} ${parsed.kind === 'invalid' ? parsed.problem : 'is not a unix address'}`,
+      );
     }
     // Like a .socket unit, replace a stale socket file left by an earlier run.
     if (!abstract) removeStaleSocket(path);
