@@ -18,6 +18,17 @@ import { addon } from './helpers/native.js';
 const fixture = fileURLToPath(new URL('./fixtures/journal-send.mjs', import.meta.url));
 const b64 = (bytes: Buffer): { base64: string } => ({ base64: bytes.toString('base64') });
 
+/** What the fixture logs after the one fallback warning, as `<N>` lines on stderr (raw() last, unprefixed). */
+const FALLBACK_LINES = [
+  '<6>plain info',
+  '<4>served /x',
+  '<3>two',
+  '<3>lines',
+  '<5>from a stream',
+  '<5>second line',
+  'raw bytes, no prefix',
+  '',
+];
 describe('journal native protocol (encoding)', function () {
   it('writes KEY=value lines, and the length-prefixed form for a value with a newline', function () {
     const bytes = encodeJournalRecord({ MESSAGE: 'one\ntwo', PRIORITY: 6, FLAG: true, BIG: 10n, NUL: Buffer.from([0x61, 0, 0x62]) });
@@ -79,16 +90,7 @@ describe('journal native protocol (encoding)', function () {
         lines[0]!,
         /^<4>sd-daemon-runtime: cannot send to the journal at \/run\/systemd\/journal\/socket \(sd-daemon-runtime: native addon not loaded: SD_DAEMON_RUNTIME_NATIVE=off.*fix: the native addon is needed/,
       );
-      assert.deepEqual(lines.slice(1), [
-        '<6>plain info',
-        '<4>served /x',
-        '<3>two',
-        '<3>lines',
-        '<5>from a stream',
-        '<5>second line',
-        'raw bytes, no prefix',
-        '',
-      ]);
+      assert.deepEqual(lines.slice(1), FALLBACK_LINES);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -258,16 +260,7 @@ describe('journal native protocol (a real systemd-journald)', function () {
       lines[0]!,
       /^<4>sd-daemon-runtime: cannot send to the journal at \/run\/systemd\/journal\/no-such-socket \(sendmsg ENOENT.*fix: journald is not running here/,
     );
-    assert.deepEqual(lines.slice(1), [
-      '<6>plain info',
-      '<4>served /x',
-      '<3>two',
-      '<3>lines',
-      '<5>from a stream',
-      '<5>second line',
-      'raw bytes, no prefix',
-      '',
-    ]);
+    assert.deepEqual(lines.slice(1), FALLBACK_LINES);
     assert.equal(stderr.match(/cannot send to the journal/g)!.length, 1);
   });
 });
