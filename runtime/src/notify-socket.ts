@@ -7,12 +7,13 @@
 // This is policy, so it lives here and not in the addon, which only makes the
 // syscalls (dgramSocket, setSendTimeout, sendmsg on a given fd).
 // Built-ins through process.getBuiltinModule, not `import`: see builtins.ts.
-const { closeSync, fstatSync } = process.getBuiltinModule('node:fs');
-const { isMainThread } = process.getBuiltinModule('node:worker_threads');
+const { closeSync } = process.getBuiltinModule('node:fs');
 
 /** The addon calls this module needs (a subset of the raw binding native.ts loads). */
 export interface SocketSyscalls {
   dgramSocket(): number;
+  /** The socket's inode number (unique among live sockets), or -errno (-ENOTSOCK for anything else). */
+  socketIno(fd: number): number;
   setSendTimeout(fd: number, ms: number): number;
   sendmsg(
     fd: number,
@@ -26,8 +27,7 @@ export interface SocketSyscalls {
 
 interface Kept {
   fd: number;
-  /** fstat's identity of the socket we opened: the fd number alone may have been reused. */
-  dev: number;
+  /** The inode of the socket we opened: the fd number alone may have been reused. */
   ino: number;
   /** The SO_SNDTIMEO set on fd, in ms (0: a send may wait forever), set only when it changes. */
   timeoutMs: number;
@@ -35,17 +35,11 @@ interface Kept {
 
 // One per JS environment: module state is per thread, so each worker has its
 // own (closed when the worker exits), and CLOEXEC keeps it from children.
+// The exit hook is set in every thread alike: telling a worker from the main
+// thread means loading node:worker_threads, and with it the stream modules,
+// which would make every `import 'sd-daemon-runtime'` pay for them.
 let kept: Kept | undefined;
 let exitHooked = false;
-
-function identity(fd: number): { dev: number; ino: number } | null {
-  try {
-    const { dev, ino } = fstatSync(fd);
-    return { dev, ino };
-  } catch {
-    return null;
-  }
-}
 
 /**
  * The kept socket, or -errno. It is used only while it is still the socket we
@@ -54,31 +48,30 @@ function identity(fd: number): { dev: number; ino: number } | null {
  */
 function acquire(native: SocketSyscalls): Kept | number {
   if (kept !== undefined) {
-    const now = identity(kept.fd);
-    if (now !== null && now.dev === kept.dev && now.ino === kept.ino) return kept;
+    if (native.socketIno(kept.fd) === kept.ino) return kept;
     kept = undefined;
   }
   const fd = native.dgramSocket();
   if (fd < 0) return fd;
-  const id = identity(fd);
-  if (id === null) {
-    closeSync(fd);
-    return -9; // EBADF: it vanished under us, which only another thread closing fds can do
+  const ino = native.socketIno(fd);
+  if (ino < 0) {
+    // It vanished under us, which only another thread closing fds can do.
+    if (ino !== -9) closeSync(fd);
+    return ino;
   }
-  if (!exitHooked && !isMainThread) {
+  if (!exitHooked) {
     exitHooked = true;
-    process.once('exit', closeKept);
+    process.once('exit', () => closeKept(native));
   }
-  kept = { fd, ...id, timeoutMs: 0 };
+  kept = { fd, ino, timeoutMs: 0 };
   return kept;
 }
 
-function closeKept(): void {
+function closeKept(native: SocketSyscalls): void {
   if (kept === undefined) return;
-  const { fd, dev, ino } = kept;
+  const { fd, ino } = kept;
   kept = undefined;
-  const now = identity(fd);
-  if (now !== null && now.dev === dev && now.ino === ino) closeSync(fd);
+  if (native.socketIno(fd) === ino) closeSync(fd);
 }
 
 /**
