@@ -252,7 +252,7 @@ describe('units for the systemd that will run them (--systemd-version)', functio
   for (const target of TESTED_TARGETS.filter((t) => t <= 252)) {
     it(`systemd-analyze verify (this machine's) loads the units for ${target} without a word`, function () {
       requireOrSkip(this, analyzer.status === 0, 'systemd-analyze is not installed (package systemd)');
-      if (here < target) this.skip();
+      requireOrSkip(this, here >= target, `this machine's systemd-analyze is ${here}, older than the target ${target} it would verify`);
       const byScope: Record<string, string[]> = { system: [], user: [] };
       targetRows(target).forEach((row, index) => {
         const { answers, files } = unitsFor(target, row, index);
