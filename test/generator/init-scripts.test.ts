@@ -16,7 +16,7 @@ import { freePort, get } from '../helpers/units.js';
 import { npm } from '../helpers/npm.js';
 import { requireOrSkip } from '../helpers/prerequisites.js';
 import { alive, processesRunning } from '../helpers/processes.js';
-import { APP, cli, generate, keptDir, leaveRunDir, project, type Generated } from '../helpers/generator.js';
+import { APP, cli, generate, generateInitScriptProject, keptDir, leaveRunDir, project, type Generated } from '../helpers/generator.js';
 
 const NAME = 'lsb';
 
@@ -52,21 +52,7 @@ describe('init scripts (--init sysv,openrc) driving the daemonize mode', functio
     requireOrSkip(this, ssd.status === 0, 'start-stop-daemon is not installed (Debian: dpkg)');
     dir = keptDir();
     port = await freePort();
-    // System scope, installed where it was generated: the script runs it from --install-path.
-    // That is under /tmp, where the unit's PrivateTmp= would hide it (the generator refuses that): no sandbox for the unit here.
-    p = await generate(
-      {
-        runtime: 'bundled',
-        init: 'systemd,sysv,openrc',
-        hardening: 'none',
-        language: 'js',
-        sockets: `tcp:127.0.0.1:${port}`,
-        installPath: path.join(dir, NAME),
-        description: 'LSB test daemon',
-      },
-      NAME,
-      dir,
-    );
+    p = await generateInitScriptProject(dir, NAME, port, 'LSB test daemon');
     entry = path.join(p.dir, 'src', 'main.js');
     pidFile = path.join(dir, 'run', `${NAME}.pid`);
     configFile = path.join(dir, 'config.json');

@@ -91,6 +91,24 @@ export async function generate(options: Record<string, unknown> = {}, name = 'my
 }
 
 /**
+ * A JavaScript project with every init script (systemd, LSB, OpenRC) serving on 127.0.0.1:`port`, installed where it
+ * is generated (`dir`/`name`): what the init-script tests run under start-stop-daemon and openrc-run. System scope
+ * under /tmp, where a unit's PrivateTmp= would hide it (the generator refuses that): so no sandbox for the unit.
+ */
+export function generateInitScriptProject(dir: string, name: string, port: number, description: string): Promise<Generated> {
+  const options = {
+    runtime: 'bundled',
+    init: 'systemd,sysv,openrc',
+    hardening: 'none',
+    language: 'js',
+    sockets: `tcp:127.0.0.1:${port}`,
+    installPath: path.join(dir, name),
+    description,
+  };
+  return generate(options, name, dir);
+}
+
+/**
  * yeoman-test leaves the process in the run's directory, which its next run
  * deletes; later children would then start in a directory that is gone.
  */

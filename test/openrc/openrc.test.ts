@@ -17,7 +17,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, w
 import path from 'node:path';
 
 import { freePort } from '../helpers/units.js';
-import { generate, keptDir, runIn, type Generated } from '../helpers/generator.js';
+import { generateInitScriptProject, keptDir, runIn, type Generated } from '../helpers/generator.js';
 import { requireOrSkip } from '../helpers/prerequisites.js';
 import { alive, processesRunning } from '../helpers/processes.js';
 
@@ -101,21 +101,7 @@ describe(`the OpenRC runscript under the real openrc-run, with ${OWN_SSD ? "Open
     requireOrSkip(this, has('unshare') && has('nsenter') && has('ip'), 'unshare, nsenter (util-linux) or ip (iproute2) is missing');
     dir = keptDir();
     port = await freePort();
-    // System scope, installed where it was generated: the script runs node on dir/orc/src/main.js.
-    // That is under /tmp, where the unit's PrivateTmp= would hide it (the generator refuses that): no sandbox for the unit here.
-    p = await generate(
-      {
-        runtime: 'bundled',
-        init: 'systemd,sysv,openrc',
-        hardening: 'none',
-        language: 'js',
-        sockets: `tcp:127.0.0.1:${port}`,
-        installPath: path.join(dir, NAME),
-        description: 'OpenRC test daemon',
-      },
-      NAME,
-      dir,
-    );
+    p = await generateInitScriptProject(dir, NAME, port, 'OpenRC test daemon');
     entry = path.join(p.dir, 'src', 'main.js');
     configFile = path.join(dir, 'config.json');
     writeFileSync(configFile, JSON.stringify({ greeting: 'first' }));
