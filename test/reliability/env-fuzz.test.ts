@@ -657,7 +657,7 @@ async function runCase(world: World, c: Case): Promise<Run> {
   stdio.push(world.sentinel.fd);
   const target = notifyModel(c.env.NOTIFY_SOCKET, c.notifyExpect);
   const barrierMs = target.kind === 'sent' && target.hold ? BARRIER_HELD_MS : BARRIER_MS;
-  const spec = { id: c.index, clear: c.clear, statusText: c.statusText, absent: ABSENT_NAME, barrierMs };
+  const spec = { id: c.index, clear: c.clear, statusText: c.statusText, absent: ABSENT_NAME, barrierMs, variables: VARIABLES };
   const started = performance.now();
   const child = spawn(process.execPath, [CHILD, JSON.stringify(spec)], {
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...c.env },
