@@ -48,8 +48,6 @@ export interface ProjectContext {
   name: string;
   /** The description as written, for Markdown (README). */
   description: string;
-  /** ...as a JSON string literal, quotes included. */
-  descriptionJson: string;
   /** ...as a JavaScript string literal, quotes included. */
   descriptionJs: string;
   typescript: boolean;
@@ -265,7 +263,7 @@ function socketContext(socket: SocketSpec): SocketContext {
 }
 
 /** The unit files' names: my-daemon.service, or my-daemon@.service for a template (one instance per argument). */
-function unitFiles(answers: Answers): { serviceFile: string; socketFile: string } {
+export function unitFiles(answers: Answers): { serviceFile: string; socketFile: string } {
   const base = answers.template ? `${answers.name}@` : answers.name;
   return { serviceFile: `${base}.service`, socketFile: `${base}.socket` };
 }
@@ -335,7 +333,6 @@ export function projectContext(answers: Answers): ProjectContext {
   return {
     name: answers.name,
     description: answers.description,
-    descriptionJson: jsonString(answers.description),
     descriptionJs: jsString(answers.description),
     typescript: answers.language === 'ts',
     ext: answers.language,

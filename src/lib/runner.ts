@@ -7,6 +7,7 @@ import path from 'node:path';
 import type Generator from 'yeoman-generator';
 
 import type { Answers } from './answers.js';
+import { unitFiles } from './context.js';
 
 /**
  * yo run as root switches to another user (root-check: SUDO_UID, or uid 1000)
@@ -57,6 +58,5 @@ export function checkWritable(dir: string, command: string, name: string): void 
 
 /** The command that keeps local changes to the service out of the generated file. */
 export function unitHint(answers: Answers): string {
-  const service = `${answers.template ? `${answers.name}@` : answers.name}.service`;
-  return `systemctl${answers.scope === 'user' ? ' --user' : ''} edit ${service}`;
+  return `systemctl${answers.scope === 'user' ? ' --user' : ''} edit ${unitFiles(answers).serviceFile}`;
 }

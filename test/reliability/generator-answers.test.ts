@@ -599,7 +599,6 @@ describe('reliability: hostile generator answers', function () {
         const p = projectContext(a);
         const checks: Array<[string, unknown, unknown]> = [
           ['descriptionJs', evaluate(p.descriptionJs), a.description],
-          ['descriptionJson', JSON.parse(p.descriptionJson), a.description],
           ['socketNameJs', evaluate(p.socketNameJs), a.socketName],
           ['installPathJson', JSON.parse(p.installPathJson), a.installPath],
           ['execStartTailJs', typeof evaluate(p.execStartTailJs), 'string'],
