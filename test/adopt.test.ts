@@ -12,26 +12,13 @@ import { join } from 'node:path';
 
 import { adoptConnection, bindDgram, fdOf, inspectFd, listen, listenFds } from 'sd-daemon-runtime';
 import type { AdoptionError, ListenFdsResult } from 'sd-daemon-runtime';
-import { fixtures, killAll, spawnChild, spawnFixture, useScratch } from './helpers/activation.js';
+import { fixtures, killAll, loopbackAdoption, spawnChild, spawnFixture, useScratch } from './helpers/activation.js';
 // The addon itself, for what Node cannot make: AF_UNIX datagram sockets, and sending to one.
 import { addon } from './helpers/native.js';
+import { bound, listening } from './helpers/listening.js';
 import { requireOrSkip } from './helpers/prerequisites.js';
 
 const SOCKET_ACTIVATE = '/usr/bin/systemd-socket-activate';
-
-function listening(server: net.Server, ...args: unknown[]): Promise<net.Server> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(...(args as []), () => resolve(server));
-  });
-}
-
-function bound(socket: dgram.Socket, port: number, host: string): Promise<dgram.Socket> {
-  return new Promise((resolve, reject) => {
-    socket.once('error', reject);
-    socket.bind(port, host, () => resolve(socket));
-  });
-}
 
 function portOf(thing: { address(): unknown }): number {
   return (thing.address() as net.AddressInfo).port;
@@ -117,13 +104,7 @@ describe('adoption in activated children', function () {
     });
     handOver(udp, tcp);
     const ready = await child.next();
-    assert.deepEqual(ready.adoption, {
-      activated: true,
-      name: 'web',
-      fd: 4,
-      kind: 'tcp4',
-      address: { address: '127.0.0.1', family: 'IPv4', port },
-    });
+    assert.deepEqual(ready.adoption, loopbackAdoption('web', 4, 'tcp4', port));
     assert.deepEqual(await get({ port }, '/hello'), { pid: child.pid, url: '/hello' });
   });
 
@@ -260,13 +241,7 @@ describe('adoption under systemd-socket-activate', function () {
     // systemd-socket-activate execs the daemon in place on the first connection.
     const response = get({ port }, '/activated');
     const ready = await tool.next();
-    assert.deepEqual(ready.adoption, {
-      activated: true,
-      name: 'web',
-      fd: 3,
-      kind: 'tcp4',
-      address: { address: '127.0.0.1', family: 'IPv4', port },
-    });
+    assert.deepEqual(ready.adoption, loopbackAdoption('web', 3, 'tcp4', port));
     assert.equal(ready.pid, tool.pid);
     assert.deepEqual(await response, { pid: tool.pid, url: '/activated' });
   });

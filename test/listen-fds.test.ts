@@ -16,25 +16,12 @@ import type { ListenFdsResult } from 'sd-daemon-runtime';
 import { fixtures, spawnChild, spawnFixture, useScratch } from './helpers/activation.js';
 // The addon itself, for what Node cannot make: an AF_UNIX datagram socket and a pidfd.
 import { addon } from './helpers/native.js';
+import { bound, listening } from './helpers/listening.js';
 import { nativeBinding } from '../runtime/dist/native.js';
 import { requireOrSkip } from './helpers/prerequisites.js';
 
 const require = createRequire(import.meta.url);
 const PIDFS_MAGIC = 0x50494446;
-
-function listening(server: net.Server, ...args: unknown[]): Promise<net.Server> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(...(args as []), () => resolve(server));
-  });
-}
-
-function bound(socket: dgram.Socket, port: number, host: string): Promise<dgram.Socket> {
-  return new Promise((resolve, reject) => {
-    socket.once('error', reject);
-    socket.bind(port, host, () => resolve(socket));
-  });
-}
 
 /** Our pidfd's pidfs inode, or null where this kernel has no pidfs. */
 function pidfdId(pid: number): bigint | null {

@@ -11,6 +11,7 @@ import { hardeningDirectives, type Directive, type HardeningOptions } from '../.
 import {
   arg,
   events,
+  type DaemonLine,
   firstRequestThroughSocket,
   fixture,
   freePort,
@@ -49,12 +50,7 @@ interface Served {
   adoption: { activated: boolean; name?: string; kind?: string };
 }
 
-interface Line {
-  pid: number;
-  event: string;
-  sent?: boolean;
-  running?: boolean;
-  timeoutMs?: number;
+interface Line extends DaemonLine {
   activated?: boolean;
   name?: string;
   nofileSoft?: string;

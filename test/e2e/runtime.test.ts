@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 
 import {
   events,
+  type DaemonLine,
   firstRequestThroughSocket,
   fixture,
   freePort,
@@ -23,14 +24,6 @@ import type { UnitProperties } from '../helpers/user-manager.js';
 interface Served {
   pid: number;
   adoption: { activated: boolean; name?: string; fd?: number; kind?: string; address: { address: string; port: number } };
-}
-
-interface Line {
-  pid: number;
-  event: string;
-  sent?: boolean;
-  running?: boolean;
-  timeoutMs?: number;
 }
 
 /** The units behind the watchdog tests; RestartSec= leaves time to see Result=watchdog before the restart. */
@@ -74,7 +67,7 @@ describe('e2e: runtime mechanisms under a real systemd user manager', function (
     const fedUsec = BigInt(last.WatchdogTimestampMonotonic!) - BigInt(first.WatchdogTimestampMonotonic!);
     assert.ok(fedUsec >= 8_000_000n, `the last WATCHDOG=1 came only ${fedUsec} µs after the first one seen${await context(log)}`);
 
-    const lines = events<Line>(await m().readLog(log));
+    const lines = events<DaemonLine>(await m().readLog(log));
     const keepAlive = lines.find((l) => l.event === 'watchdog');
     assert.deepEqual(
       { running: keepAlive?.running, timeoutMs: keepAlive?.timeoutMs },
@@ -125,7 +118,7 @@ describe('e2e: runtime mechanisms under a real systemd user manager', function (
     assert.match(m().managerOutput(), new RegExp(`${unit.replaceAll('.', '\\.')}: Watchdog timeout \\(limit 2s\\)!`), explain);
 
     // The hung process was killed in its busy loop, which would have lasted 10 s.
-    const lines = events<Line>(await m().readLog(log));
+    const lines = events<DaemonLine>(await m().readLog(log));
     const byHung = lines.filter((l) => String(l.pid) === hungPid).map((l) => l.event);
     assert.ok(byHung.includes('blocking') && !byHung.includes('unblocked'), explain);
     // Its successor feeds the watchdog again.

@@ -145,3 +145,8 @@ export function useScratch(prefix: string): { readonly dir: string; defer(cleanu
   });
   return scratch;
 }
+
+/** What listen()/bindDgram() report for a socket passed at `fd` and bound to 127.0.0.1:`port`. */
+export function loopbackAdoption(name: string, fd: number, kind: string, port: number) {
+  return { activated: true, name, fd, kind, address: { address: '127.0.0.1', family: 'IPv4', port } };
+}

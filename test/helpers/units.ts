@@ -83,6 +83,15 @@ export interface Event {
   error?: string;
 }
 
+/** A line the e2e daemons (http-daemon.mjs, hardened-daemon.mjs) log: which process, what happened, what the runtime said. */
+export interface DaemonLine {
+  pid: number;
+  event: string;
+  sent?: boolean;
+  running?: boolean;
+  timeoutMs?: number;
+}
+
 /** The JSON lines a fixture printed (other lines, such as stack traces, are skipped). */
 export function events<T extends object = Event>(log: string): T[] {
   return log

@@ -14,7 +14,6 @@ import { parseUnixAddress, SUN_PATH_MAX } from '../unix-address.js';
 import { checkDuration, DEFAULT_TIMEOUT_MS } from './clock.js';
 import { FdStore, handledByStore, type FakeStoredFd } from './fd-store.js';
 import {
-  NOTIFY_ACCESS_VALUES,
   startService,
   type FakeKillMode,
   type FakeNotifyAccess,
@@ -25,6 +24,7 @@ import { safeClose } from '../quiet-fd.js';
 import type { FakeNotification, FakeViolation } from './notification.js';
 import { NotifyReceiver, type IncomingNotification } from './notify-receiver.js';
 import { belongsTo, isAlive } from './processes.js';
+import { NOTIFY_ACCESS_VALUES } from './service-notify.js';
 import { openSocket, removeStaleSocket, type FakeSocketSpec, type OpenedSocket } from './sockets.js';
 
 export interface FakeServiceManagerOptions {

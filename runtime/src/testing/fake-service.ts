@@ -1,13 +1,13 @@
 // One run of a service under the fake manager: its state as systemd's
 // service.c keeps it (ActiveState/SubState, main PID, STATUS=, the watchdog,
 // the stop timeout, Result=), driven by the notifications the manager hands
-// it, and the waiting a test does on it.
+// it, and the waiting a test does on it. What each notification field does is
+// in service-notify.ts; this class holds the state it changes.
 import type { ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { constants as osConstants } from 'node:os';
 
 import type { NativeBinding } from '../native.js';
-import { isValidFdName, monotonicUsec } from '../notify.js';
+import { monotonicUsec } from '../notify.js';
 import { delay } from '../quiet-fd.js';
 import { checkDuration, DEFAULT_TIMEOUT_MS, nowMs } from './clock.js';
 import type { FdStore } from './fd-store.js';
@@ -20,7 +20,9 @@ import {
   type FakeWaitOptions,
   type PendingNotification,
 } from './notification.js';
-import { belongsTo, isAlive, sendSignal, watchProcessExit } from './processes.js';
+import { isAlive, sendSignal, watchProcessExit } from './processes.js';
+import { applyNotification, authorize, DIGITS, type NotifiedRun } from './service-notify.js';
+import { ServiceOutput } from './service-output.js';
 import { ServiceStop } from './service-stop.js';
 import { ServiceWatchdog, type FakeWatchdogStatus } from './service-watchdog.js';
 import type { FakeSocket } from './sockets.js';
@@ -48,11 +50,8 @@ export interface FakeServiceExit {
   result: FakeServiceResult;
 }
 
-export const NOTIFY_ACCESS_VALUES: ReadonlySet<string> = new Set(['none', 'main', 'exec', 'all']);
 /** Exits by these signals are clean, as in systemd's default SuccessExitStatus=. */
 const CLEAN_SIGNALS: ReadonlySet<string> = new Set(['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGPIPE']);
-const OUTPUT_LIMIT = 1 << 20;
-const DIGITS = /^[0-9]+$/;
 
 /** What the manager decided for a run before spawning it. */
 export interface ServiceInit {
@@ -128,16 +127,15 @@ export class FakeService extends EventEmitter {
   #errno: number | null = null;
   readonly #messages: FakeNotification[] = [];
   readonly #violations: FakeViolation[] = [];
-  #stdout = '';
-  #stderr = '';
   #exit: FakeServiceExit | null = null;
   #resolveExit!: (exit: FakeServiceExit) => void;
-  /** The child's stdio pipes are closed: all its output is in #stdout/#stderr. */
-  readonly #outputClosed: Promise<void>;
+  readonly #output: ServiceOutput;
   #mainWatch: { close(): void } | null = null;
   readonly #watchdog: ServiceWatchdog;
   #watchdogFired = false;
   readonly #stop: ServiceStop;
+  /** This run as the notification rules (service-notify.ts) see and change it. */
+  readonly #run: NotifiedRun;
 
   static {
     openService = (init) => {
@@ -154,7 +152,7 @@ export class FakeService extends EventEmitter {
           service.#stop.signalGroup('SIGKILL');
           sendSignal(service.#mainPid, 'SIGKILL');
         },
-        outputClosed: service.#outputClosed,
+        outputClosed: service.#output.closed,
       };
       return { service, control };
     };
@@ -179,24 +177,45 @@ export class FakeService extends EventEmitter {
     );
     this.#watchdog = new ServiceWatchdog(init.watchdogUsec, init.enforceWatchdog, () => this.#watchdogExpired(), init.drain);
     this.#state = init.type === 'simple' ? 'ready' : 'starting';
+    const service = this;
+    this.#run = {
+      spawnedPid: init.pid,
+      get mainPid() {
+        return service.#mainPid;
+      },
+      get state() {
+        return service.#state;
+      },
+      get notifyAccess() {
+        return service.#notifyAccess;
+      },
+      store: init.store,
+      watchdog: this.#watchdog,
+      stop: this.#stop,
+      setMainPid: (pid) => {
+        this.#mainPid = pid;
+        this.#unwatchMain();
+        if (pid !== this.pid) this.#watchMain(pid);
+      },
+      setState: (state) => this.#setState(state),
+      enterStopping: () => this.#enterStopping(),
+      resetWatchdog: () => this.#resetWatchdog(),
+      watchdogExpired: () => this.#watchdogExpired(),
+      setStatus: (status) => (this.#status = status),
+      setNotifyAccess: (access) => (this.#notifyAccess = access),
+      setErrno: (errno) => (this.#errno = errno),
+      violate: (text, message) => this.#violate(text, message),
+    };
     this.exited = new Promise((resolve) => (this.#resolveExit = resolve));
-    this.#outputClosed = new Promise((resolve) => init.child.once('close', () => resolve()));
     // Waiters come and go; a busy test can have many at once.
     this.setMaxListeners(0);
 
-    init.child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-      this.#stdout = keepTail(this.#stdout + chunk);
-      this.emit('change');
-    });
-    init.child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-      this.#stderr = keepTail(this.#stderr + chunk);
-      this.emit('change');
-    });
+    this.#output = new ServiceOutput(init.child, () => this.emit('change'));
     // The exit is recorded once the output pipes are read to their end, so a
     // test that awaits `exited` sees everything the daemon printed; a leftover
     // process still holding the pipes delays it by 500 ms at most.
     init.child.on('exit', (code, signal) => {
-      void Promise.race([this.#outputClosed, delay(500)]).then(() => this.#onChildExit(code, signal));
+      void Promise.race([this.#output.closed, delay(500)]).then(() => this.#onChildExit(code, signal));
     });
     // After a successful spawn, ChildProcess only reports failures of child.kill(),
     // which is never used (signals go through process.kill); an unheard 'error' would throw.
@@ -249,11 +268,11 @@ export class FakeService extends EventEmitter {
 
   /** Captured output (with stdio 'pipe'; the last MiB). */
   get stdout(): string {
-    return this.#stdout;
+    return this.#output.stdout;
   }
 
   get stderr(): string {
-    return this.#stderr;
+    return this.#output.stderr;
   }
 
   /** How the service ended; null while it runs. */
@@ -287,7 +306,7 @@ export class FakeService extends EventEmitter {
     const stream = options.stream ?? 'stdout';
     const matches = (text: string): boolean => (typeof pattern === 'string' ? text.includes(pattern) : pattern.test(text));
     return this.#until(`${stream} matching ${String(pattern)}`, options.timeoutMs, () => {
-      const text = stream === 'stdout' ? this.#stdout : this.#stderr;
+      const text = stream === 'stdout' ? this.#output.stdout : this.#output.stderr;
       return matches(text) ? text : undefined;
     });
   }
@@ -354,7 +373,7 @@ export class FakeService extends EventEmitter {
 
   #receive(message: PendingNotification, barrier: boolean, utf8: boolean): void {
     if (message.accepted && !barrier) {
-      const refusal = this.#authorize(message.pid);
+      const refusal = authorize(this.#run, message.pid);
       if (refusal !== null) {
         message.accepted = false;
         message.rejection = refusal;
@@ -362,153 +381,7 @@ export class FakeService extends EventEmitter {
     }
     if (message.rejection !== null) this.#violate(message.rejection, message);
     this.#messages.push(message);
-    if (message.accepted && !barrier) this.#apply(message, utf8);
-  }
-
-  /** service_notify_message_authorized(). */
-  #authorize(pid: number): string | null {
-    if (this.#notifyAccess === 'none') return `Got notification message from PID ${pid}, but reception is disabled`;
-    if (this.#notifyAccess !== 'all' && pid !== this.#mainPid) {
-      return `Got notification message from PID ${pid}, but reception only permitted for main PID ${this.#mainPid}`;
-    }
-    return null;
-  }
-
-  /** service_notify_message(), field by field, in systemd's order. */
-  #apply(message: FakeNotification, utf8: boolean): void {
-    const { fields, lines } = message;
-    const active = this.#state === 'starting' || this.#state === 'ready' || this.#state === 'reloading';
-
-    if (fields.MAINPID !== undefined && active) this.#setMainPid(fields.MAINPID, message);
-
-    let monotonic: bigint | null = null;
-    if (fields.MONOTONIC_USEC !== undefined) {
-      if (DIGITS.test(fields.MONOTONIC_USEC)) monotonic = BigInt(fields.MONOTONIC_USEC);
-      else this.#violate(`Failed to parse MONOTONIC_USEC= field in notification message, ignoring: ${fields.MONOTONIC_USEC}`, message);
-    }
-    if (lines.includes('RELOADING=1')) {
-      if (monotonic === null) {
-        this.#violate(
-          'RELOADING=1 without MONOTONIC_USEC=: systemd cannot tell this reload from an earlier one, so a reload it requested (Type=notify-reload) waits until it times out',
-          message,
-        );
-      } else if (monotonic > monotonicUsec()) {
-        this.#violate(
-          `MONOTONIC_USEC=${monotonic} is ahead of CLOCK_MONOTONIC: it must come from the monotonic clock (process.hrtime.bigint() / 1000n), not the wall clock`,
-          message,
-        );
-      }
-    }
-
-    // STOPPING=1 wins over READY=1, and READY=1 over RELOADING=1.
-    if (lines.includes('STOPPING=1')) {
-      if (this.#state === 'ready' || this.#state === 'reloading') this.#enterStopping();
-    } else if (lines.includes('READY=1')) {
-      if (this.#state === 'starting') {
-        this.#setState('ready');
-        // service_enter_start_post(): the watchdog runs once start-up is complete.
-        this.#resetWatchdog();
-      } else if (this.#state === 'reloading') {
-        this.#setState('ready');
-      }
-    } else if (lines.includes('RELOADING=1')) {
-      if (this.#state === 'ready') this.#setState('reloading');
-    }
-
-    if (fields.STATUS !== undefined) {
-      if (!utf8) {
-        this.#violate('Status message in notification message is not UTF-8 clean, ignoring.', message);
-      } else {
-        this.#status = fields.STATUS === '' ? null : fields.STATUS;
-      }
-    }
-
-    if (fields.NOTIFYACCESS !== undefined) {
-      if (NOTIFY_ACCESS_VALUES.has(fields.NOTIFYACCESS)) this.#notifyAccess = fields.NOTIFYACCESS as FakeNotifyAccess;
-      else this.#violate(`Failed to parse NOTIFYACCESS= field value '${fields.NOTIFYACCESS}' in notification message, ignoring`, message);
-    }
-
-    if (fields.ERRNO !== undefined) {
-      const parsed = parseErrno(fields.ERRNO);
-      if (parsed === null) this.#violate(`Failed to parse ERRNO= field value '${fields.ERRNO}' in notification message`, message);
-      else this.#errno = parsed;
-    }
-
-    if (fields.EXTEND_TIMEOUT_USEC !== undefined) {
-      if (DIGITS.test(fields.EXTEND_TIMEOUT_USEC)) this.#extendTimeouts(BigInt(fields.EXTEND_TIMEOUT_USEC));
-      else this.#violate(`Failed to parse EXTEND_TIMEOUT_USEC=${fields.EXTEND_TIMEOUT_USEC}`, message);
-    }
-
-    if (fields.WATCHDOG !== undefined) {
-      if (fields.WATCHDOG === '1') {
-        this.#watchdog.ping(message.receivedAt);
-        this.#resetWatchdog();
-      } else if (fields.WATCHDOG === 'trigger') {
-        this.#watchdog.trigger();
-        this.#watchdogExpired();
-      } else {
-        this.#violate('Passed WATCHDOG= field is invalid, ignoring.', message);
-      }
-    }
-
-    if (fields.WATCHDOG_USEC !== undefined) {
-      if (DIGITS.test(fields.WATCHDOG_USEC)) {
-        this.#watchdog.setUsec(BigInt(fields.WATCHDOG_USEC));
-        this.#resetWatchdog();
-      } else {
-        this.#violate(`Failed to parse WATCHDOG_USEC=${fields.WATCHDOG_USEC}`, message);
-      }
-    }
-
-    // FDSTOREREMOVE=1 or FDSTORE=1, each with FDNAME=.
-    const store = this.#init.store;
-    if (lines.includes('FDSTOREREMOVE=1')) {
-      const name = fields.FDNAME;
-      if (name === undefined || !isValidFdName(name)) {
-        this.#violate('FDSTOREREMOVE=1 requested, but no valid file descriptor name passed, ignoring.', message);
-      } else {
-        store.remove(name);
-      }
-    } else if (lines.includes('FDSTORE=1')) {
-      let name = fields.FDNAME;
-      if (name !== undefined && !isValidFdName(name)) {
-        this.#violate('Passed FDNAME= name is invalid, ignoring.', message);
-        name = undefined;
-      }
-      const poll = !lines.includes('FDPOLL=0');
-      for (const fd of message.fds) {
-        if (store.add(fd, name ?? 'stored', poll, message.pid) === 'full') {
-          this.#violate(`Cannot store more fds than FileDescriptorStoreMax=${store.max}, closing remaining.`, message);
-          break;
-        }
-      }
-    }
-  }
-
-  /** MAINPID=, with service_is_suitable_main_pid()'s checks. */
-  #setMainPid(text: string, message: FakeNotification): void {
-    if (!DIGITS.test(text) || Number(text) <= 0) {
-      this.#violate(`Failed to parse MAINPID=${text} field in notification message, ignoring`, message);
-      return;
-    }
-    const pid = Number(text);
-    if (pid === this.#mainPid) return;
-    if (pid === process.pid) {
-      this.#violate(`New main PID ${pid} is the manager itself, refusing.`, message);
-      return;
-    }
-    if (!isAlive(pid)) {
-      this.#violate(`New main PID ${pid} does not exist or is a zombie.`, message);
-      return;
-    }
-    // Under systemd "belongs to the service" means "is in its cgroup"; here, in its process tree or group.
-    if (!belongsTo(pid, new Set([this.pid, this.#mainPid]), this.pid) && message.uid !== 0) {
-      this.#violate(`New main PID ${pid} does not belong to service, refusing.`, message);
-      return;
-    }
-    this.#mainPid = pid;
-    this.#unwatchMain();
-    if (pid !== this.pid) this.#watchMain(pid);
+    if (message.accepted && !barrier) applyNotification(this.#run, message, utf8);
   }
 
   /** A main process that is not our child: watched through a pidfd, since only a parent gets SIGCHLD. */
@@ -561,14 +434,6 @@ export class FakeService extends EventEmitter {
     this.#stop.begin(this.#init.watchdogSignal, this.#init.stopTimeoutMs);
   }
 
-  /** EXTEND_TIMEOUT_USEC=: neither the stop timeout nor the watchdog fires before now + usec. */
-  #extendTimeouts(usec: bigint): void {
-    if (usec === 0n) return;
-    const until = nowMs() + Number(usec) / 1000;
-    this.#stop.extendTo(until);
-    this.#watchdog.extendTo(until);
-  }
-
   // -- exit -----------------------------------------------------------------
 
   #onChildExit(code: number | null, signal: NodeJS.Signals | null): void {
@@ -612,7 +477,7 @@ export class FakeService extends EventEmitter {
 
   #until<T>(what: string, timeoutMs: number | undefined, check: () => T | undefined): Promise<T> {
     const ended = (): boolean => this.#exit !== null;
-    return waitUntil({ events: this, ended, outputClosed: this.#outputClosed, failure: (w) => this.#failure(w) }, what, timeoutMs, check);
+    return waitUntil({ events: this, ended, outputClosed: this.#output.closed, failure: (w) => this.#failure(w) }, what, timeoutMs, check);
   }
 
   #failure(what: string): Error {
@@ -623,17 +488,7 @@ export class FakeService extends EventEmitter {
       exit: this.#exit,
       messages: this.#messages,
       violations: this.#violations,
-      stderr: this.#stderr,
+      stderr: this.#output.stderr,
     });
   }
-}
-
-function keepTail(text: string): string {
-  return text.length > OUTPUT_LIMIT ? text.slice(-OUTPUT_LIMIT) : text;
-}
-
-function parseErrno(text: string): number | null {
-  if (DIGITS.test(text)) return Number(text);
-  const named = (osConstants.errno as Record<string, number>)[text];
-  return named ?? null;
 }

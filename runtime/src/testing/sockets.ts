@@ -38,6 +38,11 @@ export interface OpenedSocket {
   release(): void;
 }
 
+/** A bound TCP or UDP socket as the daemon's FakeSocket: the real address and port (port 0 resolved). */
+function inetSocket(name: string, fd: number, kind: 'tcp' | 'udp', address: net.AddressInfo): FakeSocket {
+  return { name, fd, kind, host: address.address, port: address.port, family: address.family === 'IPv6' ? 'IPv6' : 'IPv4' };
+}
+
 /**
  * Binds what `spec` asks for, to be the daemon's fd `fdNumber`. Relative unix
  * paths are taken in `dir`; each unix path bound is added to `unixPaths`, for
@@ -56,19 +61,7 @@ export async function openSocket(spec: FakeSocketSpec, fdNumber: number, dir: st
   if ('tcp' in spec) {
     const server = net.createServer();
     await listen(server, { host: spec.tcp.host ?? '127.0.0.1', port: spec.tcp.port ?? 0, backlog: spec.tcp.backlog });
-    const address = server.address() as net.AddressInfo;
-    return {
-      socket: {
-        name,
-        fd: fdNumber,
-        kind: 'tcp',
-        host: address.address,
-        port: address.port,
-        family: address.family === 'IPv6' ? 'IPv6' : 'IPv4',
-      },
-      fd: fdOf(server),
-      release: () => server.close(),
-    };
+    return { socket: inetSocket(name, fdNumber, 'tcp', server.address() as net.AddressInfo), fd: fdOf(server), release: () => server.close() };
   }
   if ('udp' in spec) {
     const host = spec.udp.host ?? '127.0.0.1';
@@ -80,19 +73,7 @@ export async function openSocket(spec: FakeSocketSpec, fdNumber: number, dir: st
         resolve();
       });
     });
-    const address = socket.address();
-    return {
-      socket: {
-        name,
-        fd: fdNumber,
-        kind: 'udp',
-        host: address.address,
-        port: address.port,
-        family: address.family === 'IPv6' ? 'IPv6' : 'IPv4',
-      },
-      fd: fdOf(socket),
-      release: () => socket.close(),
-    };
+    return { socket: inetSocket(name, fdNumber, 'udp', socket.address()), fd: fdOf(socket), release: () => socket.close() };
   }
   if ('unix' in spec) {
     const text = spec.unix;
