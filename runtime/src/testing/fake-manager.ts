@@ -13,13 +13,7 @@ import { failed, nativeBinding, nativeLoadError, systemError, type NativeBinding
 import { parseUnixAddress, SUN_PATH_MAX } from '../unix-address.js';
 import { checkDuration, DEFAULT_TIMEOUT_MS } from './clock.js';
 import { FdStore, handledByStore, type FakeStoredFd } from './fd-store.js';
-import {
-  startService,
-  type FakeKillMode,
-  type FakeNotifyAccess,
-  type FakeService,
-  type ServiceControl,
-} from './fake-service.js';
+import { startService, type FakeKillMode, type FakeNotifyAccess, type FakeService, type ServiceControl } from './fake-service.js';
 import { safeClose } from '../quiet-fd.js';
 import type { FakeNotification, FakeViolation } from './notification.js';
 import { NotifyReceiver, type IncomingNotification } from './notify-receiver.js';

@@ -61,7 +61,11 @@ export async function openSocket(spec: FakeSocketSpec, fdNumber: number, dir: st
   if ('tcp' in spec) {
     const server = net.createServer();
     await listen(server, { host: spec.tcp.host ?? '127.0.0.1', port: spec.tcp.port ?? 0, backlog: spec.tcp.backlog });
-    return { socket: inetSocket(name, fdNumber, 'tcp', server.address() as net.AddressInfo), fd: fdOf(server), release: () => server.close() };
+    return {
+      socket: inetSocket(name, fdNumber, 'tcp', server.address() as net.AddressInfo),
+      fd: fdOf(server),
+      release: () => server.close(),
+    };
   }
   if ('udp' in spec) {
     const host = spec.udp.host ?? '127.0.0.1';
