@@ -24,6 +24,8 @@
 // One module per part, under testing/:
 //   fake-manager.ts     the manager: spawn, routing, close   (FakeServiceManager)
 //   fake-service.ts     one run's state machine               (FakeService)
+//   service-notify.ts   what each notification field does to a run (NotifyAccess=, MAINPID=, ...)
+//   service-output.ts   the run's captured stdout/stderr
 //   service-watchdog.ts WatchdogSec=: the deadline and its counts
 //   service-stop.ts     KillMode= and TimeoutStopSec=
 //   waiting.ts          waitFor() and friends; the failure report
