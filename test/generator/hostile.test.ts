@@ -15,7 +15,7 @@ import { useUserManager } from '../helpers/units.js';
 import { CLASSIC } from '../helpers/hostile-corpus.js';
 import { generate } from '../helpers/generator.js';
 
-/** The classic 14; test/reliability/generator-answers.test.ts runs the whole corpus they belong to. */
+/** The classic 14; test/reliability/generator-answers-*.test.ts run the whole corpus they belong to. */
 const HOSTILE = CLASSIC;
 
 /** The option under test, how to set it, and what systemd reads back for an accepted value. */
