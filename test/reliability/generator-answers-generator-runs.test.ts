@@ -139,14 +139,18 @@ describeHostileAnswers(
           if (c.answers!.scope === 'system' && found.length === 0) problems.push(`${repro(c)}: the README has no install commands`);
           for (const line of found) lines.push({ c, line });
         }
-        const script = `sudo() { printf '%s\\0' "$@"; }; cd() { printf '%s\\0' cd "$@"; }; for line do printf '\\036'; (eval "$line"); done`;
-        const r = spawnSync('sh', ['-c', script, 'sh', ...lines.map((l) => l.line)], {
-          cwd: suite.scratch,
-          encoding: 'utf8',
-          maxBuffer: 16 * 1024 * 1024,
-        });
-        tally.shellRuns += lines.length;
-        const records = r.stdout.split('\u001e').slice(1);
+        /** Evals each command line in sh with sudo and cd stubbed; returns the NUL-terminated words each gave them. */
+        const shWords = (commands: Array<{ line: string }>): string[] => {
+          const script = `sudo() { printf '%s\\0' "$@"; }; cd() { printf '%s\\0' cd "$@"; }; for line do printf '\\036'; (eval "$line"); done`;
+          const r = spawnSync('sh', ['-c', script, 'sh', ...commands.map((l) => l.line)], {
+            cwd: suite.scratch,
+            encoding: 'utf8',
+            maxBuffer: 16 * 1024 * 1024,
+          });
+          tally.shellRuns += commands.length;
+          return r.stdout.split('\u001e').slice(1);
+        };
+        const records = shWords(lines);
         lines.forEach(({ c, line }, i) => {
           const words = (records[i] ?? '').split('\0').slice(0, -1);
           const target = words.find((w) => w.startsWith('/'));
@@ -175,13 +179,7 @@ describeHostileAnswers(
           if (mkdir) printed.push({ c, line: mkdir.trim() });
           else problems.push(`${repro(c)}: install-units printed no mkdir command`);
         }
-        const again = spawnSync('sh', ['-c', script, 'sh', ...printed.map((l) => l.line)], {
-          cwd: suite.scratch,
-          encoding: 'utf8',
-          maxBuffer: 16 * 1024 * 1024,
-        });
-        tally.shellRuns += printed.length;
-        const words = again.stdout.split('\u001e').slice(1);
+        const words = shWords(printed);
         printed.forEach(({ c, line }, i) => {
           if (words[i] !== `mkdir\0-p\0${c.answers!.installPath}\0`)
             problems.push(
