@@ -36,6 +36,12 @@ export interface Instructions {
   workingDirectory: string | null;
   umask: number | null;
   captureOutput: boolean;
+  /**
+   * The write end of the pipe whose EOF tells the original process that the
+   * daemon ended. Made close-on-exec as soon as the instructions are taken,
+   * so that nothing the daemon spawns keeps it open after the daemon ends.
+   */
+  lifeFd: number;
 }
 
 /**
@@ -70,7 +76,10 @@ export function takeInstructions(): Instructions | null {
     // (it sends the real uid, so that is what we compare).
     if (received.uid !== process.getuid?.() && received.uid !== 0) continue;
     const instructions = parseInstructions(received.data.toString('utf8'));
-    if (instructions && address === channelAddresses(instructions.token).stage) return instructions;
+    if (instructions && address === channelAddresses(instructions.token).stage) {
+      native.setCloexec(instructions.lifeFd, true);
+      return instructions;
+    }
   }
   return null;
 }
@@ -79,7 +88,7 @@ function parseInstructions(text: string): Instructions | null {
   try {
     const value = JSON.parse(text) as Partial<Instructions>;
     if (value.version !== 1 || typeof value.token !== 'string' || typeof value.notifySocket !== 'string') return null;
-    if (!Number.isInteger(value.files)) return null;
+    if (!Number.isInteger(value.files) || !Number.isInteger(value.lifeFd)) return null;
     return value as Instructions;
   } catch {
     return null;
