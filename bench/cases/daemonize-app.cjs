@@ -4,7 +4,10 @@
 // start does not pay for Node's ES module loader: the floor differs.
 const { daemonize, DaemonizeError, ready } = require('../../runtime/dist/index.js');
 
-daemonize({ pidFile: process.argv[2] }).then(
+// The second argument: readyTimeoutMs, as in daemonize-app.mjs.
+const timeout = process.argv[3] === undefined ? undefined : Number(process.argv[3]);
+
+daemonize({ pidFile: process.argv[2], readyTimeoutMs: timeout }).then(
   () => {
     ready();
     setInterval(() => {}, 1 << 30);

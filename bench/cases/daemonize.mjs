@@ -77,7 +77,8 @@ async function countTwoStarts(file) {
 async function countOurs(app) {
   const pidFile = path.join(scratch(), `daemon-counted-${++serial}.pid`);
   const who = `${path.basename(app)} (counted)`;
-  return counted(NODE, [...NODE_FLAGS, app, pidFile], {
+  // READY deadline 10 minutes: see daemonize-app.mjs.
+  return counted(NODE, [...NODE_FLAGS, app, pidFile, '600000'], {
     children: true,
     wrap: ([valgrind, ...rest]) => [valgrind, '--zero-before=setsid', ...rest],
     after: async () => {

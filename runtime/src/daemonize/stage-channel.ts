@@ -38,8 +38,10 @@ export interface Instructions {
   captureOutput: boolean;
   /**
    * The write end of the pipe whose EOF tells the original process that the
-   * daemon ended. Made close-on-exec as soon as the instructions are taken,
-   * so that nothing the daemon spawns keeps it open after the daemon ends.
+   * daemon ended. Nothing the daemon spawns may keep it open after the daemon
+   * ends: Node's start marks the inherited fds close-on-exec already (libuv's
+   * uv_disable_stdio_inheritance, from fd 0 up to the first gap after 15), and
+   * takeInstructions() says so explicitly rather than rely on that.
    */
   lifeFd: number;
 }
