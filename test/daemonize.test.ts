@@ -451,6 +451,13 @@ describe('daemonize()', function () {
       }
     });
 
+    it('a daemon that closed the pipe behind its end before dying is still seen to end (by /proc, from then on)', async function () {
+      const deadline = scaled(20_000);
+      const result = await run([`--pid-file=${pidFileOf('closed.pid')}`, '--close-life-pipe', '--kill-self', `--timeout=${deadline}`]);
+      assert.equal(result.code, DAEMONIZE_EXIT.DIED, result.stderr);
+      assert.match(result.stderr, /ended without an exit status \(killed by a signal\?\) before it was ready/);
+    });
+
     it('no READY=1 in time: the daemon is stopped and the original exits READY_TIMEOUT', async function () {
       const pidFile = pidFileOf('timeout.pid');
       // 3 s natively, not less: the daemon must have started (two Node starts)
