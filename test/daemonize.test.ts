@@ -196,7 +196,7 @@ describe('daemonize()', function () {
   }
 
   // Polled, so generous costs nothing when the daemon is quick; a loaded machine can take seconds.
-  async function reportOf(report: string, phase: 'starting' | 'ready', timeoutMs = 30_000): Promise<Report> {
+  async function reportOf(report: string, phase: 'starting' | 'ready' | 'child', timeoutMs = 30_000): Promise<Report> {
     const file = `${report}.${phase}`;
     const deadline = Date.now() + timeoutMs;
     while (!existsSync(file)) {
@@ -431,6 +431,30 @@ describe('daemonize()', function () {
     it('a daemon killed by a signal before READY=1: DIED', async function () {
       const result = await run([`--pid-file=${pidFileOf('killed.pid')}`, '--kill-self']);
       assert.equal(result.code, DAEMONIZE_EXIT.DIED);
+      assert.match(result.stderr, /ended without an exit status \(killed by a signal\?\) before it was ready/);
+    });
+
+    it('a daemon killed before READY=1 is seen to end although a child it started still runs', async function () {
+      // The original learns of the end from EOF on a pipe only the daemon
+      // holds, close-on-exec there: the child must not keep it open, or only
+      // the READY deadline would end the wait. (Node's start marks inherited
+      // fds close-on-exec too, so this guards the behaviour, not one line.)
+      const deadline = scaled(20_000);
+      const result = await run([`--pid-file=${pidFileOf('child.pid')}`, '--spawn-child', '--kill-self', `--timeout=${deadline}`]);
+      const { pid: child } = (await reportOf(result.report, 'child')) as unknown as { pid: number };
+      try {
+        assert.equal(result.code, DAEMONIZE_EXIT.DIED, result.stderr);
+        assert.match(result.stderr, /ended without an exit status \(killed by a signal\?\) before it was ready/);
+        assert.ok(alive(child), 'the child outlived the daemon');
+      } finally {
+        process.kill(child, 'SIGKILL');
+      }
+    });
+
+    it('a daemon that closed the pipe behind its end before dying is still seen to end (by /proc, from then on)', async function () {
+      const deadline = scaled(20_000);
+      const result = await run([`--pid-file=${pidFileOf('closed.pid')}`, '--close-life-pipe', '--kill-self', `--timeout=${deadline}`]);
+      assert.equal(result.code, DAEMONIZE_EXIT.DIED, result.stderr);
       assert.match(result.stderr, /ended without an exit status \(killed by a signal\?\) before it was ready/);
     });
 

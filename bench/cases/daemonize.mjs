@@ -2,8 +2,12 @@
 // from spawning `node daemonize-app.mjs` until the original process exits 0,
 // which it does once the daemon has said READY=1. The anchor is `node -e 0`
 // (one Node start: the ideal is two of them, the original and the daemon);
-// the extra row is a single-stage detached spawn in plain Node, the least a
-// Node daemonizer can do. Every daemon is stopped after its run.
+// the extra rows are a single-stage detached spawn in plain Node, the least a
+// Node daemonizer can do, and the floor of this kind of program: two starts
+// of an empty one. daemonize-ready-cjs is the same app as a CommonJS program
+// (daemonize-app.cjs), whose start does not load Node's ES module loader, so
+// its floor (two `node empty.cjs`) is lower. Every daemon is stopped after
+// its run.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -12,7 +16,8 @@ import { alive, BENCH, NODE, scratch, terminate, timedRun, track } from '../lib/
 import { buildEntry } from '../lib/result.mjs';
 import { alternate, BenchFailure } from '../lib/stats.mjs';
 
-const APP = path.join(BENCH, 'cases', 'daemonize-app.mjs');
+const APPS = { esm: path.join(BENCH, 'cases', 'daemonize-app.mjs'), cjs: path.join(BENCH, 'cases', 'daemonize-app.cjs') };
+const EMPTY = { esm: path.join(BENCH, 'cases', 'empty.mjs'), cjs: path.join(BENCH, 'cases', 'empty.cjs') };
 const DETACHED = path.join(BENCH, 'cases', 'detached-anchor.mjs');
 
 let serial = 0;
@@ -25,12 +30,12 @@ async function stopDaemon(pid, who) {
   if (!wasAlive) throw new BenchFailure(`${who}: the daemon (PID ${pid}) was not running after the start returned`);
 }
 
-async function ours() {
+async function ours(app) {
   const pidFile = path.join(scratch(), `daemon-${++serial}.pid`);
-  const { ms } = timedRun(NODE, [APP, pidFile]);
+  const { ms } = timedRun(NODE, [app, pidFile]);
   // Not timed: the PID file must name the running daemon, which we then stop.
-  if (!existsSync(pidFile)) throw new BenchFailure(`daemonize-app exited 0 without writing ${pidFile}`);
-  await stopDaemon(Number(readFileSync(pidFile, 'utf8').trim()), 'daemonize-app');
+  if (!existsSync(pidFile)) throw new BenchFailure(`${path.basename(app)} exited 0 without writing ${pidFile}`);
+  await stopDaemon(Number(readFileSync(pidFile, 'utf8').trim()), path.basename(app));
   return ms;
 }
 
@@ -40,24 +45,46 @@ async function detached() {
   return ms;
 }
 
+/** The floor of a two-stage start: two starts of an empty program of the same kind, one after the other. */
+function twoStarts(file) {
+  return timedRun(NODE, [file]).ms + timedRun(NODE, [file]).ms;
+}
+
+async function countTwoStarts(file) {
+  const first = await counted(NODE, [...NODE_FLAGS, file]);
+  const second = await counted(NODE, [...NODE_FLAGS, file]);
+  return { instructions: first.instructions + second.instructions, processes: [...first.processes, ...second.processes] };
+}
+
 /**
- * Both processes under callgrind: --trace-children=yes follows the daemon
+ * Every process under callgrind: --trace-children=yes follows the daemon
  * that daemonize() spawns (process.execPath with process.execArgv, so it
  * gets the counting flags too), each process writing its own count. The
  * original's count ends at its exit (after READY=1); the daemon's when the
  * bench stops it with SIGTERM after that (its idle wait costs nothing; its
  * exit path is counted, as the anchor's `node -e 0` counts its own exit).
- * The two are summed.
+ *
+ * The addon forks a syscall-only intermediate (setsid, vfork, exit), and a
+ * forked process under callgrind starts from its parent's counters: its
+ * callgrind.out repeats everything the original counted before the fork
+ * (measured: a C program counting 70.12M before fork() gave a child that
+ * only _exit()s a total of 70.12M). Summed as it was, that counted the
+ * original's start twice (479M, of which 154M was the intermediate's copy).
+ * --zero-before=setsid zeroes the counters as the intermediate enters
+ * setsid(), its first call after the fork, so its file holds only its own
+ * instructions (about 2.9k); no other process of the run calls setsid().
  */
-async function countOurs() {
+async function countOurs(app) {
   const pidFile = path.join(scratch(), `daemon-counted-${++serial}.pid`);
-  return counted(NODE, [...NODE_FLAGS, APP, pidFile], {
+  const who = `${path.basename(app)} (counted)`;
+  // READY deadline 10 minutes: see daemonize-app.mjs.
+  return counted(NODE, [...NODE_FLAGS, app, pidFile, '600000'], {
     children: true,
+    wrap: ([valgrind, ...rest]) => [valgrind, '--zero-before=setsid', ...rest],
     after: async () => {
-      if (!existsSync(pidFile)) throw new BenchFailure(`daemonize-app (counted) exited 0 without writing ${pidFile}`);
+      if (!existsSync(pidFile)) throw new BenchFailure(`${who} exited 0 without writing ${pidFile}`);
       const pid = Number(readFileSync(pidFile, 'utf8').trim());
-      if (!Number.isInteger(pid) || pid <= 0 || !alive(pid))
-        throw new BenchFailure(`daemonize-app (counted): no running daemon (PID file says ${pid})`);
+      if (!Number.isInteger(pid) || pid <= 0 || !alive(pid)) throw new BenchFailure(`${who}: no running daemon (PID file says ${pid})`);
       track(pid);
       // callgrind writes the count as the daemon exits: a long grace, never SIGKILL in the normal case.
       await terminate(pid, 120_000);
@@ -65,50 +92,70 @@ async function countOurs() {
   });
 }
 
-export default function daemonizeCases({ quick }) {
-  return [
-    {
-      id: 'daemonize-ready',
-      title: 'daemonize: start until the daemon is ready',
-      async run() {
-        const { samples, failures } = await alternate({
-          variants: [
-            { name: 'ours', run: ours },
-            { name: 'node', run: () => timedRun(NODE, ['-e', '0']).ms },
-            { name: 'detached', run: detached },
-          ],
-          warmup: quick ? 2 : 3,
-          runs: quick ? 10 : 20,
-        });
-        const counts = await countAll({
-          variants: [
-            { name: 'ours', count: countOurs },
-            { name: 'node', count: () => counted(NODE, [...NODE_FLAGS, '-e', '0']) },
-          ],
-          rounds: quick ? 1 : 2,
-        });
-        const instructions = instructionEntry({
-          ...counts,
-          ours: 'ours',
-          anchor: 'node',
-          anchorName: 'node -e 0',
-          target: 2.1,
-          how: `valgrind --tool=callgrind --trace-children=yes node ${NODE_FLAGS.join(' ')} daemonize-app.mjs: the original process to its exit plus the daemon to its exit on SIGTERM after READY, summed`,
-        });
-        return buildEntry({
-          id: 'daemonize-ready',
-          title: 'daemonize: start until the daemon is ready',
-          unit: 'ms',
-          samples,
-          failures,
-          ours: 'ours',
-          anchor: 'node',
-          anchorName: 'node -e 0',
-          extras: [{ name: 'single-stage detached spawn (node)', variant: 'detached' }],
-          target: 2.1,
-          instructions,
-        });
-      },
+const KINDS = {
+  esm: { id: 'daemonize-ready', title: 'daemonize: start until the daemon is ready', floor: 'two starts of an empty ES module (floor)' },
+  cjs: {
+    id: 'daemonize-ready-cjs',
+    title: 'daemonize, CommonJS app: start until the daemon is ready',
+    floor: 'two starts of an empty CommonJS program (floor)',
+  },
+};
+
+function daemonizeCase(kind, { quick }) {
+  const { id, title, floor } = KINDS[kind];
+  const app = APPS[kind];
+  return {
+    id,
+    title,
+    async run() {
+      const variants = [
+        { name: 'ours', run: () => ours(app) },
+        { name: 'node', run: () => timedRun(NODE, ['-e', '0']).ms },
+        { name: 'floor', run: () => twoStarts(EMPTY[kind]) },
+      ];
+      const extras = [{ name: floor, variant: 'floor' }];
+      if (kind === 'esm') {
+        variants.push({ name: 'detached', run: detached });
+        extras.push({ name: 'single-stage detached spawn (node)', variant: 'detached' });
+      }
+      const { samples, failures } = await alternate({ variants, warmup: quick ? 2 : 3, runs: quick ? 10 : 20 });
+      const counts = await countAll({
+        variants: [
+          { name: 'ours', count: () => countOurs(app) },
+          { name: 'node', count: () => counted(NODE, [...NODE_FLAGS, '-e', '0']) },
+          { name: 'floor', count: () => countTwoStarts(EMPTY[kind]) },
+        ],
+        rounds: quick ? 1 : 2,
+      });
+      const instructions = instructionEntry({
+        ...counts,
+        ours: 'ours',
+        anchor: 'node',
+        anchorName: 'node -e 0',
+        target: 2.1,
+        extras: [{ name: floor, variant: 'floor' }],
+        how:
+          `valgrind --tool=callgrind --trace-children=yes --zero-before=setsid node ${NODE_FLAGS.join(' ')} ${path.basename(app)}: ` +
+          'the original process to its exit, the intermediate from its setsid() (its inherited pre-fork count zeroed), ' +
+          `and the daemon to its exit on SIGTERM after READY, summed; floor: node ${path.basename(EMPTY[kind])} counted twice, summed`,
+      });
+      return buildEntry({
+        id,
+        title,
+        unit: 'ms',
+        samples,
+        failures,
+        ours: 'ours',
+        anchor: 'node',
+        anchorName: 'node -e 0',
+        extras,
+        target: 2.1,
+        instructions,
+      });
     },
-  ];
+  };
+}
+
+export default function daemonizeCases(options) {
+  return [daemonizeCase('esm', options), daemonizeCase('cjs', options)];
 }

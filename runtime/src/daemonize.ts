@@ -19,7 +19,8 @@
 //  3. The daemon's fds: 0 is /dev/null (read-write); 1 and 2 are pipes to the
 //     original process, which copies them to its own stdout/stderr (so a
 //     failing start shows why, where it was started); 3.. are `files`, in
-//     order, then the PID file, then the stage channel. Everything else was
+//     order, then the PID file, the stage channel and the write end of a pipe
+//     whose EOF tells the original process the daemon ended. Everything else was
 //     CLOEXEC. Signal dispositions and the signal mask start at default.
 //  4. In the daemon, stage() finds the channel by its abstract name, reads
 //     the instructions and closes it; daemonize() then sets the umask, changes

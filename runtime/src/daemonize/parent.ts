@@ -63,12 +63,15 @@ export async function startDaemon(options: DaemonizeOptions, name: string, fileF
     const channelFd = bindSocket(binding, addresses.stage, opened);
     const [outRead, outWrite] = makePipe(binding, opened);
     const [errRead, errWrite] = makePipe(binding, opened);
+    // The daemon's life line: it holds the only write end, so EOF here means it ended (supervise.ts).
+    const [lifeRead, lifeWrite] = makePipe(binding, opened);
     const devNull = openSync('/dev/null', 'r+');
     opened.push(devNull);
 
     const fdMap = [devNull, outWrite, errWrite, ...files];
     const pidFileFd = pidFile ? fdMap.push(pidFile.fd) - 1 : null;
     fdMap.push(channelFd);
+    const lifeFd = fdMap.push(lifeWrite) - 1;
     const instructions: Instructions = {
       version: 1,
       token,
@@ -79,6 +82,7 @@ export async function startDaemon(options: DaemonizeOptions, name: string, fileF
       workingDirectory,
       umask: options.umask === undefined ? 0 : options.umask,
       captureOutput: options.captureOutput === true,
+      lifeFd,
     };
     const sent = binding.sendmsg(abstractSunPath(addresses.stage), Buffer.from(JSON.stringify(instructions)), null, null);
     if (failed(sent)) throw systemError(sent, 'sendmsg', `to the stage channel ${addresses.stage}`);
@@ -92,7 +96,7 @@ export async function startDaemon(options: DaemonizeOptions, name: string, fileF
     spawned = pid;
 
     // The daemon has its copies; ours of its ends go, so EOF means it let go.
-    for (const fd of [channelFd, outWrite, errWrite, devNull]) {
+    for (const fd of [channelFd, outWrite, errWrite, lifeWrite, devNull]) {
       safeClose(fd);
       opened.splice(opened.indexOf(fd), 1);
     }
@@ -112,6 +116,7 @@ export async function startDaemon(options: DaemonizeOptions, name: string, fileF
       notifyFd,
       outRead,
       errRead,
+      lifeRead,
       pidFile,
       timeoutMs: options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS,
     });

@@ -36,6 +36,14 @@ export interface Instructions {
   workingDirectory: string | null;
   umask: number | null;
   captureOutput: boolean;
+  /**
+   * The write end of the pipe whose EOF tells the original process that the
+   * daemon ended. Nothing the daemon spawns may keep it open after the daemon
+   * ends: Node's start marks the inherited fds close-on-exec already (libuv's
+   * uv_disable_stdio_inheritance, from fd 0 up to the first gap after 15), and
+   * takeInstructions() says so explicitly rather than rely on that.
+   */
+  lifeFd: number;
 }
 
 /**
@@ -70,7 +78,10 @@ export function takeInstructions(): Instructions | null {
     // (it sends the real uid, so that is what we compare).
     if (received.uid !== process.getuid?.() && received.uid !== 0) continue;
     const instructions = parseInstructions(received.data.toString('utf8'));
-    if (instructions && address === channelAddresses(instructions.token).stage) return instructions;
+    if (instructions && address === channelAddresses(instructions.token).stage) {
+      native.setCloexec(instructions.lifeFd, true);
+      return instructions;
+    }
   }
   return null;
 }
@@ -79,7 +90,7 @@ function parseInstructions(text: string): Instructions | null {
   try {
     const value = JSON.parse(text) as Partial<Instructions>;
     if (value.version !== 1 || typeof value.token !== 'string' || typeof value.notifySocket !== 'string') return null;
-    if (!Number.isInteger(value.files)) return null;
+    if (!Number.isInteger(value.files) || !Number.isInteger(value.lifeFd)) return null;
     return value as Instructions;
   } catch {
     return null;

@@ -33,6 +33,8 @@ export interface StartWatch {
   /** The read ends of the pipes behind the daemon's fds 1 and 2. */
   outRead: number;
   errRead: number;
+  /** The read end of the pipe whose EOF says the daemon ended (see watchExit). */
+  lifeRead: number;
   pidFile: LockedPidFile | null;
   timeoutMs: number;
 }
@@ -77,7 +79,7 @@ export function superviseStart(watch: StartWatch): void {
     drain();
     if (ready && !settled) void onReady();
   });
-  const death = watchExit(binding, pid, () => {
+  const death = watchExit(binding, pid, watch.lifeRead, () => {
     if (!settled) void onDeath();
   });
   const timer = setTimeout(() => {
@@ -185,8 +187,18 @@ function forward(binding: NativeBinding, fd: number, to: number, also: (chunk: B
   });
 }
 
-/** Calls `onExit` when `pid` ends: a pidfd when the kernel has them, else a look at /proc every 50 ms. */
-function watchExit(binding: NativeBinding, pid: number, onExit: () => void): { close(): void; gone: () => boolean } {
+/**
+ * Calls `onExit` when the daemon ends. The daemon holds the only write end of
+ * the pipe behind `lifeRead` (close-on-exec there, so nothing it spawns keeps
+ * it), and the kernel closes it as the daemon exits, however it exits: EOF
+ * is the end, waited on like any fd. Not a pidfd: pidfd_open needs Linux 5.3
+ * and valgrind answers it ENOSYS, and the fallback for those was to read
+ * /proc every 50 ms for the whole start. /proc is still read once, to
+ * confirm: a daemon that closed the pipe itself (a close-every-fd loop) and
+ * runs on, or one that has closed its fds but not finished exiting, is looked
+ * at every 50 ms from then on.
+ */
+function watchExit(binding: NativeBinding, pid: number, lifeRead: number, onExit: () => void): { close(): void; gone: () => boolean } {
   const gone = (): boolean => {
     try {
       const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -196,27 +208,45 @@ function watchExit(binding: NativeBinding, pid: number, onExit: () => void): { c
       return true;
     }
   };
-  let close = (): void => {};
-  // Once is enough; the pidfd stays readable and the watch is level-triggered.
+  let poll: ReturnType<typeof setInterval> | null = null;
+  let watcher: { close(): void } | null = null;
+  const stopWatching = (): void => {
+    if (watcher) {
+      watcher.close();
+      safeClose(lifeRead);
+      watcher = null;
+    }
+  };
   const once = (): void => {
     close();
     onExit();
   };
-  const pidfd = binding.pidfdOpen(pid);
-  if (!failed(pidfd)) {
-    const watcher = new binding.FdWatcher(pidfd, once);
-    close = () => {
-      close = () => {};
-      watcher.close();
-      safeClose(pidfd);
-    };
-  } else {
-    const poll = setInterval(() => {
+  const close = (): void => {
+    stopWatching();
+    if (poll) clearInterval(poll);
+    poll = null;
+  };
+  const buffer = Buffer.allocUnsafe(64);
+  // The watch makes the fd non-blocking (libuv does): EAGAIN is a spurious wake-up.
+  watcher = new binding.FdWatcher(lifeRead, (pollStatus) => {
+    if (pollStatus >= 0) {
+      try {
+        // The daemon never writes here; bytes would not mean anything.
+        if (readSync(lifeRead, buffer, 0, buffer.length, null) > 0) return;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'EAGAIN') return;
+      }
+    }
+    stopWatching();
+    if (gone()) {
+      once();
+      return;
+    }
+    poll = setInterval(() => {
       if (gone()) once();
     }, 50);
-    close = () => clearInterval(poll);
-  }
-  return { close: () => close(), gone };
+  });
+  return { close, gone };
 }
 
 /** SIGTERM, then SIGKILL after STOP_GRACE_MS: a failed start leaves nothing running (and the lock free). */
