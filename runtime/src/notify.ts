@@ -259,6 +259,7 @@ function checkFdName(name: string): void {
 export function formatState(state: string | NotifyFields): string {
   let text: string;
   if (typeof state === 'string') {
+    if (state === checkedRaw) return state;
     if (state.length === 0) throw new TypeError('notify: the state is empty');
     if (state.includes('\0')) throw new TypeError('notify: the state contains a NUL byte');
     text = state;
@@ -299,8 +300,14 @@ export function formatState(state: string | NotifyFields): string {
       throw new RangeError(`notify: the message is ${bytes} bytes; systemd drops notifications over ${NOTIFY_MAX_BYTES} bytes`);
     }
   }
+  if (text === state) checkedRaw = text;
   return text;
 }
+
+// The last raw text that passed formatState() unchanged: its checks depend on
+// the text alone, and a daemon sends the same WATCHDOG=1 over and over. (Not
+// one that gained MONOTONIC_USEC: that is the time of each call.)
+let checkedRaw: string | undefined;
 
 /** The fd behind a raw number or a Node object that owns one. */
 export function fdOf(source: FdSource): number {
