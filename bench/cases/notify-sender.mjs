@@ -54,4 +54,6 @@ loop(count);
 const elapsed = Number(process.hrtime.bigint() - start);
 const cpu = process.cpuUsage(cpuStart);
 const cpuNs = (cpu.user + cpu.system) * 1000;
-console.log(JSON.stringify({ calls: count, warmup, totalNs: elapsed, nsPerCall: elapsed / count, cpuNsPerCall: count ? cpuNs / count : 0 }));
+console.log(
+  JSON.stringify({ calls: count, warmup, totalNs: elapsed, nsPerCall: elapsed / count, cpuNsPerCall: count ? cpuNs / count : 0 }),
+);
