@@ -148,9 +148,12 @@ for (const variant of ['path', 'abstract'] as const) {
     it('a raw text sent again is checked as the first time: RELOADING=1 gets the time of each call, an invalid text still throws', () => {
       // formatState() keeps the last raw text that passed unchanged (a daemon repeats WATCHDOG=1).
       const env = receiver.env;
-      for (let i = 0; i < 3; i++) {
-        assert.equal(notify('WATCHDOG=1', { env }).sent, true);
-        assert.equal(receiver.text(), 'WATCHDOG=1');
+      // RELOADING=1 twice in a row: the second must not be taken for the first, already checked.
+      for (const i of [0, 1, 2, 3]) {
+        if (i === 2) {
+          assert.equal(notify('WATCHDOG=1', { env }).sent, true);
+          assert.equal(receiver.text(), 'WATCHDOG=1');
+        }
         const before = process.hrtime.bigint() / 1000n;
         notify('RELOADING=1', { env });
         const after = process.hrtime.bigint() / 1000n;
