@@ -145,6 +145,52 @@ for (const variant of ['path', 'abstract'] as const) {
       }
     });
 
+    it('a raw text sent again is checked as the first time: RELOADING=1 gets the time of each call, an invalid text still throws', () => {
+      // formatState() keeps the last raw text that passed unchanged (a daemon repeats WATCHDOG=1).
+      const env = receiver.env;
+      // RELOADING=1 twice in a row: the second must not be taken for the first, already checked.
+      for (const i of [0, 1, 2, 3]) {
+        if (i === 2) {
+          assert.equal(notify('WATCHDOG=1', { env }).sent, true);
+          assert.equal(receiver.text(), 'WATCHDOG=1');
+        }
+        const before = process.hrtime.bigint() / 1000n;
+        notify('RELOADING=1', { env });
+        const after = process.hrtime.bigint() / 1000n;
+        const match = /^RELOADING=1\nMONOTONIC_USEC=(\d+)$/.exec(receiver.text());
+        assert.ok(match, 'RELOADING=1 and MONOTONIC_USEC= in one datagram');
+        const usec = BigInt(match[1]!);
+        assert.ok(before <= usec && usec <= after, `call ${i}: ${before} <= ${usec} <= ${after}`);
+      }
+      assert.equal(notify('FDSTOREREMOVE=1\nFDNAME=db', { env }).sent, true);
+      assert.equal(receiver.text(), 'FDSTOREREMOVE=1\nFDNAME=db');
+      assert.throws(() => notify('FDSTOREREMOVE=1\nFDNAME=d:b', { env }), /FDNAME "d:b" is invalid/);
+      assert.equal(notify('FDSTOREREMOVE=1\nFDNAME=db', { env }).sent, true);
+      assert.equal(receiver.text(), 'FDSTOREREMOVE=1\nFDNAME=db');
+      receiver.assertEmpty();
+    });
+
+    it('counts bytes, not characters, at the 4096 limit: 3-byte characters pass at 4096 bytes and fail at 4097', () => {
+      // Only a text of more than 4096 / 3 characters is counted (a UTF-16 unit is at most 3 bytes):
+      // these sit on both sides of that line.
+      const env = receiver.env;
+      const euro = '\u20ac'; // 3 bytes in UTF-8
+      const accepted = [`STATUS=${euro.repeat(1363)}`, `STATUS=${euro.repeat(1362)}xxx`, `STATUS=${'\ud800'.repeat(1363)}`];
+      for (const text of accepted) {
+        assert.equal(Buffer.byteLength(text), 4096);
+        assert.equal(notify(text, { env }).sent, true);
+        assert.deepEqual(receiver.receive().data, Buffer.from(text, 'utf8'));
+      }
+      const short = `STATUS=${euro.repeat(1358)}`; // 1365 characters (4095 / 3), 4081 bytes: not counted, and under the limit
+      assert.equal(notify(short, { env }).sent, true);
+      assert.equal(receiver.text(), short);
+      for (const text of [`STATUS=${euro.repeat(1363)}x`, `STATUS=${'\ud800'.repeat(1363)}x`, `STATUS=${'\u{1f600}'.repeat(1022)}xx`]) {
+        assert.equal(Buffer.byteLength(text), 4097);
+        assert.throws(() => notify(text, { env }), /the message is 4097 bytes; systemd drops notifications over 4096 bytes/);
+      }
+      receiver.assertEmpty();
+    });
+
     it('the kernel names us as the sender: pid, uid, gid', () => {
       notify('READY=1', { env: receiver.env });
       const received = receiver.receive();

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { countAll, counted, instructionEntry, NODE_FLAGS } from '../lib/callgrind.mjs';
 import { NODE, BENCH, cleanEnv, helper, lastJson, lines, scratch, terminate } from '../lib/proc.mjs';
 import { buildEntry } from '../lib/result.mjs';
-import { alternate, BenchFailure, fmt } from '../lib/stats.mjs';
+import { alternate, BenchFailure, fmt, median } from '../lib/stats.mjs';
 
 const SENDER = path.join(BENCH, 'cases', 'notify-sender.mjs');
 const PAYLOAD = 'WATCHDOG=1';
@@ -45,6 +45,9 @@ function runCase({ id, title, address, quick, tools }) {
       receiver.netns === 'private' ? ['nsenter', [`--net=/proc/${receiver.child.pid}/ns/net`, '--', command, ...args]] : [command, args];
     // Per sender: datagrams drained per receiver wake-up, and the longest burst.
     const bursts = {};
+    // Per sender: CPU time per call of each run, in us (user + system: the
+    // kernel's share included, the time spent waiting for a core left out).
+    const cpu = {};
 
     /** One sender process: reset the receiver's counters, send, check the counts. */
     const measure =
@@ -55,7 +58,7 @@ function runCase({ id, title, address, quick, tools }) {
         const result = spawnSync(cmd, argv, { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
         if (result.status !== 0)
           throw new BenchFailure(`${who} exited ${result.status ?? result.signal}: ${result.stderr.trim().slice(-800)}`);
-        const { nsPerCall } = lastJson(result.stdout, who);
+        const { nsPerCall, cpuNsPerCall } = lastJson(result.stdout, who);
         const report = await receiver.ask('report');
         const counts = Object.fromEntries(report.split(' ').map((kv) => kv.split('=')));
         if (Number(counts.count) !== expected || Number(counts.bad) !== 0 || Number(counts.barriers) !== barriers) {
@@ -64,12 +67,15 @@ function runCase({ id, title, address, quick, tools }) {
         const b = (bursts[who] ??= { mean: 0, longest: 0 });
         b.mean = Math.max(b.mean, (Number(counts.count) + Number(counts.barriers)) / Math.max(1, Number(counts.wakeups)));
         b.longest = Math.max(b.longest, Number(counts.maxbatch));
+        if (typeof cpuNsPerCall === 'number') (cpu[who] ??= []).push(cpuNsPerCall / 1000);
         return nsPerCall / 1000;
       };
 
     const variants = [
       { name: 'ours', run: measure('ours', NODE, [SENDER, 'ours', warmupCalls, calls], warmupCalls + calls) },
       { name: 'c', run: measure('C sd_notify', tools.notifyAnchor, [warmupCalls, calls], warmupCalls + calls) },
+      // The floor: one sendmsg(2) per call on a socket kept open, in C (anchors/notify.c).
+      { name: 'c-kept', run: measure('C sendmsg kept', tools.notifyAnchor, [warmupCalls, calls, 'kept'], warmupCalls + calls) },
       { name: 'sd-notify', run: measure('npm sd-notify', NODE, [SENDER, 'sd-notify', warmupCalls, calls], warmupCalls + calls) },
       {
         name: 'systemd-notify',
@@ -132,6 +138,13 @@ function runCase({ id, title, address, quick, tools }) {
             .map(([who, b]) => `${who} ${fmt(b.mean)}`)
             .join(', ')}; longest burst ${longest}`,
       ];
+      // The first run of each sender is alternate()'s warm-up round, not counted.
+      const cpuMedian = (who) => (cpu[who]?.length > 1 ? median(cpu[who].slice(1)) : NaN);
+      notes.push(
+        `CPU time per call (user + system, median of the counted runs): ours ${fmt(cpuMedian('ours'))} us, ` +
+          `C sd_notify ${fmt(cpuMedian('C sd_notify'))} us (ratio ${fmt(cpuMedian('ours') / cpuMedian('C sd_notify'))}), ` +
+          `C sendmsg on a kept socket ${fmt(cpuMedian('C sendmsg kept'))} us (${fmt(cpuMedian('C sendmsg kept') / cpuMedian('C sd_notify'))}x sd_notify)`,
+      );
       if (receiver.qlen > 0 && longest >= receiver.qlen)
         notes.push(`a burst reached the queue length (${receiver.qlen}): a sender may have blocked on a full queue for a moment`);
       return buildEntry({
@@ -144,6 +157,7 @@ function runCase({ id, title, address, quick, tools }) {
         anchor: 'c',
         anchorName: 'C libsystemd sd_notify()',
         extras: [
+          { name: 'C sendmsg(2) on a kept socket (floor: one system call)', variant: 'c-kept' },
           { name: 'npm sd-notify watchdog()', variant: 'sd-notify' },
           { name: 'spawnSync systemd-notify WATCHDOG=1', variant: 'systemd-notify' },
         ],

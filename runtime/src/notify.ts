@@ -115,6 +115,10 @@ export type NotifyResult =
   | { sent: false; reason: Exclude<NotifySkipReason, 'disabled'>; socket: string; error: Error };
 
 const DISABLED: NotifyResult = Object.freeze({ sent: false, reason: 'disabled' });
+// Shared by the calls that pass no options or no fds (a keep-alive ping does
+// neither), so that they allocate nothing for them; never written to.
+const NO_OPTIONS: NotifyOptions = Object.freeze({});
+const NO_FDS: readonly number[] = Object.freeze([]);
 const KEY_PATTERN = /^[A-Z][A-Z0-9_]*$/;
 
 /** CLOCK_MONOTONIC in microseconds, the clock systemd compares MONOTONIC_USEC with. */
@@ -255,12 +259,16 @@ function checkFdName(name: string): void {
 export function formatState(state: string | NotifyFields): string {
   let text: string;
   if (typeof state === 'string') {
+    if (state === checkedRaw) return state;
     if (state.length === 0) throw new TypeError('notify: the state is empty');
     if (state.includes('\0')) throw new TypeError('notify: the state contains a NUL byte');
     text = state;
     // The one value the raw form is checked for: systemd would drop the fds of an invalid name.
-    for (const match of text.matchAll(/^FDNAME=(.*)$/gm)) {
-      checkFdName(match[1]!);
+    // (Looked for first: matchAll builds a new RegExp on every call, most of a WATCHDOG=1's cost.)
+    if (text.includes('FDNAME=')) {
+      for (const match of text.matchAll(/^FDNAME=(.*)$/gm)) {
+        checkFdName(match[1]!);
+      }
     }
     if (text.includes('RELOADING=1') && /^RELOADING=1$/m.test(text) && !/^MONOTONIC_USEC=/m.test(text)) {
       text += `${text.endsWith('\n') ? '' : '\n'}MONOTONIC_USEC=${monotonicUsec()}`;
@@ -284,12 +292,22 @@ export function formatState(state: string | NotifyFields): string {
   } else {
     throw new TypeError(`notify: the state must be a string or an object of fields, got ${state === null ? 'null' : typeof state}`);
   }
-  const bytes = Buffer.byteLength(text, 'utf8');
-  if (bytes > NOTIFY_MAX_BYTES) {
-    throw new RangeError(`notify: the message is ${bytes} bytes; systemd drops notifications over ${NOTIFY_MAX_BYTES} bytes`);
+  // A UTF-16 code unit is at most 3 bytes of UTF-8 (a lone surrogate becomes U+FFFD, a pair 4 bytes for
+  // 2 units), so only a text longer than a third of the limit can be over it and needs counting.
+  if (text.length * 3 > NOTIFY_MAX_BYTES) {
+    const bytes = Buffer.byteLength(text, 'utf8');
+    if (bytes > NOTIFY_MAX_BYTES) {
+      throw new RangeError(`notify: the message is ${bytes} bytes; systemd drops notifications over ${NOTIFY_MAX_BYTES} bytes`);
+    }
   }
+  if (text === state) checkedRaw = text;
   return text;
 }
+
+// The last raw text that passed formatState() unchanged: its checks depend on
+// the text alone, and a daemon sends the same WATCHDOG=1 over and over. (Not
+// one that gained MONOTONIC_USEC: that is the time of each call.)
+let checkedRaw: string | undefined;
 
 /** The fd behind a raw number or a Node object that owns one. */
 export function fdOf(source: FdSource): number {
@@ -324,11 +342,11 @@ export function fdOf(source: FdSource): number {
  * ignore it. Throws TypeError/RangeError for invalid input (a newline in a
  * value, an invalid FDNAME, over 4096 bytes, over 253 fds).
  */
-export function notify(state: string | NotifyFields, options: NotifyOptions = {}): NotifyResult {
+export function notify(state: string | NotifyFields, options: NotifyOptions = NO_OPTIONS): NotifyResult {
   const env = options.env ?? process.env;
   try {
     const text = formatState(state);
-    const fds = (options.fds ?? []).map(fdOf);
+    const fds = options.fds === undefined ? NO_FDS : options.fds.map(fdOf);
     if (typeof state === 'object' && state !== null && state.FDSTORE !== undefined && fds.length === 0) {
       throw new TypeError('notify: FDSTORE=1 without file descriptors (pass them in options.fds)');
     }
@@ -369,7 +387,7 @@ function encode(text: string): Buffer {
   return lastData;
 }
 
-function send(socket: string | undefined, data: Buffer, fds: number[], pid: number | undefined): NotifyResult {
+function send(socket: string | undefined, data: Buffer, fds: readonly number[], pid: number | undefined): NotifyResult {
   if (socket === undefined || socket === '') return DISABLED;
   if (socket !== lastSocket || lastAddress === undefined) {
     lastSocket = socket;
@@ -407,16 +425,18 @@ function send(socket: string | undefined, data: Buffer, fds: number[], pid: numb
   // test checks what the receiver gets), so that would cost four id lookups
   // per call for the same bytes on the manager's side.
   const withCredentials = pid !== undefined && pid !== process.pid;
+  // The addon only reads the fds (NO_FDS, frozen, is never passed: it is empty).
+  const fdList = fds.length ? (fds as number[]) : null;
   let n = native.sendmsg(
     address.sunPath,
     data,
-    fds.length ? fds : null,
+    fdList,
     withCredentials ? [pid, process.getuid?.() ?? 0, process.getgid?.() ?? 0] : null,
     SEND_TIMEOUT_MS,
   );
   if (failed(n) && withCredentials) {
     // The kernel refuses foreign credentials without CAP_SYS_ADMIN: send as ourselves.
-    n = native.sendmsg(address.sunPath, data, fds.length ? fds : null, null, SEND_TIMEOUT_MS);
+    n = native.sendmsg(address.sunPath, data, fdList, null, SEND_TIMEOUT_MS);
     if (!failed(n)) return { sent: true, socket, bytes: n, withCredentials: false };
   }
   if (failed(n)) {
