@@ -1,10 +1,9 @@
 // sd-daemon-runtime's native addon: the few syscalls Node.js does not expose.
 //
 // Rules: every function performs syscalls and reports the outcome; none decides anything (what to keep, retry or refuse
-// is TypeScript's). Bytes the kernel defines (socket addresses, control messages) are built and read in TypeScript
-// (sockaddr.ts, cmsg.ts) and pass through untouched: the kernel checks them, so no limit is written here. OS failures
-// come back as a negative errno, never a JS exception (native.ts makes Errors of them); only wrong argument types throw,
-// because those are bugs in our own TypeScript. Linux's ABI numbers (LOCK_*, F_*, SO_*...) are spelled in TypeScript.
+// is TypeScript's: native.ts and the modules it serves). Socket addresses and control messages are bytes socket-bytes.ts
+// builds and reads; they pass through here untouched and the kernel checks them, so no limit is written here. OS failures
+// come back as a negative errno, never a JS exception; only wrong argument types throw (bugs in our own TypeScript).
 
 #include <napi.h>
 #include <uv.h>
@@ -23,24 +22,21 @@
 
 #include <initializer_list>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace {
 
-// What an argument must be.
 enum class Arg { kNumber, kString, kBuffer, kFunction, kInt32Array };
 
-// The one argument check: false, with a TypeError naming `signature` pending, when info does not match kinds:
-//   if (!Args(info, "flock(fd: number, operation: number)", {Arg::kNumber, Arg::kNumber})) return {};
+// The one argument check: false, with a TypeError naming `signature` pending, when info does not match kinds.
 bool Args(const Napi::CallbackInfo& info, const char* signature, std::initializer_list<Arg> kinds) {
   size_t i = 0;
   for (Arg kind : kinds) {
     const Napi::Value v = info[i++];  // past Length(): undefined
-    if (!(kind == Arg::kNumber     ? v.IsNumber()
-          : kind == Arg::kString   ? v.IsString()
-          : kind == Arg::kBuffer   ? v.IsBuffer()
-          : kind == Arg::kFunction ? v.IsFunction()
-                                   : v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_int32_array)) {
+    bool ok = kind == Arg::kNumber ? v.IsNumber() : kind == Arg::kString ? v.IsString() : kind == Arg::kBuffer ? v.IsBuffer()
+              : kind == Arg::kFunction ? v.IsFunction() : v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_int32_array;
+    if (!ok) {
       Napi::TypeError::New(info.Env(), signature).ThrowAsJavaScriptException();
       return false;
     }
@@ -48,13 +44,10 @@ bool Args(const Napi::CallbackInfo& info, const char* signature, std::initialize
   return true;
 }
 
+// Checked arguments and results: a syscall's result for JS is r, or -errno when r < 0.
 int Int(const Napi::CallbackInfo& info, size_t i) { return info[i].As<Napi::Number>().Int32Value(); }
-
 Napi::Buffer<char> Bytes(const Napi::CallbackInfo& info, size_t i) { return info[i].As<Napi::Buffer<char>>(); }
-
 Napi::Value Errno(Napi::Env env, int err) { return Napi::Number::New(env, -err); }
-
-// A syscall's result for JS: r, or -errno when r < 0.
 Napi::Value Result(Napi::Env env, long r) { return Napi::Number::New(env, r < 0 ? -errno : static_cast<double>(r)); }
 
 // Pointers to the NUL-terminated strings in bytes, then nullptr: an argv or envp for execve.
@@ -67,8 +60,7 @@ std::vector<char*> Strings(Napi::Buffer<char> bytes) {
 
 Napi::Value Numbers(Napi::Env env, const std::vector<double>& values) {
   Napi::Array out = Napi::Array::New(env, values.size());
-  uint32_t i = 0;
-  for (double value : values) out.Set(i++, Napi::Number::New(env, value));
+  for (uint32_t i = 0; i < values.size(); i++) out.Set(i, values[i]);
   return out;
 }
 
@@ -101,11 +93,10 @@ int SetSendTimeout(int fd, int64_t us) {
 // dgramSocket(): fd | -errno. An unbound CLOEXEC AF_UNIX datagram socket to send through (notify-socket.ts keeps it).
 Napi::Value DgramSocket(const Napi::CallbackInfo& info) { return Result(info.Env(), socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)); }
 
-// setSendTimeout(fd, ms): 0 | -errno. SO_SNDTIMEO: how long a send may wait for room in the receiver's queue
-// (0: forever); past it sendmsg fails EAGAIN.
+// SO_SNDTIMEO: how long a send may wait for room in the receiver's queue (0: forever) before it fails EAGAIN.
 Napi::Value SetSendTimeoutJs(const Napi::CallbackInfo& info) {
   if (!Args(info, "setSendTimeout(fd: number, ms: number)", {Arg::kNumber, Arg::kNumber})) return {};
-  return Result(info.Env(), SetSendTimeout(Int(info, 0), std::max<int64_t>(info[1].As<Napi::Number>().Int64Value(), 0) * 1000));
+  return Result(info.Env(), SetSendTimeout(Int(info, 0), info[1].As<Napi::Number>().Int64Value() * 1000));
 }
 
 // sendmsg on fd, whose SO_SNDTIMEO is timeout_us, within that total deadline (0: none). A send waiting under SO_SNDTIMEO
@@ -126,8 +117,7 @@ ssize_t SendWithin(int fd, const msghdr* mh, int64_t timeout_us) {
   return n;
 }
 
-// sendmsg(fd, sockaddr: Buffer, data: Buffer, control: Buffer, timeoutMs): bytes sent | -errno. One datagram to sockaddr
-// through fd (see SendWithin), with control messages (cmsg.ts) unless control is empty.
+// One datagram to sockaddr through fd (see SendWithin), with control messages unless control is empty: bytes | -errno.
 Napi::Value SendMsg(const Napi::CallbackInfo& info) {
   auto kinds = {Arg::kNumber, Arg::kBuffer, Arg::kBuffer, Arg::kBuffer, Arg::kNumber};
   if (!Args(info, "sendmsg(fd: number, sockaddr: Buffer, data: Buffer, control: Buffer, timeoutMs: number)", kinds)) return {};
@@ -136,11 +126,10 @@ Napi::Value SendMsg(const Napi::CallbackInfo& info) {
   msghdr mh = Message(&iov, Bytes(info, 2), Bytes(info, 3));
   mh.msg_name = address.Data();
   mh.msg_namelen = static_cast<socklen_t>(address.Length());
-  return Result(info.Env(), SendWithin(Int(info, 0), &mh, std::max<int64_t>(info[4].As<Napi::Number>().Int64Value(), 0) * 1000));
+  return Result(info.Env(), SendWithin(Int(info, 0), &mh, info[4].As<Napi::Number>().Int64Value() * 1000));
 }
 
-// bindDgram(sockaddr: Buffer): fd | -errno. A non-blocking AF_UNIX datagram socket bound to sockaddr that receives
-// the sender's credentials with every message (the fake service manager's end).
+// A non-blocking AF_UNIX datagram socket bound to sockaddr, given each sender's credentials (a fake manager's end).
 Napi::Value BindDgram(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!Args(info, "bindDgram(sockaddr: Buffer)", {Arg::kBuffer})) return {};
@@ -169,7 +158,7 @@ Napi::Value RecvMsg(const Napi::CallbackInfo& info) {
 }
 
 // socketIno(fd): the socket's inode number (unique among live sockets) | -errno (-ENOTSOCK for other files). Run before
-// every send through a kept socket: a raw fstat here costs a third of fs.fstatSync's Stats (glibc < 2.33 has no fstat).
+// every send through a kept socket: a raw fstat here costs half of fs.fstatSync's Stats (glibc < 2.33 has no fstat).
 Napi::Value SocketIno(const Napi::CallbackInfo& info) {
   if (!Args(info, "socketIno(fd: number)", {Arg::kNumber})) return {};
   struct stat st;
@@ -177,7 +166,6 @@ Napi::Value SocketIno(const Napi::CallbackInfo& info) {
   return S_ISSOCK(st.st_mode) ? Napi::Number::New(info.Env(), static_cast<double>(st.st_ino)) : Errno(info.Env(), ENOTSOCK);
 }
 
-// getsockopt(fd, level, option): the option's int value | -errno
 Napi::Value GetSockOpt(const Napi::CallbackInfo& info) {
   if (!Args(info, "getsockopt(fd: number, level: number, option: number)", {Arg::kNumber, Arg::kNumber, Arg::kNumber})) return {};
   int value = 0;
@@ -186,7 +174,7 @@ Napi::Value GetSockOpt(const Napi::CallbackInfo& info) {
   return r < 0 ? Errno(info.Env(), errno) : Napi::Number::New(info.Env(), value);
 }
 
-// getsockname(fd, sockaddr: Buffer): the address's length (may exceed the buffer's) | -errno. sockaddr.ts reads it.
+// getsockname(fd, sockaddr: Buffer): the address's length (may exceed the buffer's) | -errno. socket-bytes.ts reads it.
 Napi::Value GetSockName(const Napi::CallbackInfo& info) {
   if (!Args(info, "getsockname(fd: number, sockaddr: Buffer)", {Arg::kNumber, Arg::kBuffer})) return {};
   Napi::Buffer<char> address = Bytes(info, 1);
@@ -203,14 +191,12 @@ Napi::Value FsType(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(static_cast<unsigned long>(st.f_type)));
 }
 
-// fcntl(fd, command, arg): fcntl's result | -errno, for the commands that take and return an int and never block
-// (F_GETFD, F_SETFD, F_ADD_SEALS).
+// fcntl for the commands that take and return an int and never block (F_GETFD, F_SETFD, F_ADD_SEALS).
 Napi::Value Fcntl(const Napi::CallbackInfo& info) {
   if (!Args(info, "fcntl(fd: number, command: number, arg: number)", {Arg::kNumber, Arg::kNumber, Arg::kNumber})) return {};
   return Result(info.Env(), fcntl(Int(info, 0), Int(info, 1), Int(info, 2)));
 }
 
-// flock(fd, operation): 0 | -errno   (operation: LOCK_SH/LOCK_EX/LOCK_UN | LOCK_NB)
 Napi::Value Flock(const Napi::CallbackInfo& info) {
   if (!Args(info, "flock(fd: number, operation: number)", {Arg::kNumber, Arg::kNumber})) return {};
   int fd = Int(info, 0), operation = Int(info, 1);
@@ -224,18 +210,17 @@ Napi::Value Pipe(const Napi::CallbackInfo& info) {
   return Numbers(info.Env(), {static_cast<double>(fds[0]), static_cast<double>(fds[1])});
 }
 
-// pidfdOpen(pid): fd | -errno   (-ENOSYS on kernels before 5.3)
+// pidfdOpen(pid): fd | -errno (-ENOSYS before Linux 5.3). Its number is the same on every architecture; headers older
+// than 5.3 (RHEL 8's) lack the name.
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
 Napi::Value PidfdOpen(const Napi::CallbackInfo& info) {
   if (!Args(info, "pidfdOpen(pid: number)", {Arg::kNumber})) return {};
-#ifdef SYS_pidfd_open
   return Result(info.Env(), syscall(SYS_pidfd_open, Int(info, 0), 0));
-#else
-  return Errno(info.Env(), ENOSYS);
-#endif
 }
 
-// dup2(oldFd, newFd): newFd | -errno. Puts another open file at a fixed fd number, which Node cannot do: a
-// daemonized process hands its fds 1 and 2 over to /dev/null once it is ready. The new fd is not CLOEXEC.
+// Puts an open file at a fixed fd number, not CLOEXEC (a daemon's fds 1 and 2 go to /dev/null once it is ready).
 Napi::Value Dup2(const Napi::CallbackInfo& info) {
   if (!Args(info, "dup2(oldFd: number, newFd: number)", {Arg::kNumber, Arg::kNumber})) return {};
   int old_fd = Int(info, 0), new_fd = Int(info, 1);
@@ -243,15 +228,11 @@ Napi::Value Dup2(const Napi::CallbackInfo& info) {
 }
 
 // memfdCreate(name): fd | -errno. A CLOEXEC memfd that accepts seals (journal.ts sends large records as one). A raw
-// syscall, so the prebuild needs no glibc symbol newer than 2.28.
+// syscall: glibc wraps memfd_create only since 2.27 (musl since 1.1.20).
 Napi::Value MemfdCreate(const Napi::CallbackInfo& info) {
   if (!Args(info, "memfdCreate(name: string)", {Arg::kString})) return {};
-#ifdef SYS_memfd_create
   std::string name = info[0].As<Napi::String>().Utf8Value();
   return Result(info.Env(), syscall(SYS_memfd_create, name.c_str(), 0x0001U | 0x0002U));  // MFD_CLOEXEC | MFD_ALLOW_SEALING
-#else
-  return Errno(info.Env(), ENOSYS);
-#endif
 }
 
 // What spawnDaemon's forked processes do, prepared before fork: the parent has threads, so between fork and exec only
@@ -260,10 +241,9 @@ struct DaemonPlan {
   const char* file;
   char* const* argv;
   char* const* envp;
-  const int* fds;  // fds[i] becomes fd i in the daemon; -1 leaves fd i closed
-  int* work;       // scratch, one slot per fd
+  int* fds;    // fds[i] becomes fd i in the daemon (-1: closed); the daemon rewrites it in the intermediate's copy
   int count;
-  int report;      // write end of the pipe the parent reads ints from: -errno from either process, or the daemon's PID
+  int report;  // write end of the pipe the parent reads ints from: -errno from either process, or the daemon's PID
 };
 
 // Writes one int (atomic: far below PIPE_BUF) and exits without running any atexit handler.
@@ -273,18 +253,17 @@ struct DaemonPlan {
 }
 
 // The daemon, between vfork and execve. It shares the suspended intermediate's memory, so it writes only to
-// plan.work, and never returns. Its exec error goes down the pipe, not through memory: qemu-user's vfork is a fork.
+// plan.fds, and never returns. Its exec error goes down the pipe, not through memory: qemu-user's vfork is a fork.
 [[noreturn]] void ExecDaemon(const DaemonPlan& plan) {
-  // Move every source sitting inside the target range (and not already in place) above it first, so no dup2 below
-  // clobbers a source still needed.
+  // Sources inside the target range (and not in place) move above it first, so no dup2 below clobbers one still needed.
   bool placed = true;
   for (int i = 0; i < plan.count && placed; i++) {
     int source = plan.fds[i];
     if (source >= 0 && source < plan.count && source != i) placed = (source = fcntl(source, F_DUPFD_CLOEXEC, plan.count)) >= 0;
-    plan.work[i] = source;
+    plan.fds[i] = source;
   }
   for (int i = 0; i < plan.count && placed; i++) {
-    int source = plan.work[i], flags;
+    int source = plan.fds[i], flags;
     if (source < 0) close(i);
     else if (source == i) placed = (flags = fcntl(i, F_GETFD)) >= 0 && fcntl(i, F_SETFD, flags & ~FD_CLOEXEC) == 0;  // inherit it
     else placed = dup2(source, i) >= 0;
@@ -298,9 +277,8 @@ struct DaemonPlan {
   ReportAndExit(plan.report, -errno, 127);
 }
 
-// The intermediate: a forked copy of this Node process that only makes syscalls. It starts a new session, forks the
-// daemon (which is therefore in that session but not its leader, so it can never acquire a controlling terminal),
-// reports the daemon's PID once it has exec'd, and exits.
+// The intermediate, a forked copy of this Node process making only syscalls: a new session, the daemon forked in it (not
+// its leader, so it can never acquire a controlling terminal), the daemon's PID reported once it has exec'd.
 [[noreturn]] void RunIntermediate(DaemonPlan plan) {
   // Node's signal handlers were copied too: back to default while signals are still blocked, so none can run here.
   struct sigaction dfl = {};
@@ -318,14 +296,12 @@ struct DaemonPlan {
   ReportAndExit(plan.report, pid < 0 ? -errno : pid, pid < 0 ? 1 : 0);
 }
 
-// spawnDaemon(file: string, argv: Buffer, envp: Buffer, fds: Int32Array): [ints the processes reported] | -errno
-// The double fork of daemon(7), which child_process cannot do (its detached child calls setsid and is a session
-// leader): fork, setsid, fork again, exec. fds[i] becomes fd i of the daemon (-1: closed); every other fd follows its
-// CLOEXEC flag. Signal dispositions and the mask start at their defaults. Returns once the daemon has exec'd; the
-// intermediate is reaped here, so the daemon's parent is the nearest subreaper or init. The first fork is libc's
-// fork(), as libuv's own spawn uses, so atfork handlers run in the intermediate (libuv re-creates its signal pipe
-// there, CLOEXEC). Why not child_process with a tiny intermediate program: /bin/sh cannot set argv[0], and a second
-// Node start-up would cost tens of milliseconds.
+// spawnDaemon(file, argv, envp: NUL-terminated strings, fds: Int32Array): [ints the two processes reported] | -errno
+// daemon(7)'s double fork, which child_process cannot do (its detached child is a session leader): fork, setsid, fork,
+// exec. fds[i] becomes the daemon's fd i (-1: closed), other fds follow their CLOEXEC flag, signals start at defaults.
+// Returns once the daemon has exec'd; the intermediate is reaped here, so the daemon's parent is the nearest subreaper
+// or init. The first fork is libc's, as libuv's spawn uses, so atfork handlers run (libuv re-creates its signal pipe,
+// CLOEXEC). Not child_process with a tiny intermediate: /bin/sh cannot set argv[0]; a second Node start costs tens of ms.
 Napi::Value SpawnDaemon(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto kinds = {Arg::kString, Arg::kBuffer, Arg::kBuffer, Arg::kInt32Array};
@@ -333,12 +309,10 @@ Napi::Value SpawnDaemon(const Napi::CallbackInfo& info) {
   std::string file = info[0].As<Napi::String>().Utf8Value();
   std::vector<char*> argv = Strings(Bytes(info, 1)), envp = Strings(Bytes(info, 2));
   Napi::Int32Array fds = info[3].As<Napi::Int32Array>();
-  std::vector<int> work(fds.ElementLength() + 1);
   int report[2];
   if (pipe2(report, O_CLOEXEC) < 0) return Errno(env, errno);
-  DaemonPlan plan = {file.c_str(), argv.data(), envp.data(), fds.Data(), work.data(), static_cast<int>(fds.ElementLength()), report[1]};
-  // sigprocmask, not pthread_sigmask (pthread_sigmask@GLIBC_2.32 is missing from older glibc): on Linux it sets the
-  // calling thread's mask only, which is exactly what is wanted around fork.
+  DaemonPlan plan = {file.c_str(), argv.data(), envp.data(), fds.Data(), static_cast<int>(fds.ElementLength()), report[1]};
+  // sigprocmask, as pthread_sigmask is in libc only from glibc 2.32: on Linux both set the calling thread's mask alone.
   sigset_t all, old;
   sigfillset(&all);
   sigprocmask(SIG_SETMASK, &all, &old);
@@ -374,10 +348,9 @@ class FdWatcher : public Napi::ObjectWrap<FdWatcher> {
     handle_ = new uv_poll_t;
     handle_->data = this;
     int r = uv_poll_init(loop, handle_, Int(info, 0));
-    if (r == 0) r = uv_poll_start(handle_, UV_READABLE, &FdWatcher::OnEvent);
+    if (r != 0) delete std::exchange(handle_, nullptr);  // never registered with the loop
+    else if ((r = uv_poll_start(handle_, UV_READABLE, &FdWatcher::OnEvent)) != 0) Stop();
     if (r != 0) {
-      delete handle_;
-      handle_ = nullptr;
       Napi::Error error = Napi::Error::New(env, uv_strerror(r));
       error.Set("errno", Napi::Number::New(env, r));
       error.ThrowAsJavaScriptException();
@@ -387,7 +360,6 @@ class FdWatcher : public Napi::ObjectWrap<FdWatcher> {
   }
 
   ~FdWatcher() override { Stop(); }
-
   Napi::Value Close(const Napi::CallbackInfo& info) {
     if (Stop()) Unref();  // the loop can no longer call back: let the JS object go
     return info.Env().Undefined();
@@ -395,17 +367,14 @@ class FdWatcher : public Napi::ObjectWrap<FdWatcher> {
 
  private:
   static void OnEvent(uv_poll_t* handle, int status, int /*events*/) {
-    auto* self = static_cast<FdWatcher*>(handle->data);
-    if (self == nullptr) return;
+    auto* self = static_cast<FdWatcher*>(handle->data);  // uv_close (in Stop) ends the calls before self goes
     Napi::HandleScope scope(self->Env());
     self->callback_.MakeCallback(self->Env().Global(), {Napi::Number::New(self->Env(), status)});
   }
 
-  // Stops watching; false when already stopped. libuv frees the handle later.
+  // Stops watching (uv_close stops the poll at once, and frees the handle later); false when already stopped.
   bool Stop() {
     if (handle_ == nullptr) return false;
-    handle_->data = nullptr;
-    uv_poll_stop(handle_);
     uv_close(reinterpret_cast<uv_handle_t*>(handle_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
     handle_ = nullptr;
     return true;
