@@ -9,7 +9,15 @@ const { fileURLToPath } = process.getBuiltinModule('node:url');
 const { getSystemErrorMap } = process.getBuiltinModule('node:util');
 
 import { sendDatagram, type SocketSyscalls } from './notify-socket.js';
-import { decodeControl, encodeControl, RECEIVE_CONTROL_BYTES, readSockaddr, SOCKADDR_MAX, unixSockaddr } from './socket-bytes.js';
+import {
+  decodeControl,
+  encodeControl,
+  RECEIVE_CONTROL_BYTES,
+  readSockaddr,
+  SOCKADDR_MAX,
+  SOL_SOCKET,
+  unixSockaddr,
+} from './socket-bytes.js';
 
 /** What `recvmsg` returns for one datagram. */
 export interface ReceivedMessage {
@@ -101,7 +109,7 @@ interface RawBinding extends Pick<NativeBinding, 'fsType' | 'flock' | 'pipe' | '
   spawnDaemon(file: string, argv: Buffer, envp: Buffer, fds: Int32Array): number[] | number;
 }
 
-// Linux's ABI numbers: the same on every architecture Node runs on.
+// Linux's ABI numbers (asm-generic: the same on every architecture Node builds for Linux; mips, sparc and alpha differ).
 const constants: NativeBinding['constants'] = {
   LOCK_SH: 1,
   LOCK_EX: 2,
@@ -113,7 +121,7 @@ const constants: NativeBinding['constants'] = {
   F_SEAL_WRITE: 0x0008,
 };
 const [F_GETFD, F_SETFD, FD_CLOEXEC, F_ADD_SEALS] = [1, 2, 1, 1024 + 9];
-const [SOL_SOCKET, SO_TYPE, SO_ACCEPTCONN, SO_PROTOCOL, SO_DOMAIN] = [1, 3, 30, 38, 39];
+const [SO_TYPE, SO_ACCEPTCONN, SO_PROTOCOL, SO_DOMAIN] = [3, 30, 38, 39];
 const [MSG_CTRUNC, MSG_TRUNC] = [0x08, 0x20];
 const [EINVAL, ECHILD] = [22, 10];
 

@@ -15,7 +15,7 @@ const LITTLE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 export const AF_UNIX = 1;
 export const AF_INET = 2;
 export const AF_INET6 = 10;
-const SOL_SOCKET = 1;
+export const SOL_SOCKET = 1;
 const SCM_RIGHTS = 1;
 const SCM_CREDENTIALS = 2;
 /** The kernel's limit on fds in one SCM_RIGHTS message (SCM_MAX_FD); it refuses more with EINVAL. */
@@ -59,7 +59,7 @@ export function encodeControl(fds: readonly number[] | null, ucred: readonly [nu
     v.setInt32(at + WORD, SOL_SOCKET, LITTLE);
     v.setInt32(at + WORD + 4, type, LITTLE);
     // pid is signed, uid and gid unsigned: setUint32 takes either range as the same 32 bits.
-    values.forEach((value, i) => v.setUint32(at + HEADER + 4 * i, value >>> 0, LITTLE));
+    for (const [i, value] of values.entries()) v.setUint32(at + HEADER + 4 * i, value >>> 0, LITTLE);
     at += align(length);
   };
   if (ucred) put(SCM_CREDENTIALS, ucred);
