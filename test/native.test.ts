@@ -135,6 +135,12 @@ describe('native addon', function () {
     }
   });
 
+  it('stays at most 400 lines of C++ (README: syscalls only, every rule in TypeScript)', function () {
+    const source = readFileSync(new URL('../runtime/native/src/addon.cc', import.meta.url), 'utf8');
+    const lines = source.split('\n').length - (source.endsWith('\n') ? 1 : 0);
+    assert.ok(lines <= 400, `runtime/native/src/addon.cc has ${lines} lines: move what is not a syscall into runtime/src`);
+  });
+
   it('wrong argument types are our own bugs, so they throw TypeError', function () {
     assert.throws(() => (native!.flock as unknown as (x: string) => number)('3'), TypeError);
     assert.throws(() => (native!.sendmsg as unknown as () => number)(), TypeError);

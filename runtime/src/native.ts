@@ -9,6 +9,15 @@ const { fileURLToPath } = process.getBuiltinModule('node:url');
 const { getSystemErrorMap } = process.getBuiltinModule('node:util');
 
 import { sendDatagram, type SocketSyscalls } from './notify-socket.js';
+import {
+  decodeControl,
+  encodeControl,
+  RECEIVE_CONTROL_BYTES,
+  readSockaddr,
+  SOCKADDR_MAX,
+  SOL_SOCKET,
+  unixSockaddr,
+} from './socket-bytes.js';
 
 /** What `recvmsg` returns for one datagram. */
 export interface ReceivedMessage {
@@ -79,8 +88,42 @@ export interface NativeBinding {
   };
 }
 
-/** What the addon itself exports: the same, except that its sendmsg sends through a socket given to it. */
-type RawBinding = Omit<NativeBinding, 'sendmsg'> & SocketSyscalls;
+/**
+ * What the addon itself exports (native/src/addon.cc): the syscalls alone.
+ * Socket addresses and control messages are bytes socket-bytes.ts builds and
+ * reads; NativeBinding is built on these.
+ */
+interface RawBinding extends Pick<NativeBinding, 'fsType' | 'flock' | 'pipe' | 'pidfdOpen' | 'dup2' | 'memfdCreate' | 'FdWatcher'> {
+  dgramSocket(): number;
+  socketIno(fd: number): number;
+  setSendTimeout(fd: number, ms: number): number;
+  sendmsg(fd: number, sockaddr: Buffer, data: Buffer, control: Buffer, timeoutMs: number): number;
+  bindDgram(sockaddr: Buffer): number;
+  /** [bytes (the datagram's full length), control bytes filled, msg_flags] */
+  recvmsg(fd: number, data: Buffer, control: Buffer): [number, number, number] | number;
+  getsockopt(fd: number, level: number, option: number): number;
+  /** The address's length; the address is written to `sockaddr`. */
+  getsockname(fd: number, sockaddr: Buffer): number;
+  fcntl(fd: number, command: number, arg: number): number;
+  /** argv and envp: NUL-terminated strings back to back. The ints the two processes reported, in order. */
+  spawnDaemon(file: string, argv: Buffer, envp: Buffer, fds: Int32Array): number[] | number;
+}
+
+// Linux's ABI numbers (asm-generic: the same on every architecture Node builds for Linux; mips, sparc and alpha differ).
+const constants: NativeBinding['constants'] = {
+  LOCK_SH: 1,
+  LOCK_EX: 2,
+  LOCK_NB: 4,
+  LOCK_UN: 8,
+  F_SEAL_SEAL: 0x0001,
+  F_SEAL_SHRINK: 0x0002,
+  F_SEAL_GROW: 0x0004,
+  F_SEAL_WRITE: 0x0008,
+};
+const [F_GETFD, F_SETFD, FD_CLOEXEC, F_ADD_SEALS] = [1, 2, 1, 1024 + 9];
+const [SO_TYPE, SO_ACCEPTCONN, SO_PROTOCOL, SO_DOMAIN] = [3, 30, 38, 39];
+const [MSG_CTRUNC, MSG_TRUNC] = [0x08, 0x20];
+const [EINVAL, ECHILD] = [22, 10];
 
 /**
  * A testing aid: SD_DAEMON_RUNTIME_NATIVE=off makes the addon unavailable, so
@@ -156,9 +199,90 @@ function load(): { binding: NativeBinding | null; error: NativeLoadError | null 
 function dlopen(file: string): NativeBinding {
   const module = { exports: {} as RawBinding };
   process.dlopen(module, file);
-  const raw = module.exports;
-  // sendmsg as callers know it: through the kept socket (notify-socket.ts decides how long it lives).
-  return { ...raw, sendmsg: (sunPath, data, fds, ucred, sendTimeoutMs) => sendDatagram(raw, sunPath, data, fds, ucred, sendTimeoutMs) };
+  return fromRaw(module.exports);
+}
+
+/** NativeBinding's calls made of the raw syscalls; the rules of each are written here, not in C++. */
+function fromRaw(raw: RawBinding): NativeBinding {
+  const socketSyscalls: SocketSyscalls = {
+    dgramSocket: raw.dgramSocket,
+    socketIno: raw.socketIno,
+    setSendTimeout: raw.setSendTimeout,
+    sendmsg: (fd, sunPath, data, fds, ucred, timeoutMs) =>
+      raw.sendmsg(fd, unixSockaddr(sunPath), data, encodeControl(fds, ucred), timeoutMs),
+  };
+  const getCloexec = (fd: number): number => {
+    const flags = raw.fcntl(fd, F_GETFD, 0);
+    return flags < 0 ? flags : flags & FD_CLOEXEC ? 1 : 0;
+  };
+  return {
+    // Through the kept socket (notify-socket.ts decides how long it lives).
+    sendmsg: (sunPath, data, fds, ucred, sendTimeoutMs) => sendDatagram(socketSyscalls, sunPath, data, fds, ucred, sendTimeoutMs),
+    // An empty sun_path would ask the kernel to pick a name (autobind): never what a caller of bindDgram means.
+    bindDgram: (sunPath) => (sunPath.length === 0 ? -EINVAL : raw.bindDgram(unixSockaddr(sunPath))),
+    recvmsg: (fd, maxBytes) => {
+      const data = Buffer.alloc(Math.max(maxBytes, 1));
+      const control = Buffer.alloc(RECEIVE_CONTROL_BYTES);
+      const received = raw.recvmsg(fd, data, control);
+      if (typeof received === 'number') return received;
+      const [bytes, controlBytes, flags] = received;
+      return {
+        // A copy of what arrived, so a large buffer is not kept alive by a short message.
+        data: Buffer.from(data.subarray(0, Math.min(bytes, data.length))),
+        ...decodeControl(control.subarray(0, controlBytes)),
+        truncated: (flags & MSG_TRUNC) !== 0,
+        controlTruncated: (flags & MSG_CTRUNC) !== 0,
+      };
+    },
+    socketInfo: (fd) => {
+      // SO_TYPE and SO_DOMAIN must answer (-ENOTSOCK for anything but a socket); SO_PROTOCOL and SO_ACCEPTCONN read 0
+      // where they cannot.
+      const type = raw.getsockopt(fd, SOL_SOCKET, SO_TYPE);
+      if (type < 0) return type;
+      const domain = raw.getsockopt(fd, SOL_SOCKET, SO_DOMAIN);
+      if (domain < 0) return domain;
+      const info: RawSocketInfo = {
+        type,
+        domain,
+        protocol: Math.max(raw.getsockopt(fd, SOL_SOCKET, SO_PROTOCOL), 0),
+        listening: raw.getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN) > 0,
+      };
+      const address = Buffer.alloc(SOCKADDR_MAX);
+      const length = raw.getsockname(fd, address);
+      return length < 0 ? info : { ...info, ...readSockaddr(address.subarray(0, Math.min(length, SOCKADDR_MAX))) };
+    },
+    fsType: raw.fsType,
+    setCloexec: (fd, on) => {
+      const flags = raw.fcntl(fd, F_GETFD, 0);
+      if (flags < 0) return flags;
+      const wanted = on ? flags | FD_CLOEXEC : flags & ~FD_CLOEXEC;
+      return wanted === flags ? 0 : raw.fcntl(fd, F_SETFD, wanted);
+    },
+    getCloexec,
+    flock: raw.flock,
+    pipe: raw.pipe,
+    pidfdOpen: raw.pidfdOpen,
+    dup2: raw.dup2,
+    spawnDaemon: (file, argv, envp, fds) => {
+      const strings = (list: unknown): Buffer | null =>
+        Array.isArray(list) && list.every((s) => typeof s === 'string' && !s.includes('\0'))
+          ? Buffer.from(list.map((s) => `${s}\0`).join(''))
+          : null;
+      const [argvBytes, envpBytes] = [strings(argv), strings(envp)];
+      if (!argvBytes || !envpBytes || !Array.isArray(fds) || !fds.every(Number.isInteger)) {
+        throw new TypeError('spawnDaemon(file: string, argv: string[], envp: string[], fds: number[]): strings without NUL, integer fds');
+      }
+      const reported = raw.spawnDaemon(file, argvBytes, envpBytes, Int32Array.from(fds));
+      if (typeof reported === 'number') return reported;
+      // The daemon's -errno (its exec failed) comes first and wins over the intermediate's report; nothing at all means
+      // the intermediate died without a word.
+      return reported.find((value) => value < 0) ?? reported.at(-1) ?? -ECHILD;
+    },
+    FdWatcher: raw.FdWatcher,
+    memfdCreate: raw.memfdCreate,
+    addSeals: (fd, seals) => raw.fcntl(fd, F_ADD_SEALS, seals),
+    constants,
+  };
 }
 
 function firstLine(error: unknown): string {
