@@ -53,6 +53,11 @@ const VARIANTS: Array<[string, Record<string, unknown>]> = [
       fdStore: '2',
     },
   ],
+  // 133 characters but 143 columns in `const DESCRIPTION = '...';`: a wide character takes two, as the formatter counts.
+  [
+    'a description in East Asian characters and emoji, within the line width in characters but not in columns',
+    { description: `${'漢字'.repeat(4)}😀😀${'a'.repeat(100)}` },
+  ],
   [
     'a project name of 178 characters, a template unit, user scope, forking',
     { name: `${'a-very-long-project-name-'.repeat(7)}end`, template: true, scope: 'user', type: 'forking', sockets: 'none' },
