@@ -84,6 +84,8 @@ export interface ProjectContext {
   execStartTailJs: string;
   sockets: SocketContext[];
   hasSockets: boolean;
+  /** A udp socket: main echoes datagrams (and imports dgram, bindDgram). */
+  echoes: boolean;
   /** The FileDescriptorName= the daemon adopts by, as a JavaScript string literal. */
   socketNameJs: string;
   socketName: string;
@@ -107,6 +109,8 @@ export interface ProjectContext {
   /** System scope: the install directory, as a shell word and as JSON. */
   installPathShell: string;
   installPathJson: string;
+  /** ...as a JavaScript string literal (install-units.mjs). */
+  installPathJs: string;
   installPath: string;
   /** How `systemctl --user` / `systemctl` is spelled for this scope. */
   systemctl: string;
@@ -371,6 +375,7 @@ export function projectContext(answers: Answers): ProjectContext {
     ),
     sockets: answers.sockets.map(socketContext),
     hasSockets: answers.sockets.length > 0,
+    echoes: answers.sockets.some((socket) => socket.kind === 'udp'),
     socketNameJs: jsString(answers.socketName),
     socketName: answers.socketName,
     watchdog: answers.watchdogSec,
@@ -384,6 +389,7 @@ export function projectContext(answers: Answers): ProjectContext {
     typeReason: typeReason(answers),
     installPathShell: shellWord(answers.installPath),
     installPathJson: jsonString(answers.installPath),
+    installPathJs: jsString(answers.installPath),
     installPath: answers.installPath,
     systemctl,
     stopTimeoutMs: (STOP_TIMEOUT_SEC - 5) * 1000,

@@ -131,7 +131,13 @@ export function jsonString(value: string): string {
   return JSON.stringify(value);
 }
 
-/** A JavaScript string literal (single-quoted, for generated source code). */
+/**
+ * A JavaScript string literal for generated source code, quoted as the
+ * generated project's formatter (Biome, quoteStyle single) quotes it:
+ * single quotes, unless the text holds more of them than double quotes.
+ */
 export function jsString(value: string): string {
-  return `'${JSON.stringify(value).slice(1, -1).replaceAll('\\"', '"').replaceAll("'", "\\'")}'`;
+  const text = JSON.stringify(value).slice(1, -1).replaceAll('\\"', '"');
+  const quote = text.split("'").length > text.split('"').length ? '"' : "'";
+  return `${quote}${text.replaceAll(quote, `\\${quote}`)}${quote}`;
 }

@@ -119,7 +119,8 @@ export function writeProject(generator: Generator, answers: Answers): Written {
       ...(context.systemd
         ? { 'install-units': 'node scripts/install-units.mjs', 'uninstall-units': 'node scripts/uninstall-units.mjs' }
         : {}),
-      lint: `${biome} lint .`,
+      // check: the linter and the formatter (`format` applies the formatter's layout).
+      lint: `${biome} check .`,
       format: `${biome} format --write .`,
     },
     dependencies: { 'sd-daemon-runtime': runtimeSpec },

@@ -40,7 +40,9 @@ function statements(text: string, kind: ts.ScriptKind): string[] {
   const sf = ts.createSourceFile(kind === ts.ScriptKind.TS ? 'x.ts' : 'x.js', text, ts.ScriptTarget.Latest, true, kind);
   const out: string[] = [];
   const visit = (node: ts.Node): void => {
+    // Types only: no JavaScript counterpart (an `import type` goes whole, like an interface).
     if (ts.isInterfaceDeclaration(node) || ts.isTypeAliasDeclaration(node)) return;
+    if (ts.isImportDeclaration(node) && node.importClause?.isTypeOnly) return;
     if (ts.isStatement(node)) out.push(`${ts.SyntaxKind[node.kind]}@${sf.getLineAndCharacterOfPosition(node.getStart(sf)).line}`);
     ts.forEachChild(node, visit);
   };
