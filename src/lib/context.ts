@@ -11,7 +11,7 @@ import {
   type LeftOut,
 } from './hardening.js';
 import { introducedIn, knows } from './systemd-versions.js';
-import { execArg, execArgSpecifiers, InputError, jsString, jsonString, shellList, shellWord, unitPath, unitText } from './escape.js';
+import { execArg, execArgSpecifiers, InputError, jsString, shellList, shellWord, unitPath, unitText } from './escape.js';
 import type { Answers, SocketSpec } from './answers.js';
 
 /** sysexits' EX_CONFIG: the daemon exits with it on a configuration error; restarting cannot help. */
@@ -106,9 +106,8 @@ export interface ProjectContext {
   enableUnit: string;
   /** Why its Type= is what it is, for README's table. */
   typeReason: string;
-  /** System scope: the install directory, as a shell word and as JSON. */
+  /** System scope: the install directory, as a shell word. */
   installPathShell: string;
-  installPathJson: string;
   /** ...as a JavaScript string literal (install-units.mjs). */
   installPathJs: string;
   installPath: string;
@@ -388,7 +387,6 @@ export function projectContext(answers: Answers): ProjectContext {
     enableUnit: answers.sockets.length > 0 ? startSocket : startUnit,
     typeReason: typeReason(answers),
     installPathShell: shellWord(answers.installPath),
-    installPathJson: jsonString(answers.installPath),
     installPathJs: jsString(answers.installPath),
     installPath: answers.installPath,
     systemctl,

@@ -126,11 +126,6 @@ export function shellList(words: readonly string[]): string {
   return words.map((word) => (/^[\w./@%+=:,-]+$/.test(word) ? word : shellWord(word))).join(' ');
 }
 
-/** A JSON string literal (for package.json and the like). */
-export function jsonString(value: string): string {
-  return JSON.stringify(value);
-}
-
 /**
  * A JavaScript string literal for generated source code, quoted as the
  * generated project's formatter (Biome, quoteStyle single) quotes it:

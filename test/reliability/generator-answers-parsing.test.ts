@@ -125,7 +125,7 @@ describeHostileAnswers(
           const checks: Array<[string, unknown, unknown]> = [
             ['descriptionJs', evaluate(p.descriptionJs), a.description],
             ['socketNameJs', evaluate(p.socketNameJs), a.socketName],
-            ['installPathJson', JSON.parse(p.installPathJson), a.installPath],
+            ['installPathJs', evaluate(p.installPathJs), a.installPath],
             ['execStartTailJs', typeof evaluate(p.execStartTailJs), 'string'],
           ];
           p.sockets.forEach((s, i) => {
