@@ -14,8 +14,8 @@
 //
 // Instructions: every process each command starts (npm's, yo's, git's),
 // summed (callgrind --trace-children=yes), node with the counting flags.
-// yo drops root privileges: its home, working and callgrind directories are
-// world-writable.
+// yo runs as an ordinary user (see YO_USER): its home, working and callgrind
+// directories are world-writable.
 import { chmodSync, existsSync, mkdirSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 
@@ -28,6 +28,21 @@ const YO = path.join(REPO, 'node_modules', '.bin', 'yo');
 const CREATE_SD_DAEMON = path.join(REPO, 'create', 'index.js');
 const CREATE_VITE = path.join(BENCH, 'node_modules', 'create-vite', 'index.js');
 const LICENSE = path.join(BENCH, 'node_modules', 'generator-license');
+
+// yo will not work as root: started as root, it setuid()s to SUDO_UID, or
+// 1000 without it, first thing (yo's root-check, downgrade-root). The bench
+// starts it as that user instead, timed and counted alike, so both measure
+// the same work. Under callgrind this is what makes the count possible:
+// callgrind creates the output file as the user the process starts as
+// (mode 0600) and could not reopen it after the drop (see counted()).
+const YO_USER =
+  process.getuid?.() === 0
+    ? {
+        uid: Number.parseInt(process.env.SUDO_UID, 10) || 1000,
+        ...(Number.parseInt(process.env.SUDO_GID, 10) > 0 ? { gid: Number.parseInt(process.env.SUDO_GID, 10) } : {}),
+      }
+    : {};
+const user = (name) => (name.startsWith('yo-') ? YO_USER : {});
 
 export default function scaffoldCases({ quick, scaffoldCounts }) {
   return [
@@ -105,7 +120,7 @@ export default function scaffoldCases({ quick, scaffoldCounts }) {
         const timed = (name) => () => {
           const [command, args, links, files] = commands[name]();
           const cwd = workDir(links);
-          const { ms } = timedRun(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+          const { ms } = timedRun(command, args, { cwd, env, ...user(name), stdio: ['ignore', 'pipe', 'pipe'] });
           expect(cwd, files, name);
           if (name === 'yo-ours') project ??= path.join(cwd, 'x');
           return ms;
@@ -115,7 +130,7 @@ export default function scaffoldCases({ quick, scaffoldCounts }) {
           const [command, args, links, files] = commands[name]();
           const cwd = workDir(links);
           const argv = command === NODE ? [...NODE_FLAGS, ...args] : [...NODE_FLAGS, command, ...args];
-          const result = await counted(NODE, argv, { children: true, cwd, env });
+          const result = await counted(NODE, argv, { children: true, cwd, env, ...user(name) });
           expect(cwd, files, `${name} (counted)`);
           return result;
         };

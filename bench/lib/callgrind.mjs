@@ -23,7 +23,10 @@ let serial = 0;
 function outDir() {
   const dir = path.join(scratch(), 'callgrind', `run-${++serial}`);
   mkdirSync(dir, { recursive: true });
-  // World-writable: yo drops root privileges before callgrind writes its count.
+  // World-writable, the directories above it searchable (mkdtemp made the
+  // scratch directory 0700): a counted run may be started as an ordinary
+  // user (see counted()'s `uid`).
+  chmodSync(scratch(), 0o755);
   chmodSync(path.dirname(dir), 0o755);
   chmodSync(dir, 0o777);
   return dir;
@@ -82,13 +85,20 @@ export function startCounted(command, args, { children = false, env = cleanEnv()
  * Counts one run of `command args` to its exit: { instructions, processes }
  * (the sum over every counted process, and each one's share). Fails unless
  * it exits 0. Valgrind slows a process 50-100x: the timeout is generous.
+ *
+ * `uid`: start valgrind as that user. Callgrind creates each process's
+ * output file when the process starts (open O_CREAT, mode 0600, as the user
+ * it starts as) and reopens it to write the counts at exit; a process that
+ * setuid()s in between (yo run as root drops to uid 1000) is refused its own
+ * file (EACCES) and its count is lost. Started as the user it would drop to,
+ * it has nothing to drop and owns its file.
  */
-export async function counted(command, args, { children = false, env, cwd, wrap, after, timeoutMs = 30 * 60_000 } = {}) {
+export async function counted(command, args, { children = false, env, cwd, uid, wrap, after, timeoutMs = 30 * 60_000 } = {}) {
   const dir = outDir();
   let argv = ['valgrind', ...valgrindArgv(dir, command, args, { children })];
   if (wrap) argv = wrap(argv);
   const result = await new Promise((resolve) => {
-    const child = spawn(argv[0], argv.slice(1), { env: env ?? cleanEnv(), cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(argv[0], argv.slice(1), { env: env ?? cleanEnv(), cwd, uid, stdio: ['ignore', 'pipe', 'pipe'] });
     track(child.pid);
     let out = '';
     const keep = (chunk) => (out = (out + chunk).slice(-20_000));
