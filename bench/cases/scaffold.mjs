@@ -19,7 +19,7 @@
 import { chmodSync, existsSync, mkdirSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 
-import { countAll, counted, instructionEntry, NODE_FLAGS } from '../lib/callgrind.mjs';
+import { countAll, counted, NODE_FLAGS } from '../lib/callgrind.mjs';
 import { BENCH, cleanEnv, NODE, REPO, scratch, timedRun } from '../lib/proc.mjs';
 import { buildEntry } from '../lib/result.mjs';
 import { alternate, BenchFailure, fmt } from '../lib/stats.mjs';
@@ -146,7 +146,7 @@ export default function scaffoldCases({ quick, scaffoldCounts }) {
         };
 
         const { samples, failures } = await alternate({
-          variants: ['ours', 'vite', 'yo-license', 'yo-ours'].map((name) => ({ name, run: timed(name) })),
+          variants: Object.keys(commands).map((name) => ({ name, run: timed(name) })),
           warmup: 1,
           runs: quick ? 2 : 5,
         });
@@ -156,23 +156,10 @@ export default function scaffoldCases({ quick, scaffoldCounts }) {
         const counts = !scaffoldCounts
           ? null
           : await countAll({
-              variants: ['ours', 'vite', 'yo-license', 'yo-ours'].map((name) => ({ name, count: count(name) })),
+              variants: Object.keys(commands).map((name) => ({ name, count: count(name) })),
               rounds: 1,
               parallel: 4,
             });
-        const instructions =
-          counts &&
-          instructionEntry({
-            ...counts,
-            ours: 'ours',
-            anchor: 'vite',
-            anchorName: 'create-vite (npm init vite)',
-            extras: [
-              { name: 'yo license (yo baseline)', variant: 'yo-license' },
-              { name: 'yo sd-daemon (ours through yo)', variant: 'yo-ours' },
-            ],
-            how: `valgrind --tool=callgrind --trace-children=yes node ${NODE_FLAGS.join(' ')} <create script>: every process it starts, summed`,
-          });
         return buildEntry({
           id: 'scaffold',
           title: 'scaffold a project, no install',
@@ -188,7 +175,8 @@ export default function scaffoldCases({ quick, scaffoldCounts }) {
             { name: 'generated project: npm test', variant: 'npm-test', compare: false },
           ],
           target: null,
-          instructions,
+          counts,
+          how: `valgrind --tool=callgrind --trace-children=yes node ${NODE_FLAGS.join(' ')} <create script>: every process it starts, summed`,
           notes: [
             ...(counts
               ? []
