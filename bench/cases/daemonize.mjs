@@ -7,10 +7,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
-import { countAll, counted, instructionEntry, NODE_FLAGS } from '../lib/callgrind.mjs';
+import { counted, NODE_FLAGS } from '../lib/callgrind.mjs';
 import { alive, BENCH, NODE, scratch, terminate, timedRun, track } from '../lib/proc.mjs';
-import { buildEntry } from '../lib/result.mjs';
-import { alternate, BenchFailure } from '../lib/stats.mjs';
+import { startupEntry } from '../lib/startup.mjs';
+import { BenchFailure } from '../lib/stats.mjs';
 
 const APP = path.join(BENCH, 'cases', 'daemonize-app.mjs');
 const DETACHED = path.join(BENCH, 'cases', 'detached-anchor.mjs');
@@ -71,42 +71,19 @@ export default function daemonizeCases({ quick }) {
       id: 'daemonize-ready',
       title: 'daemonize: start until the daemon is ready',
       async run() {
-        const { samples, failures } = await alternate({
+        return startupEntry({
+          quick,
           variants: [
-            { name: 'ours', run: ours },
-            { name: 'node', run: () => timedRun(NODE, ['-e', '0']).ms },
+            { name: 'ours', run: ours, count: countOurs },
+            { name: 'node', run: () => timedRun(NODE, ['-e', '0']).ms, count: () => counted(NODE, [...NODE_FLAGS, '-e', '0']) },
             { name: 'detached', run: detached },
           ],
-          warmup: quick ? 2 : 3,
-          runs: quick ? 10 : 20,
-        });
-        const counts = await countAll({
-          variants: [
-            { name: 'ours', count: countOurs },
-            { name: 'node', count: () => counted(NODE, [...NODE_FLAGS, '-e', '0']) },
-          ],
-          rounds: quick ? 1 : 2,
-        });
-        const instructions = instructionEntry({
-          ...counts,
-          ours: 'ours',
-          anchor: 'node',
-          anchorName: 'node -e 0',
-          target: 2.1,
-          how: `valgrind --tool=callgrind --trace-children=yes node ${NODE_FLAGS.join(' ')} daemonize-app.mjs: the original process to its exit plus the daemon to its exit on SIGTERM after READY, summed`,
-        });
-        return buildEntry({
-          id: 'daemonize-ready',
-          title: 'daemonize: start until the daemon is ready',
-          unit: 'ms',
-          samples,
-          failures,
           ours: 'ours',
           anchor: 'node',
           anchorName: 'node -e 0',
           extras: [{ name: 'single-stage detached spawn (node)', variant: 'detached' }],
           target: 2.1,
-          instructions,
+          how: `valgrind --tool=callgrind --trace-children=yes node ${NODE_FLAGS.join(' ')} daemonize-app.mjs: the original process to its exit plus the daemon to its exit on SIGTERM after READY, summed`,
         });
       },
     },

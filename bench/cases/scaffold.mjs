@@ -161,8 +161,6 @@ export default function scaffoldCases({ quick, scaffoldCounts }) {
               parallel: 4,
             });
         return buildEntry({
-          id: 'scaffold',
-          title: 'scaffold a project, no install',
           unit: 'ms',
           samples: { ...samples, ...testRuns.samples },
           failures: { ...failures, ...testRuns.failures },

@@ -3,6 +3,7 @@ import { instructionEntry } from './callgrind.mjs';
 import { pairedRatio, summarize } from './stats.mjs';
 
 /**
+ * `id` and `title` may be left out: the harness takes them from the case.
  * samples/failures: what alternate() returned. `ours` and `anchor` name the
  * two main variants (anchor may be null); `extras` lists secondary anchors:
  * { name, variant, target? }. For an extra, `ratio` is ours/extra (a target
