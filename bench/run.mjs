@@ -118,7 +118,16 @@ try {
       await waitForRuntime();
       entry = await runCase(c);
     }
-    entry = { ...entry, date, mode: quick ? 'quick' : 'full', machine: host, seconds: Math.round((Date.now() - caseStart) / 100) / 10 };
+    // A case's id and title are written once, in its case object: the entry takes them from there.
+    entry = {
+      ...entry,
+      id: entry.id ?? c.id,
+      title: entry.title ?? c.title,
+      date,
+      mode: quick ? 'quick' : 'full',
+      machine: host,
+      seconds: Math.round((Date.now() - caseStart) / 100) / 10,
+    };
     if (entry.failed) failedCases++;
     console.log(`${entry.seconds} s${entry.failed ? ' FAILED' : ''}`);
     entries.push(entry);

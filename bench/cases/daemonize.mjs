@@ -11,10 +11,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
-import { countAll, counted, instructionEntry, NODE_FLAGS } from '../lib/callgrind.mjs';
+import { counted, NODE_FLAGS } from '../lib/callgrind.mjs';
 import { alive, BENCH, NODE, scratch, terminate, timedRun, track } from '../lib/proc.mjs';
-import { buildEntry } from '../lib/result.mjs';
-import { alternate, BenchFailure } from '../lib/stats.mjs';
+import { startupEntry } from '../lib/startup.mjs';
+import { BenchFailure } from '../lib/stats.mjs';
 
 const APPS = { esm: path.join(BENCH, 'cases', 'daemonize-app.mjs'), cjs: path.join(BENCH, 'cases', 'daemonize-app.cjs') };
 const EMPTY = { esm: path.join(BENCH, 'cases', 'empty.mjs'), cjs: path.join(BENCH, 'cases', 'empty.cjs') };
@@ -109,48 +109,27 @@ function daemonizeCase(kind, { quick }) {
     title,
     async run() {
       const variants = [
-        { name: 'ours', run: () => ours(app) },
-        { name: 'node', run: () => timedRun(NODE, ['-e', '0']).ms },
-        { name: 'floor', run: () => twoStarts(EMPTY[kind]) },
+        { name: 'ours', run: () => ours(app), count: () => countOurs(app) },
+        { name: 'node', run: () => timedRun(NODE, ['-e', '0']).ms, count: () => counted(NODE, [...NODE_FLAGS, '-e', '0']) },
+        { name: 'floor', run: () => twoStarts(EMPTY[kind]), count: () => countTwoStarts(EMPTY[kind]) },
       ];
       const extras = [{ name: floor, variant: 'floor' }];
       if (kind === 'esm') {
         variants.push({ name: 'detached', run: detached });
         extras.push({ name: 'single-stage detached spawn (node)', variant: 'detached' });
       }
-      const { samples, failures } = await alternate({ variants, warmup: quick ? 2 : 3, runs: quick ? 10 : 20 });
-      const counts = await countAll({
-        variants: [
-          { name: 'ours', count: () => countOurs(app) },
-          { name: 'node', count: () => counted(NODE, [...NODE_FLAGS, '-e', '0']) },
-          { name: 'floor', count: () => countTwoStarts(EMPTY[kind]) },
-        ],
-        rounds: quick ? 1 : 2,
-      });
-      const instructions = instructionEntry({
-        ...counts,
-        ours: 'ours',
-        anchor: 'node',
-        anchorName: 'node -e 0',
-        target: 2.1,
-        extras: [{ name: floor, variant: 'floor' }],
-        how:
-          `valgrind --tool=callgrind --trace-children=yes --zero-before=setsid node ${NODE_FLAGS.join(' ')} ${path.basename(app)}: ` +
-          'the original process to its exit, the intermediate from its setsid() (its inherited pre-fork count zeroed), ' +
-          `and the daemon to its exit on SIGTERM after READY, summed; floor: node ${path.basename(EMPTY[kind])} counted twice, summed`,
-      });
-      return buildEntry({
-        id,
-        title,
-        unit: 'ms',
-        samples,
-        failures,
+      return startupEntry({
+        quick,
+        variants,
         ours: 'ours',
         anchor: 'node',
         anchorName: 'node -e 0',
         extras,
         target: 2.1,
-        instructions,
+        how:
+          `valgrind --tool=callgrind --trace-children=yes --zero-before=setsid node ${NODE_FLAGS.join(' ')} ${path.basename(app)}: ` +
+          'the original process to its exit, the intermediate from its setsid() (its inherited pre-fork count zeroed), ' +
+          `and the daemon to its exit on SIGTERM after READY, summed; floor: node ${path.basename(EMPTY[kind])} counted twice, summed`,
       });
     },
   };

@@ -11,7 +11,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 
-import { countAll, counted, instructionEntry, NODE_FLAGS } from '../lib/callgrind.mjs';
+import { countAll, counted, NODE_FLAGS } from '../lib/callgrind.mjs';
 import { NODE, BENCH, cleanEnv, helper, lastJson, lines, scratch, terminate } from '../lib/proc.mjs';
 import { buildEntry } from '../lib/result.mjs';
 import { alternate, BenchFailure, fmt, median } from '../lib/stats.mjs';
@@ -123,14 +123,6 @@ function runCase({ id, title, address, quick, tools }) {
       const { samples, failures } = await alternate({ variants, warmup: 1, runs: quick ? 5 : 7 });
       // One round: a count repeats (see the start-up cases' spread), and a node sender under callgrind takes minutes.
       const counts = await countAll({ variants: countVariants, rounds: 1, parallel: 2 });
-      const instructions = instructionEntry({
-        ...counts,
-        ours: 'ours',
-        anchor: 'c',
-        anchorName: 'C libsystemd sd_notify()',
-        target: 0.3,
-        how: `per call: (Ir of a sender making ${warmupCalls} + ${countedCalls} calls - Ir of the same making ${warmupCalls} + 0) / ${countedCalls}; node ${NODE_FLAGS.join(' ')}`,
-      });
       const longest = Math.max(0, ...Object.values(bursts).map((b) => b.longest));
       const notes = [
         `${calls} timed calls per run (systemd-notify: ${spawnCalls}); receiver queue length ${receiver.qlen} (${receiver.netns} network namespace); ` +
@@ -162,7 +154,8 @@ function runCase({ id, title, address, quick, tools }) {
           { name: 'spawnSync systemd-notify WATCHDOG=1', variant: 'systemd-notify' },
         ],
         target: 0.3,
-        instructions,
+        counts,
+        how: `per call: (Ir of a sender making ${warmupCalls} + ${countedCalls} calls - Ir of the same making ${warmupCalls} + 0) / ${countedCalls}; node ${NODE_FLAGS.join(' ')}`,
         notes,
         info: { qlen: receiver.qlen, netns: receiver.netns, bursts },
       });

@@ -12,10 +12,10 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 
-import { countAll, instructionEntry, NODE_FLAGS, startCounted, sum } from '../lib/callgrind.mjs';
+import { NODE_FLAGS, startCounted, sum } from '../lib/callgrind.mjs';
 import { BENCH, cleanEnv, msSince, now, sleep, terminate, track } from '../lib/proc.mjs';
-import { buildEntry } from '../lib/result.mjs';
-import { alternate, BenchFailure } from '../lib/stats.mjs';
+import { startupEntry } from '../lib/startup.mjs';
+import { BenchFailure } from '../lib/stats.mjs';
 
 const SERVERS = {
   ours: path.join(BENCH, 'cases', 'sockact-server-ours.mjs'),
@@ -122,40 +122,18 @@ export default function sockactCases({ quick }) {
       id: 'sockact-first-request',
       title: 'socket activation: spawn to first response',
       async run() {
-        const { samples, failures } = await alternate({
-          variants: [
-            { name: 'ours', run: () => firstRequest('ours') },
-            { name: 'anchor', run: () => firstRequest('anchor') },
-          ],
-          warmup: quick ? 2 : 3,
-          runs: quick ? 10 : 20,
-        });
-        const counts = await countAll({
-          variants: [
-            { name: 'ours', count: () => countFirstRequest('ours') },
-            { name: 'anchor', count: () => countFirstRequest('anchor') },
-          ],
-          rounds: quick ? 1 : 2,
-        });
-        const instructions = instructionEntry({
-          ...counts,
+        return startupEntry({
+          quick,
+          variants: ['ours', 'anchor'].map((name) => ({
+            name,
+            run: () => firstRequest(name),
+            count: () => countFirstRequest(name),
+          })),
           ours: 'ours',
           anchor: 'anchor',
           anchorName: 'server.listen({ fd: 3 }) by hand',
           target: 1.02,
           how: `the server process (valgrind exec'd by systemd-socket-activate, node ${NODE_FLAGS.join(' ')}) from exec to its exit on SIGTERM after the first response`,
-        });
-        return buildEntry({
-          id: 'sockact-first-request',
-          title: 'socket activation: spawn to first response',
-          unit: 'ms',
-          samples,
-          failures,
-          ours: 'ours',
-          anchor: 'anchor',
-          anchorName: 'server.listen({ fd: 3 }) by hand',
-          target: 1.02,
-          instructions,
         });
       },
     },

@@ -23,7 +23,10 @@ let serial = 0;
 function outDir() {
   const dir = path.join(scratch(), 'callgrind', `run-${++serial}`);
   mkdirSync(dir, { recursive: true });
-  // World-writable: yo drops root privileges before callgrind writes its count.
+  // World-writable, the directories above it searchable (mkdtemp made the
+  // scratch directory 0700): a counted run may be started as an ordinary
+  // user (see counted()'s `uid`).
+  chmodSync(scratch(), 0o755);
   chmodSync(path.dirname(dir), 0o755);
   chmodSync(dir, 0o777);
   return dir;
@@ -34,11 +37,18 @@ function outDir() {
  * every exec'd child too (--trace-children=yes), each process writing its own
  * callgrind.out.<pid>, which counted() sums. No cache or branch simulation:
  * Ir only, the cheapest callgrind can run.
+ *
+ * Valgrind's own messages go to valgrind.<pid> in the same directory, one
+ * per process valgrind starts (the command, and each child it execs), and
+ * none for a forked copy that never exec'd (--child-silent-after-fork): see
+ * readTotals() for why that matters.
  */
 export function valgrindArgv(dir, command, args, { children = false } = {}) {
   return [
     '--tool=callgrind',
     `--callgrind-out-file=${path.join(dir, 'callgrind.out.%p')}`,
+    `--log-file=${path.join(dir, 'valgrind.%p')}`,
+    '--child-silent-after-fork=yes',
     `--trace-children=${children ? 'yes' : 'no'}`,
     '--dump-instr=no',
     '--compress-strings=no',
@@ -47,18 +57,44 @@ export function valgrindArgv(dir, command, args, { children = false } = {}) {
   ];
 }
 
-/** The `totals:` of every callgrind.out file in `dir`: one per counted process. */
+/**
+ * The `totals:` of every callgrind.out file in `dir`: one per counted process.
+ *
+ * A process that forks a child whose exec then fails (spawn of a command that
+ * is not installed: ENOENT) leaves a second file: the forked copy exits under
+ * callgrind with the counters it inherited, the parent's count up to the fork,
+ * under the parent's command line (yo license: 6.8G instructions of yo counted
+ * twice). Such a copy has no valgrind.<pid> log (only processes valgrind
+ * started have one); it is listed with `forkCopy: true` and left out of the sum.
+ */
 export function readTotals(dir) {
+  const files = readdirSync(dir);
+  const started = new Set(files.filter((f) => f.startsWith('valgrind.')).map((f) => f.slice('valgrind.'.length)));
   const processes = [];
-  for (const file of readdirSync(dir)) {
+  for (const file of files) {
     if (!file.startsWith('callgrind.out.')) continue;
+    const pid = file.slice('callgrind.out.'.length);
     const text = readFileSync(path.join(dir, file), 'utf8');
     const match = /^totals:\s+(\d+)/m.exec(text) ?? /^summary:\s+(\d+)/m.exec(text);
     const cmd = /^cmd:\s+(.*)$/m.exec(text)?.[1] ?? '?';
-    if (!match) throw new BenchFailure(`${file}: no totals line (callgrind was killed before it wrote its counts?)`);
-    processes.push({ pid: Number(file.slice('callgrind.out.'.length)), instructions: Number(match[1]), cmd });
+    if (!match) throw new BenchFailure(`${file}: no totals line (callgrind was killed before it wrote its counts?)${logTail(dir)}`);
+    processes.push({ pid: Number(pid), instructions: Number(match[1]), cmd, ...(started.has(pid) ? {} : { forkCopy: true }) });
   }
   return processes.sort((a, b) => a.pid - b.pid);
+}
+
+/** The end of valgrind's own messages in `dir` (they go to files, not stderr), for a failure's message. */
+export function logTail(dir) {
+  let text = '';
+  try {
+    for (const file of readdirSync(dir).sort())
+      if (file.startsWith('valgrind.'))
+        text += readFileSync(path.join(dir, file), 'utf8')
+          .split('\n')
+          .filter((l) => !/^==\d+== (Copyright|Using Valgrind|$)/.test(l))
+          .join('\n');
+  } catch {}
+  return text.trim() ? `; valgrind: ${text.trim().slice(-1500)}` : '';
 }
 
 /**
@@ -82,13 +118,20 @@ export function startCounted(command, args, { children = false, env = cleanEnv()
  * Counts one run of `command args` to its exit: { instructions, processes }
  * (the sum over every counted process, and each one's share). Fails unless
  * it exits 0. Valgrind slows a process 50-100x: the timeout is generous.
+ *
+ * `uid`: start valgrind as that user. Callgrind creates each process's
+ * output file when the process starts (open O_CREAT, mode 0600, as the user
+ * it starts as) and reopens it to write the counts at exit; a process that
+ * setuid()s in between (yo run as root drops to uid 1000) is refused its own
+ * file (EACCES) and its count is lost. Started as the user it would drop to,
+ * it has nothing to drop and owns its file.
  */
-export async function counted(command, args, { children = false, env, cwd, wrap, after, timeoutMs = 30 * 60_000 } = {}) {
+export async function counted(command, args, { children = false, env, cwd, uid, wrap, after, timeoutMs = 30 * 60_000 } = {}) {
   const dir = outDir();
   let argv = ['valgrind', ...valgrindArgv(dir, command, args, { children })];
   if (wrap) argv = wrap(argv);
   const result = await new Promise((resolve) => {
-    const child = spawn(argv[0], argv.slice(1), { env: env ?? cleanEnv(), cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(argv[0], argv.slice(1), { env: env ?? cleanEnv(), cwd, uid, stdio: ['ignore', 'pipe', 'pipe'] });
     track(child.pid);
     let out = '';
     const keep = (chunk) => (out = (out + chunk).slice(-20_000));
@@ -102,7 +145,7 @@ export async function counted(command, args, { children = false, env, cwd, wrap,
   });
   if (result.code !== 0)
     throw new BenchFailure(
-      `callgrind of ${command} ${args.join(' ')} exited ${result.code ?? result.signal}: ${result.out.trim().slice(-1500)}`,
+      `callgrind of ${command} ${args.join(' ')} exited ${result.code ?? result.signal}: ${result.out.trim().slice(-1500)}${logTail(dir)}`,
     );
   // `after`: what must happen before the count is complete (a daemon that
   // outlived the process started here writes its count when it is stopped).
@@ -110,12 +153,12 @@ export async function counted(command, args, { children = false, env, cwd, wrap,
   return sum(dir);
 }
 
-/** { instructions, processes } from a finished counted run's directory, which is then removed. */
+/** { instructions, processes } from a finished counted run's directory, which is then removed. Forked copies are listed, not summed. */
 export function sum(dir) {
   const processes = readTotals(dir);
-  if (processes.length === 0) throw new BenchFailure(`no callgrind output in ${dir}`);
+  if (!processes.some((p) => !p.forkCopy)) throw new BenchFailure(`no callgrind output in ${dir}${logTail(dir)}`);
   rmSync(dir, { recursive: true, force: true });
-  return { instructions: processes.reduce((total, p) => total + p.instructions, 0), processes };
+  return { instructions: processes.reduce((total, p) => total + (p.forkCopy ? 0 : p.instructions), 0), processes };
 }
 
 /**
@@ -138,7 +181,11 @@ export async function countAll({ variants, rounds, parallel = 2 }) {
       try {
         const result = await job.count();
         counts[job.name].push(result.instructions);
-        processes[job.name] ??= result.processes.map((p) => ({ cmd: p.cmd.slice(0, 200), instructions: p.instructions }));
+        processes[job.name] ??= result.processes.map((p) => ({
+          cmd: p.cmd.slice(0, 200),
+          instructions: p.instructions,
+          ...(p.forkCopy ? { forkCopy: true } : {}),
+        }));
       } catch (error) {
         failures[job.name] = error instanceof BenchFailure ? error.message : `${error.stack ?? error}`;
       }

@@ -1,7 +1,9 @@
 // Turns a case's samples into its results.json entry.
+import { instructionEntry } from './callgrind.mjs';
 import { pairedRatio, summarize } from './stats.mjs';
 
 /**
+ * `id` and `title` may be left out: the harness takes them from the case.
  * samples/failures: what alternate() returned. `ours` and `anchor` name the
  * two main variants (anchor may be null); `extras` lists secondary anchors:
  * { name, variant, target? }. For an extra, `ratio` is ours/extra (a target
@@ -14,6 +16,14 @@ import { pairedRatio, summarize } from './stats.mjs';
  * `met` is true when every target holds, false when one does not or any
  * measured variant failed (lost data is a failure, not a speed), null when
  * the case has no target.
+ *
+ * `counts`: what countAll() returned (null or absent: not counted), made into
+ * the entry's `instructions` against the same ours, anchor, anchorName and
+ * target as the wall times, unless `countedAgainst` ({ anchor, anchorName,
+ * target, extras }) names others: every case counts its variants the same
+ * way, so the block is built here once. Its extras default to the wall
+ * extras that were counted. `how`: how the processes were counted, kept in
+ * results.json. (`instructions`: an entry's block built by the caller.)
  */
 export function buildEntry({
   id,
@@ -28,8 +38,23 @@ export function buildEntry({
   target = null,
   notes = [],
   info = {},
+  counts = null,
+  countedAgainst = {},
+  how,
   instructions = null,
 }) {
+  instructions ??=
+    counts &&
+    instructionEntry({
+      ...counts,
+      ours,
+      anchor,
+      anchorName,
+      target,
+      extras: extras.filter((x) => x.compare !== false && counts.counts[x.variant]).map(({ name, variant }) => ({ name, variant })),
+      ...countedAgainst,
+      how,
+    });
   const failed = [];
   for (const name of [ours, anchor, ...extras.map((e) => e.variant)]) {
     if (name && failures[name]) failed.push(`${name}: ${failures[name]}`);
