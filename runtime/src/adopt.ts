@@ -18,7 +18,7 @@ import { builtin } from './builtins.js';
 
 import { listenFds } from './listen-fds.js';
 import type { FdKind, ListenFd, ListenFdsResult } from './listen-fds.js';
-import { isValidFdName } from './notify.js';
+import { isValidFdName } from './fd-name.js';
 
 /** Where to listen when not activated: a TCP port (host defaults as in server.listen) or a unix socket path. */
 export type Fallback = { port: number; host?: string } | { path: string };

@@ -1,0 +1,133 @@
+// The package's entries: the lean 'sd-daemon-runtime' entry loads its
+// implementation on first use, and must share it with the
+// 'sd-daemon-runtime/testing' entry (one copy of every module's state), in
+// both the ES-module and the CommonJS (`require` condition) form.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+import { FakeServiceManager } from 'sd-daemon-runtime/testing';
+
+const repo = fileURLToPath(new URL('..', import.meta.url));
+const requireDaemon = fileURLToPath(new URL('./fixtures/require-daemon.cjs', import.meta.url));
+
+// The state: native.ts remembers its first load attempt. Through the main
+// entry, with the addon switched off, capabilities() makes that attempt;
+// then the switch is removed and the testing entry needs the addon. With one
+// copy of native.ts it still sees the remembered "switched off"; a second
+// copy would load the addon and create the manager.
+const probe = (load: string) => `
+  ${load}
+  process.env.SD_DAEMON_RUNTIME_NATIVE = 'off';
+  const before = main.capabilities();
+  delete process.env.SD_DAEMON_RUNTIME_NATIVE;
+  let outcome;
+  try {
+    const manager = await testing.FakeServiceManager.create();
+    await manager.close();
+    outcome = 'created';
+  } catch (error) {
+    outcome = error.message;
+  }
+  console.log(JSON.stringify({ native: before.native, outcome }));
+`;
+
+function run(args: string[]): { native: boolean; outcome: string } {
+  const child = spawnSync(process.execPath, args, {
+    cwd: repo,
+    encoding: 'utf8',
+    timeout: 30_000,
+    env: { ...process.env, SD_DAEMON_RUNTIME_NATIVE: '' },
+  });
+  assert.equal(child.status, 0, `exit ${child.status ?? child.signal}: ${child.stderr}`);
+  assert.equal(child.stderr, '', 'nothing on stderr (no ExperimentalWarning)');
+  return JSON.parse(child.stdout);
+}
+
+describe('package entries', function () {
+  this.timeout(60_000);
+
+  it('ES modules: the testing entry sees state set through the main entry (one copy)', function () {
+    const report = run([
+      '--input-type=module',
+      '-e',
+      probe(`const main = await import('sd-daemon-runtime'); const testing = await import('sd-daemon-runtime/testing');`),
+    ]);
+    assert.equal(report.native, false);
+    assert.match(report.outcome, /FakeServiceManager needs the sd-daemon-runtime native addon.*switched off/s);
+  });
+
+  it('CommonJS: the testing entry sees state set through the main entry (one copy)', function () {
+    const report = run([
+      '-e',
+      `(async () => { ${probe(`const main = require('sd-daemon-runtime'); const testing = require('sd-daemon-runtime/testing');`)} })()`,
+    ]);
+    assert.equal(report.native, false);
+    assert.match(report.outcome, /FakeServiceManager needs the sd-daemon-runtime native addon.*switched off/s);
+  });
+
+  it('without the switch, the same probe creates the manager (the test can fail)', function () {
+    const report = run([
+      '--input-type=module',
+      '-e',
+      probe(`const main = await import('sd-daemon-runtime'); const testing = await import('sd-daemon-runtime/testing');`).replace(
+        "process.env.SD_DAEMON_RUNTIME_NATIVE = 'off';",
+        '',
+      ),
+    ]);
+    assert.equal(report.native, true);
+    assert.equal(report.outcome, 'created');
+  });
+
+  it('a CommonJS daemon requires both entries without the ES-module loader, and READY=1 arrives', async function () {
+    const manager = await FakeServiceManager.create();
+    try {
+      const service = await manager.spawn({ command: process.execPath, args: [requireDaemon], cwd: repo });
+      await service.waitFor('READY=1');
+      const exit = await service.exited;
+      assert.equal(exit.code, 0, `stderr: ${service.stderr}`);
+      assert.equal(service.stderr, '');
+      assert.deepEqual(JSON.parse(service.stdout), { sent: true, testing: 'function', esm: [] });
+    } finally {
+      await manager.close();
+    }
+  });
+
+  it('the lean entry keeps classes and the error class is one across the lazy boundary', async function () {
+    const main = await import('sd-daemon-runtime');
+    const error = new main.DaemonizeError('DIED', 'test');
+    assert.ok(error instanceof Error && error instanceof main.DaemonizeError);
+    class Sub extends main.DaemonizeError {}
+    assert.ok(new Sub('DIED', 'x') instanceof main.DaemonizeError);
+    // daemonize(), in the implementation, rejects with the entry's class:
+    // refused because a manager supervises the process (INVOCATION_ID).
+    for (const [how, args] of [
+      [
+        'ES module',
+        [
+          '--input-type=module',
+          '-e',
+          `import { daemonize, DaemonizeError } from 'sd-daemon-runtime';
+        daemonize().catch((e) => console.log(JSON.stringify({ same: e instanceof DaemonizeError, code: e.code })));`,
+        ],
+      ],
+      [
+        'CommonJS',
+        [
+          '-e',
+          `const { daemonize, DaemonizeError } = require('sd-daemon-runtime');
+        daemonize().catch((e) => console.log(JSON.stringify({ same: e instanceof DaemonizeError, code: e.code })));`,
+        ],
+      ],
+    ] as const) {
+      const child = spawnSync(process.execPath, args, {
+        cwd: repo,
+        encoding: 'utf8',
+        timeout: 30_000,
+        env: { ...process.env, INVOCATION_ID: '0123456789abcdef0123456789abcdef' },
+      });
+      assert.equal(child.stderr, '', how);
+      assert.deepEqual(JSON.parse(child.stdout), { same: true, code: 'SUPERVISED' }, how);
+    }
+  });
+});
