@@ -2,11 +2,10 @@
 // A module of its own so that socket activation (adopt.ts) can check names
 // without loading notify.ts: the bundle (scripts/bundle.js) then keeps
 // listen()'s code path out of the chunk that holds notify, log and journal.
-// notify.ts has the same rule as isValidFdName (public); it is meant to
-// re-export this one (that file belongs to the notify area).
+// notify.ts re-exports both names: they are public there.
 
 /** The longest name systemd accepts (FDNAME_MAX). */
-const FDNAME_MAX = 255;
+export const FDNAME_MAX = 255;
 
 /** True when `name` is acceptable as FDNAME= or in LISTEN_FDNAMES (systemd's fdname_is_valid). */
 export function isValidFdName(name: string): boolean {

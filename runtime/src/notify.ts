@@ -14,6 +14,8 @@ import { failed, nativeBinding, nativeLoadError, systemError } from './native.js
 import { interceptor } from './notify-hook.js';
 import { reportDelivery } from './notify-report.js';
 import { parseUnixAddress, type UnixAddress } from './unix-address.js';
+import { FDNAME_MAX, isValidFdName } from './fd-name.js';
+import { SCM_MAX_FD } from './socket-bytes.js';
 
 // Built-ins through process.getBuiltinModule, not `import`: see builtins.ts.
 const { closeSync } = process.getBuiltinModule('node:fs');
@@ -21,9 +23,9 @@ const { closeSync } = process.getBuiltinModule('node:fs');
 /** systemd drops notification datagrams longer than this (NOTIFY_BUFFER_MAX). */
 export const NOTIFY_MAX_BYTES = 4096;
 /** The kernel's limit on fds in one message (SCM_MAX_FD). */
-export const NOTIFY_MAX_FDS = 253;
-/** systemd's limit on an FDNAME= / LISTEN_FDNAMES entry (FDNAME_MAX). */
-export const FDNAME_MAX = 255;
+export const NOTIFY_MAX_FDS = SCM_MAX_FD;
+// systemd's FDNAME_MAX and fdname_is_valid(): one rule, in fd-name.ts (socket activation loads it without notify).
+export { FDNAME_MAX, isValidFdName } from './fd-name.js';
 /**
  * How long a send waits for room in a manager's queue. A manager that stopped
  * reading would otherwise freeze the event loop (libsystemd's send blocks for
@@ -234,16 +236,6 @@ function renderValue(key: string, value: unknown): string {
 function checkLine(key: string, value: string): void {
   if (value.includes('\n')) throw new TypeError(`notify: the value of ${key} contains a newline, which would start a new field`);
   if (value.includes('\0')) throw new TypeError(`notify: the value of ${key} contains a NUL byte`);
-}
-
-/** True when `name` is acceptable as FDNAME= or in LISTEN_FDNAMES (systemd's fdname_is_valid). */
-export function isValidFdName(name: string): boolean {
-  if (name.length > FDNAME_MAX) return false;
-  for (let i = 0; i < name.length; i++) {
-    const c = name.charCodeAt(i);
-    if (c < 0x20 || c >= 0x7f || c === 0x3a /* ':' separates names in LISTEN_FDNAMES */) return false;
-  }
-  return true;
 }
 
 function checkFdName(name: string): void {
