@@ -37,6 +37,7 @@ import { builtin, errnoNumber } from './builtins.js';
 
 import { failed, nativeBinding, systemError } from './native.js';
 import type { SystemError } from './native.js';
+import { AF_INET, AF_INET6, AF_UNIX } from './socket-bytes.js';
 import { formatSunPath } from './unix-address.js';
 
 // Built-ins through process.getBuiltinModule, not `import`: see builtins.ts.
@@ -52,10 +53,7 @@ const MQUEUE_MAGIC = 0x19800202;
 const INT_MAX = 2 ** 31 - 1;
 const U64_MAX = 2n ** 64n - 1n;
 
-// <sys/socket.h>, <linux/in.h>: the values socketInfo() reports.
-const AF_UNIX = 1;
-const AF_INET = 2;
-const AF_INET6 = 10;
+// <sys/socket.h>: the socket types socketInfo() reports (the families are socket-bytes.ts').
 const SOCK_STREAM = 1;
 const SOCK_DGRAM = 2;
 const SOCK_SEQPACKET = 5;
