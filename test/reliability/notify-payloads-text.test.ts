@@ -4,15 +4,8 @@
 // its limits still passes.
 import { notify, removeStoredFds, status, storeFds } from 'sd-daemon-runtime';
 
-import {
-  type Accepted,
-  assertClean,
-  devNull,
-  describePayloads,
-  type Rejected,
-  runAccepted,
-  runRejected,
-} from '../helpers/notify-payloads.js';
+import { assertClean, devNull, describePayloads, runAccepted, runRejected } from '../helpers/notify-payloads.js';
+import type { Accepted, Rejected } from '../helpers/notify-payloads.js';
 
 describePayloads('text', function () {
   describe('over-long text values (bytes, not characters)', function () {
