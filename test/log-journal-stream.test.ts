@@ -3,12 +3,12 @@
 // (prefixed only when JOURNAL_STREAM names the very file it writes to).
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { journalStreamMatches } from 'sd-daemon-runtime';
+import { tempDir } from './helpers/temp-dir.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/log-journal-stream.mjs', import.meta.url));
 
@@ -26,15 +26,7 @@ function devIno(path: string): { dev: bigint; ino: bigint } {
 }
 
 describe('log: $JOURNAL_STREAM detection', function () {
-  let dir: string;
-
-  before(function () {
-    dir = mkdtempSync(join(tmpdir(), 'sd-log-'));
-  });
-
-  after(function () {
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const dir = tempDir('sd-log-');
 
   describe('journalStreamMatches', function () {
     let path: string;

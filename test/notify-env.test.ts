@@ -7,9 +7,10 @@ import net from 'node:net';
 import { join } from 'node:path';
 
 import { barrier, extendTimeout, notify, storeFds, type NotifyResult } from 'sd-daemon-runtime';
-import { Receiver, socketDir } from './helpers/notify-receiver.js';
+import { Receiver } from './helpers/notify-receiver.js';
+import { tempDir } from './helpers/temp-dir.js';
 
-const root = socketDir();
+const root = tempDir('sd-notify-');
 
 describe('notify() unsetEnv: NOTIFY_SOCKET is gone afterwards, whatever happened', () => {
   let receiver: Receiver;

@@ -7,9 +7,10 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { notify } from 'sd-daemon-runtime';
-import { Receiver, socketDir } from './helpers/notify-receiver.js';
+import { Receiver } from './helpers/notify-receiver.js';
+import { tempDir } from './helpers/temp-dir.js';
 
-const root = socketDir();
+const root = tempDir('sd-notify-');
 
 describe('notify() keeps one socket between calls, safely', () => {
   it('a manager that re-creates its socket at the same path receives the next message', function () {

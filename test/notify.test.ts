@@ -33,12 +33,13 @@ import {
 } from 'sd-daemon-runtime';
 // The addon itself, for the receiving end Node cannot make: a datagram socket with SO_PASSCRED.
 import { nativeBinding } from '../runtime/dist/native.js';
-import { Receiver, socketDir } from './helpers/notify-receiver.js';
+import { Receiver } from './helpers/notify-receiver.js';
+import { tempDir } from './helpers/temp-dir.js';
 import { requireOrSkip } from './helpers/prerequisites.js';
 
 // The addon, as the runtime loads it on first use.
 const native = nativeBinding();
-const root = socketDir();
+const root = tempDir('sd-notify-');
 
 for (const variant of ['path', 'abstract'] as const) {
   describe(`notify() to a ${variant} socket`, () => {

@@ -2,9 +2,7 @@
 // datagram socket bound through the addon (Node cannot make one), so each test
 // reads the exact bytes notify() sent, the sender's credentials and the fds.
 import assert from 'node:assert/strict';
-import { closeSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { closeSync } from 'node:fs';
 
 import { failed, nativeBinding, type ReceivedMessage } from '../../runtime/dist/native.js';
 import { parseUnixAddress } from '../../runtime/dist/unix-address.js';
@@ -50,11 +48,4 @@ export class Receiver {
   close(): void {
     closeSync(this.fd);
   }
-}
-
-/** A temp dir for a file's path sockets (short: sun_path holds 107 bytes), removed after its tests. */
-export function socketDir(): string {
-  const root = mkdtempSync(join(tmpdir(), 'sd-notify-'));
-  after(() => rmSync(root, { recursive: true, force: true }));
-  return root;
 }
