@@ -2,16 +2,16 @@
 // AF_UNIX datagram socket bound here (a path in a short temp dir, and an
 // abstract '@' name), and each test asserts the exact bytes, the sender's
 // credentials and the fds that arrive. Then the limits (programmer errors
-// throw, nothing is sent) and a table of hostile NOTIFY_SOCKET values (never
-// a throw; a documented result naming the socket).
+// throw, nothing is sent). NOTIFY_SOCKET itself (unsetEnv, hostile values):
+// test/notify-env.test.ts; the kept socket and a manager that stopped
+// reading: test/notify-socket.test.ts.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import { once } from 'node:events';
-import { closeSync, fstatSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import {
@@ -32,55 +32,14 @@ import {
   type NotifyResult,
 } from 'sd-daemon-runtime';
 // The addon itself, for the receiving end Node cannot make: a datagram socket with SO_PASSCRED.
-import { failed, nativeBinding, type ReceivedMessage } from '../runtime/dist/native.js';
-import { parseUnixAddress } from '../runtime/dist/unix-address.js';
+import { nativeBinding } from '../runtime/dist/native.js';
+import { Receiver } from './helpers/notify-receiver.js';
+import { tempDir } from './helpers/temp-dir.js';
 import { requireOrSkip } from './helpers/prerequisites.js';
 
 // The addon, as the runtime loads it on first use.
 const native = nativeBinding();
-
-const EAGAIN = -11;
-
-/** A bound datagram socket that reads what notify() sent, credentials and fds included. */
-class Receiver {
-  readonly fd: number;
-  constructor(readonly address: string) {
-    const parsed = parseUnixAddress(address);
-    assert.ok(parsed.kind === 'path' || parsed.kind === 'abstract');
-    const fd = native!.bindDgram(parsed.sunPath);
-    assert.ok(!failed(fd), `bind ${address}: errno ${-fd}`);
-    this.fd = fd;
-  }
-
-  get env(): NodeJS.ProcessEnv {
-    return { NOTIFY_SOCKET: this.address };
-  }
-
-  /** The next datagram; sendmsg has queued it by the time notify() returns. */
-  receive(): ReceivedMessage {
-    const received = native!.recvmsg(this.fd, 8192);
-    assert.ok(typeof received !== 'number', `nothing received (errno ${-received})`);
-    return received;
-  }
-
-  /** The datagram as text, after closing whatever fds came with it. */
-  text(): string {
-    const received = this.receive();
-    for (const fd of received.fds) closeSync(fd);
-    return received.data.toString('utf8');
-  }
-
-  assertEmpty(): void {
-    assert.equal(native!.recvmsg(this.fd, 8192), EAGAIN, 'nothing was sent');
-  }
-
-  close(): void {
-    closeSync(this.fd);
-  }
-}
-
-const root = mkdtempSync(join(tmpdir(), 'sd-notify-'));
-after(() => rmSync(root, { recursive: true, force: true }));
+const root = tempDir('sd-notify-');
 
 for (const variant of ['path', 'abstract'] as const) {
   describe(`notify() to a ${variant} socket`, () => {
@@ -396,249 +355,3 @@ function callWith(env: NodeJS.ProcessEnv, call: () => unknown): unknown {
     else process.env.NOTIFY_SOCKET = saved;
   }
 }
-
-describe('notify() unsetEnv: NOTIFY_SOCKET is gone afterwards, whatever happened', () => {
-  let receiver: Receiver;
-  before(() => (receiver = new Receiver(join(root, 'unset'))));
-  after(() => receiver.close());
-
-  it('after a send', () => {
-    const env = { NOTIFY_SOCKET: receiver.address };
-    assert.equal(notify('READY=1', { env, unsetEnv: true }).sent, true);
-    assert.equal('NOTIFY_SOCKET' in env, false);
-    receiver.text();
-    // The next call has no manager to talk to.
-    assert.deepEqual(notify('READY=1', { env }), { sent: false, reason: 'disabled' });
-  });
-
-  it('after a programmer error', () => {
-    const env = { NOTIFY_SOCKET: receiver.address };
-    assert.throws(() => notify({ STATUS: 'a\nb' }, { env, unsetEnv: true }), TypeError);
-    assert.equal('NOTIFY_SOCKET' in env, false);
-  });
-
-  it('after a failed send', () => {
-    const env = { NOTIFY_SOCKET: join(root, 'missing') };
-    assert.equal(notify('READY=1', { env, unsetEnv: true }).sent, false);
-    assert.equal('NOTIFY_SOCKET' in env, false);
-  });
-
-  it('after a barrier', async () => {
-    const env = { NOTIFY_SOCKET: receiver.address };
-    const waiting = barrier({ env, unsetEnv: true, timeoutMs: 10_000 });
-    for (const fd of receiver.receive().fds) closeSync(fd);
-    assert.equal((await waiting).sent, true);
-    assert.equal('NOTIFY_SOCKET' in env, false);
-  });
-
-  // The typed doors that check their own arguments before notify() runs must clean up too.
-  const doors: Array<[string, (env: NodeJS.ProcessEnv) => unknown]> = [
-    ['storeFds() given no fds', (env) => storeFds('db', [], { env, unsetEnv: true })],
-    ['extendTimeout() given a negative duration', (env) => extendTimeout(-1, { env, unsetEnv: true })],
-    ['barrier() given an invalid timeout', (env) => barrier({ env, unsetEnv: true, timeoutMs: -1 })],
-  ];
-  for (const [what, call] of doors) {
-    it(`after ${what}`, async () => {
-      const env = { NOTIFY_SOCKET: receiver.address };
-      await assert.rejects(
-        async () => call(env),
-        (error: Error) => error instanceof TypeError || error instanceof RangeError,
-      );
-      assert.equal('NOTIFY_SOCKET' in env, false);
-      receiver.assertEmpty();
-    });
-  }
-});
-
-describe('notify() with a hostile NOTIFY_SOCKET: never throws, reports why, names the socket', () => {
-  const dir = join(root, 'hostile');
-  let stream: net.Server;
-  before(async () => {
-    mkdirSync(join(dir, 'a-directory'), { recursive: true });
-    writeFileSync(join(dir, 'a-file'), '');
-    stream = net.createServer();
-    await new Promise<void>((resolve) => stream.listen(join(dir, 'stream'), resolve));
-  });
-  after(() => new Promise((resolve) => stream.close(resolve)));
-
-  const longest = `/${'a'.repeat(106)}`; // 107 bytes + NUL: the most sun_path holds
-  const table: Array<{ socket: () => string; reason: string; code?: string; why: string }> = [
-    { socket: () => '', reason: 'disabled', why: 'empty means no manager, as unset does' },
-    { socket: () => 'relative/notify', reason: 'invalid-address', why: 'neither absolute nor abstract' },
-    { socket: () => 'garbage', reason: 'invalid-address', why: 'no address at all' },
-    { socket: () => `${longest}b`, reason: 'invalid-address', why: '108 bytes do not fit in sun_path with the NUL' },
-    {
-      socket: () => `@${'b'.repeat(108)}`,
-      reason: 'invalid-address',
-      why: 'an abstract name of 108 bytes does not fit after the leading NUL',
-    },
-    { socket: () => longest, reason: 'send-failed', code: 'ENOENT', why: '107 bytes fit; nothing is there' },
-    { socket: () => join(dir, 'missing'), reason: 'send-failed', code: 'ENOENT', why: 'no such socket' },
-    { socket: () => join(dir, 'stream'), reason: 'send-failed', code: 'EPROTOTYPE', why: 'a stream socket, not a datagram one' },
-    { socket: () => join(dir, 'a-directory'), reason: 'send-failed', code: 'ECONNREFUSED', why: 'a directory' },
-    { socket: () => join(dir, 'a-file'), reason: 'send-failed', code: 'ECONNREFUSED', why: 'a regular file' },
-    { socket: () => '@nobody-listens-here', reason: 'send-failed', code: 'ECONNREFUSED', why: 'an abstract name nobody bound' },
-    { socket: () => 'vsock:2:1234', reason: 'unsupported', why: 'vsock is recognised, not supported' },
-    { socket: () => 'vsock-stream:2:1234', reason: 'unsupported', why: 'so is vsock-stream' },
-  ];
-  for (const { socket, reason, code, why } of table) {
-    it(`${reason}${code ? ` (${code})` : ''}: ${why}`, () => {
-      const address = socket();
-      const env = { NOTIFY_SOCKET: address };
-      let result: NotifyResult | undefined;
-      assert.doesNotThrow(() => (result = notify({ READY: 1, STATUS: 'x' }, { env })));
-      assert.equal(result!.sent, false);
-      assert.equal(!result!.sent && result!.reason, reason);
-      if (result!.sent || result!.reason === 'disabled') return;
-      assert.equal(result!.socket, address);
-      assert.ok(result!.error.message.includes(address), `"${result!.error.message}" names ${address}`);
-      if (code) assert.equal((result!.error as NodeJS.ErrnoException).code, code);
-    });
-  }
-});
-
-describe('notify() keeps one socket between calls, safely', () => {
-  it('a manager that re-creates its socket at the same path receives the next message', function () {
-    const address = join(root, 'recreated.sock');
-    const first = new Receiver(address);
-    assert.equal(notify('STATUS=one', { env: first.env }).sent, true);
-    assert.equal(first.text(), 'STATUS=one');
-    first.close();
-    rmSync(address);
-    const gone = notify('STATUS=lost', { env: first.env });
-    assert.ok(!gone.sent && gone.reason === 'send-failed' && /ENOENT/.test(gone.error.message));
-    const second = new Receiver(address);
-    try {
-      assert.equal(notify('STATUS=two', { env: second.env }).sent, true);
-      assert.equal(second.text(), 'STATUS=two');
-    } finally {
-      second.close();
-    }
-  });
-
-  it('never writes to an fd that was its socket once other code closed it and the number was reused', function () {
-    // In a child, so the socket numbers are predictable: find the runtime's
-    // socket, close it behind its back, put a pipe on that number, notify again.
-    const runtime = new URL('../runtime/dist/index.js', import.meta.url).href;
-    const receiver = new Receiver(join(root, 'reuse.sock'));
-    const script = `
-      import { readdirSync, readlinkSync, closeSync, readSync, fstatSync } from 'node:fs';
-      import { notify } from ${JSON.stringify(runtime)};
-      const link = (fd) => { try { return readlinkSync('/proc/self/fd/' + fd); } catch { return ''; } };
-      const sockets = () => new Set(readdirSync('/proc/self/fd').filter((fd) => /^socket:/.test(link(fd))));
-      const before = sockets();
-      notify('STATUS=first');
-      const ours = [...sockets()].filter((fd) => !before.has(fd)).map(Number);
-      if (ours.length !== 1) throw new Error('expected one new socket, got ' + ours);
-      closeSync(ours[0]);
-      const { nativeBinding } = await import(${JSON.stringify(new URL('../runtime/dist/native.js', import.meta.url).href)});
-      const [readEnd, writeEnd] = nativeBinding().pipe();
-      if (readEnd !== ours[0] && writeEnd !== ours[0]) throw new Error('the pipe did not take fd ' + ours[0]);
-      const result = notify('STATUS=second');
-      // The pipe got nothing: the runtime noticed the fd is no longer its socket.
-      closeSync(writeEnd);
-      const buffer = Buffer.alloc(64);
-      const leaked = readSync(readEnd, buffer);
-      console.log(JSON.stringify({ sent: result.sent, leaked }));`;
-    try {
-      const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
-        env: { ...process.env, NOTIFY_SOCKET: receiver.address },
-        encoding: 'utf8',
-      });
-      assert.equal(run.status, 0, run.stderr);
-      assert.deepEqual(JSON.parse(run.stdout), { sent: true, leaked: 0 });
-      assert.equal(receiver.text(), 'STATUS=first');
-      assert.equal(receiver.text(), 'STATUS=second');
-    } finally {
-      receiver.close();
-    }
-  });
-});
-
-describe('notify() to a manager that stopped reading', () => {
-  it('gives up after about a second with send-failed EAGAIN instead of freezing the event loop', function () {
-    this.timeout(30_000);
-    const receiver = new Receiver(join(root, 'stuck.sock'));
-    try {
-      // Fill the receiver's queue (net.unix.max_dgram_qlen deep), then one more.
-      let result = notify('STATUS=fill', { env: receiver.env });
-      let sent = 0;
-      const started = Date.now();
-      while (result.sent && sent < 100_000) {
-        sent++;
-        result = notify('STATUS=fill', { env: receiver.env });
-      }
-      const waited = Date.now() - started;
-      assert.ok(!result.sent && result.reason === 'send-failed', JSON.stringify(result));
-      assert.match(result.error.message, /EAGAIN/);
-      assert.ok(waited >= 900 && waited < 10_000, `gave up after ${waited} ms`);
-    } finally {
-      receiver.close();
-    }
-  });
-
-  // A send waiting under SO_SNDTIMEO fails EINTR on any interruption (the
-  // kernel does not restart timed socket waits, SA_RESTART or not). Node 22+
-  // interrupts it within milliseconds of a spawnSync, with no signal delivered
-  // (strace shows none), in about half of the runs here. Each run is a fresh
-  // process, so what came before in this file cannot change the outcome.
-  function stuckSends(rounds: number, prelude: string, each = ''): Array<{ reason: string; code: string; waited: number }> {
-    const runtime = new URL('../runtime/dist/index.js', import.meta.url).href;
-    const receivers = Array.from(
-      { length: rounds },
-      (_, i) => new Receiver(join(root, `stuck-${i}-${Math.random().toString(16).slice(2, 10)}.sock`)),
-    );
-    const script = `
-      import { spawnSync } from 'node:child_process';
-      import { notify } from ${JSON.stringify(runtime)};
-      ${prelude}
-      const results = [];
-      for (const address of ${JSON.stringify(receivers.map((r) => r.address))}) {
-        ${each}
-        const env = { NOTIFY_SOCKET: address };
-        let result = notify('STATUS=fill', { env });
-        let started = Date.now();
-        for (let sent = 0; result.sent && sent < 100_000; sent++) {
-          started = Date.now();
-          result = notify('STATUS=fill', { env });
-        }
-        results.push({ reason: result.reason, code: result.error?.code, waited: Date.now() - started });
-      }
-      console.log(JSON.stringify(results));`;
-    try {
-      const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
-      assert.equal(run.status, 0, run.stderr);
-      return JSON.parse(run.stdout) as Array<{ reason: string; code: string; waited: number }>;
-    } finally {
-      for (const receiver of receivers) receiver.close();
-    }
-  }
-
-  it('after spawnSync (Node 22+ interrupts the wait), still waits out its second and fails EAGAIN, never EINTR', function () {
-    this.timeout(90_000);
-    // Three rounds, as one interrupted wait in three is near certain there.
-    for (const result of stuckSends(3, '', "spawnSync('true');")) {
-      assert.equal(result.code, 'EAGAIN', JSON.stringify(result));
-      assert.equal(result.reason, 'send-failed');
-      assert.ok(result.waited >= 900 && result.waited < 10_000, `gave up after ${result.waited} ms`);
-    }
-  });
-
-  it('under a stream of signals, one total deadline: EAGAIN after about a second, not a restart per signal', function () {
-    this.timeout(90_000);
-    // Another process signals us every 20 ms while the send waits; restarting
-    // with the full timeout each time would never end.
-    const [result] = stuckSends(
-      1,
-      `
-      process.on('SIGUSR2', () => {});
-      const { spawn } = await import('node:child_process');
-      const pinger = spawn('sh', ['-c', 'while kill -USR2 ' + process.pid + ' 2>/dev/null; do sleep 0.02; done'], { stdio: 'ignore' });
-      pinger.unref();
-      process.on('exit', () => pinger.kill());`,
-    );
-    assert.ok(result);
-    assert.equal(result.code, 'EAGAIN', JSON.stringify(result));
-    assert.ok(result.waited >= 900 && result.waited < 10_000, `gave up after ${result.waited} ms`);
-  });
-});
