@@ -14,7 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 major="${NODE_ARM64_VERSION:-24}"
-files=(notify notify-datagram listen-fds adopt log journal booted watchdog exit-codes lifecycle testing daemonize native socket-bytes)
+files=(notify notify-env notify-socket notify-datagram listen-fds adopt log log-journal-stream log-fd-writes journal booted watchdog exit-codes lifecycle testing daemonize daemonize-failures native socket-bytes entries)
 
 # qemu-user-static + binfmt-support run arm64 ELF files; the arm64 Node needs
 # the arm64 libc and libstdc++ at their multiarch paths (its children are
