@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x node_modules/.bin/biome ] || npm ci --no-audit --no-fund --ignore-scripts
-npx biome check --max-diagnostics=200 .
+npx biome check --error-on-warnings --max-diagnostics=200 .

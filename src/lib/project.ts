@@ -119,8 +119,8 @@ export function writeProject(generator: Generator, answers: Answers): Written {
       ...(context.systemd
         ? { 'install-units': 'node scripts/install-units.mjs', 'uninstall-units': 'node scripts/uninstall-units.mjs' }
         : {}),
-      // check: the linter and the formatter (`format` applies the formatter's layout).
-      lint: `${biome} check .`,
+      // check: the linter and the formatter, warnings (an unused import) included (`format` applies the layout).
+      lint: `${biome} check --error-on-warnings .`,
       format: `${biome} format --write .`,
     },
     dependencies: { 'sd-daemon-runtime': runtimeSpec },

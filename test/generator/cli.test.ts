@@ -15,7 +15,6 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 import { helpText, OPTIONS, parseAnswers } from '../../generators/lib/answers.js';
@@ -25,7 +24,7 @@ import { InputError } from '../../generators/lib/escape.js';
 import { atPrompt } from '../../generators/lib/resolve.js';
 import { npm, npmEnv } from '../helpers/npm.js';
 import { requireOrSkip } from '../helpers/prerequisites.js';
-import { REPO } from '../helpers/generator.js';
+import { REPO, yoWorkspace } from '../helpers/generator.js';
 
 const YO = path.join(REPO, 'node_modules', '.bin', 'yo');
 const CREATE = path.join(REPO, 'create', 'index.js');
@@ -35,13 +34,7 @@ describe('command line', function () {
   let dir: string;
 
   before(function () {
-    dir = mkdtempSync(path.join(tmpdir(), 'sd-cli-'));
-    // yo refuses to run as root and drops to an unprivileged user: that user
-    // needs a home and a working directory it can write.
-    mkdirSync(path.join(dir, 'home'));
-    mkdirSync(path.join(dir, 'work', 'node_modules'), { recursive: true });
-    for (const d of [dir, path.join(dir, 'home'), path.join(dir, 'work')]) chmodSync(d, 0o777);
-    symlinkSync(REPO, path.join(dir, 'work', 'node_modules', 'generator-sd-daemon'));
+    dir = yoWorkspace('sd-cli-');
   });
 
   after(() => rmSync(dir, { recursive: true, force: true }));

@@ -96,7 +96,7 @@ describe('every generated project passes its own biome check (lint and format)',
         const p = await generate({ runtime: 'registry', language, ...answers }, String(name), dir);
         const scripts = p.json('package.json').scripts as Record<string, string>;
         const bin = language === 'ts' ? 'biome' : `npx --yes @biomejs/biome@${biome.version}`;
-        assert.equal(scripts.lint, `${bin} check .`);
+        assert.equal(scripts.lint, `${bin} check --error-on-warnings .`);
         assert.equal(scripts.format, `${bin} format --write .`);
         // --error-on-warnings: an unused import or variable is a warning in Biome's recommended rules.
         const result = spawnSync(biome.bin, ['check', '--error-on-warnings', '--max-diagnostics=20', '.'], {

@@ -2,7 +2,7 @@
 // and reads what they wrote, unit files parsed into their settings.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +19,21 @@ helpers.createTestAdapter = (options) => new HeadlessAdapter(options) as unknown
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const APP = path.join(REPO, 'generators', 'app', 'index.js');
 export const UNIT = path.join(REPO, 'generators', 'unit', 'index.js');
+
+/**
+ * A directory for running the real `yo` as root: yo drops root for an
+ * unprivileged user, who needs a home and a working directory it can write
+ * (<dir>/home, <dir>/work), and finds this generator in work/node_modules.
+ * Returns <dir>; the caller removes it.
+ */
+export function yoWorkspace(prefix: string): string {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  mkdirSync(path.join(dir, 'home'));
+  mkdirSync(path.join(dir, 'work', 'node_modules'), { recursive: true });
+  for (const d of [dir, path.join(dir, 'home'), path.join(dir, 'work')]) chmodSync(d, 0o777);
+  symlinkSync(REPO, path.join(dir, 'work', 'node_modules', 'generator-sd-daemon'));
+  return dir;
+}
 
 /** A unit file: section -> [key, value] pairs in order, comments dropped. */
 export type UnitFile = Map<string, Array<[string, string]>>;

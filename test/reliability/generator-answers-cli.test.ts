@@ -4,11 +4,10 @@
 // unit name that is another unit's.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
-import { generate, REPO } from '../helpers/generator.js';
+import { generate, REPO, yoWorkspace } from '../helpers/generator.js';
 import { describeHostileAnswers } from '../helpers/hostile-answers.js';
 
 describeHostileAnswers(
@@ -21,12 +20,7 @@ describeHostileAnswers(
       let dir: string;
 
       before(function () {
-        // As test/generator/cli.test.ts: yo drops root for an unprivileged user, who needs a home and a working directory.
-        dir = mkdtempSync(path.join(tmpdir(), 'sd-ga-cli-'));
-        mkdirSync(path.join(dir, 'home'));
-        mkdirSync(path.join(dir, 'work', 'node_modules'), { recursive: true });
-        for (const d of [dir, path.join(dir, 'home'), path.join(dir, 'work')]) chmodSync(d, 0o777);
-        symlinkSync(REPO, path.join(dir, 'work', 'node_modules', 'generator-sd-daemon'));
+        dir = yoWorkspace('sd-ga-cli-');
       });
       after(() => dir && rmSync(dir, { recursive: true, force: true }));
 
