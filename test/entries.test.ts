@@ -93,6 +93,22 @@ describe('package entries', function () {
     }
   });
 
+  it('the bundled classes keep their names (ES modules and CommonJS), as stack traces and console.log show them', function () {
+    const names = (load: string, args: string[]): unknown => {
+      const code = `${load}
+        console.log(JSON.stringify([t.FakeService.name, t.FakeServiceManager.name, m.DaemonizeError.name]));`;
+      const child = spawnSync(process.execPath, [...args, '-e', code], { cwd: repo, encoding: 'utf8', timeout: 30_000 });
+      assert.equal(child.status, 0, child.stderr);
+      return JSON.parse(child.stdout);
+    };
+    const want = ['FakeService', 'FakeServiceManager', 'DaemonizeError'];
+    assert.deepEqual(
+      names(`const t = await import('sd-daemon-runtime/testing'); const m = await import('sd-daemon-runtime');`, ['--input-type=module']),
+      want,
+    );
+    assert.deepEqual(names(`const t = require('sd-daemon-runtime/testing'); const m = require('sd-daemon-runtime');`, []), want);
+  });
+
   it('the lean entry keeps classes and the error class is one across the lazy boundary', async function () {
     const main = await import('sd-daemon-runtime');
     const error = new main.DaemonizeError('DIED', 'test');

@@ -86,6 +86,9 @@ const impl = await build({
   // Chunks sit beside the entries: native.ts finds the package root as the
   // parent of its own file's directory.
   chunkNames: 'chunk-[hash]',
+  // Classes keep their names: bundling renames a class that refers to itself
+  // (FakeService became _FakeService in .name, stack traces and console.log).
+  keepNames: true,
   plugins: [errorsFromEntry('./index.js')],
   write: false,
   metafile: true,
