@@ -33,7 +33,7 @@ describe('the versions generated projects get', function () {
     const js = await generate({ runtime: 'registry', language: 'js' });
     const jsPackage = JSON.parse(js.read('package.json')) as { devDependencies: Record<string, string>; scripts: Record<string, string> };
     assert.deepEqual(jsPackage.devDependencies, {}, 'a JavaScript project keeps no devDependencies (it installs offline)');
-    assert.equal(jsPackage.scripts.lint, `npx --yes @biomejs/biome@${versions.biome} check .`);
+    assert.equal(jsPackage.scripts.lint, `npx --yes @biomejs/biome@${versions.biome} check --error-on-warnings .`);
     // The one lint setup: the file this repository's biome.json extends.
     assert.equal(js.read('biome.json'), readFileSync(path.join(TEMPLATES, 'project', 'biome.json'), 'utf8'));
   });
