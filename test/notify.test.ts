@@ -56,6 +56,14 @@ for (const variant of ['path', 'abstract'] as const) {
       assert.equal(receiver.text(), 'READY=1\nSTATUS=x');
     });
 
+    it('fds: null or undefined from JavaScript means none, as before the no-allocation path', () => {
+      for (const fds of [null, undefined]) {
+        const result = notify('READY=1', { env: receiver.env, fds: fds as unknown as number[] });
+        assert.deepEqual(result, { sent: true, socket: receiver.address, bytes: 7, withCredentials: false });
+        assert.equal(receiver.text(), 'READY=1');
+      }
+    });
+
     it('sends the raw form byte for byte', () => {
       notify('READY=1\nSTATUS=raw text, ünïcode', { env: receiver.env });
       const received = receiver.receive();

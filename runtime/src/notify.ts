@@ -338,7 +338,7 @@ export function notify(state: string | NotifyFields, options: NotifyOptions = NO
   const env = options.env ?? process.env;
   try {
     const text = formatState(state);
-    const fds = options.fds === undefined ? NO_FDS : options.fds.map(fdOf);
+    const fds = options.fds == null ? NO_FDS : options.fds.map(fdOf);
     if (typeof state === 'object' && state !== null && state.FDSTORE !== undefined && fds.length === 0) {
       throw new TypeError('notify: FDSTORE=1 without file descriptors (pass them in options.fds)');
     }
