@@ -1,8 +1,9 @@
 // The CommonJS twin of daemonize-app.mjs, for the daemonize-ready-cjs case:
-// the same app as a .cjs program requiring the runtime (require() of the ES
-// module entry, which Node 20.19+ does without a flag), because a CommonJS
-// start does not pay for Node's ES module loader: the floor differs.
-const { daemonize, DaemonizeError, ready } = require('../../runtime/dist/index.js');
+// the same app as a .cjs program requiring the runtime's CommonJS entry
+// (dist/index.cjs, what `require('sd-daemon-runtime')` resolves to through
+// the `require` export condition), because a CommonJS start does not pay for
+// Node's ES module loader: the floor differs.
+const { daemonize, DaemonizeError, ready } = require('../../runtime/dist/index.cjs');
 
 // The second argument: readyTimeoutMs, as in daemonize-app.mjs.
 const timeout = process.argv[3] === undefined ? undefined : Number(process.argv[3]);
