@@ -146,4 +146,36 @@ describe('package entries', function () {
       assert.deepEqual(JSON.parse(child.stdout), { same: true, code: 'SUPERVISED' }, how);
     }
   });
+
+  it('the CommonJS entry exports what the ES entry does, and its functions become the implementation after the first call', function () {
+    const code = `
+      const esm = Object.keys(await import('sd-daemon-runtime'));
+      const cjs = require('sd-daemon-runtime');
+      const { capabilities: kept } = cjs;
+      const before = cjs.capabilities;
+      const first = JSON.stringify(kept());
+      console.log(JSON.stringify({
+        esm,
+        cjs: Object.keys(cjs).filter((k) => k !== '__esModule').sort(),
+        esModule: cjs.__esModule,
+        swapped: cjs.capabilities !== before,
+        same: JSON.stringify(cjs.capabilities()) === first && JSON.stringify(kept()) === first,
+      }));`;
+    const child = spawnSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `import { createRequire } from 'node:module'; const require = createRequire(process.cwd() + '/'); ${code}`,
+      ],
+      { cwd: repo, encoding: 'utf8', timeout: 30_000 },
+    );
+    assert.equal(child.status, 0, child.stderr);
+    const report = JSON.parse(child.stdout);
+    assert.ok(report.esm.length > 50, `the ES entry's names: ${report.esm.length}`);
+    assert.deepEqual(report.cjs, [...report.esm].sort());
+    assert.equal(report.esModule, true);
+    assert.equal(report.swapped, true, 'after the first call the property is the implementation, not the stub');
+    assert.equal(report.same, true, 'the kept stub and the implementation answer alike');
+  });
 });
