@@ -4,6 +4,9 @@
 // both the ES-module and the CommonJS (`require` condition) form.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { FakeServiceManager } from 'sd-daemon-runtime/testing';
@@ -177,5 +180,35 @@ describe('package entries', function () {
     assert.equal(report.esModule, true);
     assert.equal(report.swapped, true, 'after the first call the property is the implementation, not the stub');
     assert.equal(report.same, true, 'the kept stub and the implementation answer alike');
+  });
+
+  it('in the daemon, daemonize() resolves with ready() already loaded (its first call does not load synchronously)', function () {
+    // A synchronous first call from the ES entry loads through createRequire
+    // and require(esm), about 9M instructions more than the import() the
+    // daemonize() stub makes before resolving (bench daemonize-ready).
+    const dir = mkdtempSync(join(tmpdir(), 'sd-entries-'));
+    try {
+      const pidFile = join(dir, 'daemon.pid');
+      const script = `
+        import * as m from 'sd-daemon-runtime';
+        const stub = m.ready;
+        await m.daemonize({ pidFile: ${JSON.stringify(pidFile)} });
+        process.stdout.write(JSON.stringify({ stage: m.stage(), loaded: m.ready !== stub }) + '\\n');
+        m.ready();
+        setTimeout(() => process.exit(0), 100);`;
+      const env = Object.fromEntries(
+        Object.entries(process.env).filter(([key]) => !['NOTIFY_SOCKET', 'INVOCATION_ID', 'LISTEN_FDS', 'LISTEN_PID'].includes(key)),
+      );
+      const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+        cwd: repo,
+        encoding: 'utf8',
+        timeout: 30_000,
+        env,
+      });
+      assert.equal(child.status, 0, child.stderr);
+      assert.deepEqual(JSON.parse(child.stdout), { stage: 'daemon', loaded: true });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

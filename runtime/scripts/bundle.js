@@ -166,13 +166,17 @@ const lines = [];
 const exported = []; // every name the lean entry defines (besides the shared class and its table)
 // The files the stubs load, in order of first use below; each gets a loader.
 const stubs = new Map(); // file (without extension) -> [{ name, key }]
-const loaderOf = (name) => {
+const partOf = (name) => {
   const where = definedIn.get(name);
   if (!where) throw new Error(`bundle.js: no implementation file defines ${name}; the lean entry cannot load it`);
   const base = where.file.replace(/\.js$/, '');
   if (!stubs.has(base)) stubs.set(base, []);
-  stubs.get(base).push({ name, key: where.key });
-  return { part: [...stubs.keys()].indexOf(base), key: where.key };
+  return { base, part: [...stubs.keys()].indexOf(base), key: where.key };
+};
+const loaderOf = (name) => {
+  const { base, part, key } = partOf(name);
+  stubs.get(base).push({ name, key });
+  return { part, key };
 };
 const literal = (value) => {
   if (value === undefined) return 'undefined';
@@ -186,6 +190,13 @@ const literal = (value) => {
 };
 // Functions that return a promise and never throw, though not declared async.
 const PROMISE_ONLY = new Set(['daemonize']);
+// What a call resolving means comes next: daemonize() resolves only in the
+// daemon, whose next call is ready() (or notify()), synchronous. Its stub
+// loads ready()'s file with import() before resolving; loaded on that first
+// synchronous call instead, it would cost createRequire and the first
+// require(esm) (callgrind, bench daemonize-ready: the daemon 9.1M
+// instructions more).
+const LOAD_AFTER = { daemonize: 'ready' };
 
 for (const [name, value] of Object.entries(barrel)) {
   if (shared.has(name)) continue;
@@ -207,10 +218,13 @@ for (const [name, value] of Object.entries(barrel)) {
     // the stub itself (not the live binding) still reaches the implementation.
     // It passes on `arguments` rather than a rest parameter: 0.1M instructions
     // less at import for the 45 stubs (callgrind).
+    const next = LOAD_AFTER[name] && partOf(LOAD_AFTER[name]).part;
     lines.push(
-      isAsync
-        ? `export async function ${name}(${params}) { return (await loadAsync_${part}()).${key}(...arguments); }`
-        : `export function ${name}(${params}) { return load_${part}().${key}(...arguments); }`,
+      !isAsync
+        ? `export function ${name}(${params}) { return load_${part}().${key}(...arguments); }`
+        : next === undefined || next === part
+          ? `export async function ${name}(${params}) { return (await loadAsync_${part}()).${key}(...arguments); }`
+          : `export async function ${name}(${params}) { const result = await (await loadAsync_${part}()).${key}(...arguments); await loadAsync_${next}(); return result; }`,
     );
   } else if (name === 'log') {
     // The default logger is module state: before the implementation loads,
