@@ -44,8 +44,8 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
 const src = join(root, 'src');
 
-// Chunks are named by content hash: drop the previous build's, or they pile up
-// in the package (and sd-adopt.*, which earlier builds wrote).
+// Chunks are named by content hash and entries change between versions: drop
+// the previous build's chunk-* and sd-* files, or they pile up in the package.
 for (const file of readdirSync(dist)) if (/^(chunk|sd)-.*\.c?js$/.test(file)) rmSync(join(dist, file));
 
 // --- What the entry exports, read from tsc's output of index.ts before it is replaced.
@@ -114,6 +114,8 @@ const errorsFromEntry = (entry) => ({
 
 const impl = await build({
   entryPoints,
+  // The output (its path comments, hence the chunks' hashes) is the same from any working directory.
+  absWorkingDir: root,
   outdir: dist,
   allowOverwrite: true,
   bundle: true,
@@ -136,6 +138,8 @@ const impl = await build({
 // found by loading them), and the ones nothing loads are removed at the end.
 for (const file of impl.outputFiles) writeFileSync(file.path, file.text);
 const outputName = (path) => path.slice(path.lastIndexOf('/') + 1);
+// The metafile's paths are relative to the working directory: looked up by file name instead.
+const outputOf = new Map(Object.entries(impl.metafile.outputs).map(([path, output]) => [outputName(path), output]));
 
 // --- Where each export is defined. An entry file whose code other entries
 // share only re-exports it from a chunk; loading that re-export file is one
@@ -148,8 +152,8 @@ for (const [outPath, output] of Object.entries(impl.metafile.outputs)) {
   const entryFile = outputName(outPath);
   const entryModule = await import(pathToFileURL(join(dist, entryFile)).href);
   const chunks = [];
-  for (const { path, kind } of output.imports) {
-    if (kind === 'import-statement' && !path.endsWith('/index.js')) {
+  for (const { path, kind, external } of output.imports) {
+    if (kind === 'import-statement' && !external) {
       chunks.push({ file: outputName(path), module: await import(pathToFileURL(join(dist, outputName(path))).href) });
     }
   }
@@ -387,7 +391,7 @@ const keep = new Set();
 const visit = (name) => {
   if (keep.has(name)) return;
   keep.add(name);
-  for (const { path } of impl.metafile.outputs[`dist/${name}`]?.imports ?? []) if (!path.endsWith('/index.js')) visit(outputName(path));
+  for (const { path, external } of outputOf.get(name).imports) if (!external) visit(outputName(path));
 };
 for (const base of stubs.keys()) visit(`${base}.js`);
 visit('testing.js');
